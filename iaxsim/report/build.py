@@ -1,0 +1,103 @@
+"""Execute the study notebooks and export them as a linked set of HTML pages."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from iaxsim.errors import IaxsimError
+
+
+class NotebookFailed(IaxsimError):
+    """A notebook cell raised while building the report."""
+
+    def __init__(self, notebook: Path, cell_index: int, detail: str):
+        self.notebook = notebook
+        self.cell_index = cell_index
+        super().__init__(f"{notebook.name}: cell {cell_index} failed: {detail}")
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One exported notebook: its source, its HTML page and its title."""
+
+    notebook: Path
+    page: Path
+    title: str
+
+
+def notebook_title(nb) -> str:
+    """The first Markdown heading of a notebook, or its file name."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def execute_notebook(path: Path, timeout: int = 600):
+    """Run every cell of a notebook in a fresh kernel (cwd = its folder); return the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        index = next((i for i, c in enumerate(nb.cells)
+                      if any(o.get("output_type") == "error" for o in c.get("outputs", []))), -1)
+        raise NotebookFailed(path, index, str(err).strip().splitlines()[-1]) from None
+    return nb
+
+
+def export_html(nb, page: Path) -> None:
+    """Write a notebook as a self-contained HTML page (figures embedded as data URIs)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(embed_images=True)
+    body, _ = exporter.from_notebook_node(nb)
+    page.write_text(body, encoding="utf-8")
+
+
+def write_index(pages: list[ReportPage], out_dir: Path) -> Path:
+    """Write ``index.html`` linking every page."""
+    items = "\n".join(
+        f'<li><a href="{html.escape(p.page.name)}">{html.escape(p.title or p.notebook.stem)}</a>'
+        f" <small>({html.escape(p.notebook.name)})</small></li>"
+        for p in pages
+    )
+    index = out_dir / "index.html"
+    index.write_text(
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>iaxsim report</title></head>\n"
+        "<body><h1>iaxsim report</h1>\n<p>What does it cost to link PBXs over IAX2 when "
+        f"numbering plans overlap? One page per question.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n",
+        encoding="utf-8",
+    )
+    return index
+
+
+def build_report(notebook_dir: Path, out_dir: Path, progress: bool = True) -> Path:
+    """Execute every ``*.ipynb`` in ``notebook_dir`` (sorted) and write HTML pages plus ``index.html``.
+
+    Raises :class:`NotebookFailed` naming the notebook and cell when a cell fails.
+    """
+    from tqdm import tqdm
+
+    notebooks = sorted(Path(notebook_dir).glob("*.ipynb"))
+    if not notebooks:
+        raise IaxsimError(f"no notebooks found in {notebook_dir}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages: list[ReportPage] = []
+    bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress)
+    for path in bar:
+        bar.set_postfix_str(path.name)
+        nb = execute_notebook(path)
+        page = out_dir / (path.stem + ".html")
+        export_html(nb, page)
+        pages.append(ReportPage(path, page, notebook_title(nb)))
+    return write_index(pages, out_dir)
