@@ -1,0 +1,529 @@
+"""IAX2 frames: full frames, mini (voice) frames, meta video frames and meta trunk frames.
+
+``decode(data)`` turns one UDP payload into a frame object and ``frame.encode()`` turns it
+back into bytes; ``decode(x).encode() == x`` for every datagram ``decode`` accepts (a decoded
+frame keeps its wire bytes and returns them while unchanged). Malformed input raises
+:class:`DecodeError` naming the offset (and IE); nothing else escapes ``decode``.
+
+Wire layouts (RFC 5456 §8.1, Asterisk ``iax2.h``):
+
+* full frame: ``F|scallno`` ``R|dcallno`` ts(4) oseqno iseqno type csub, then IEs or payload;
+* mini frame: ``0|scallno`` ts16, payload;
+* meta video: ``0000`` ``1|scallno`` ``marker|ts15``, payload;
+* meta trunk: ``0000`` cmd(1) cmddata(1) ts(4), then entries — without timestamps
+  ``callno(2) len(2) data``, with timestamps (cmddata bit 0) ``len(2) callno(2) ts16(2) data``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import struct
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
+                                   IAXSubclass, IEType, ModemSubclass)
+from iaxsim.iax2.ies import IE, encode_ies, ie_name, parse_ies
+from iaxsim.iax2.media import MediaFormat, format_name
+
+_FULL_HDR = struct.Struct("!HHIBBBB")
+_MINI_HDR = struct.Struct("!HH")
+_VIDEO_HDR = struct.Struct("!HHH")
+_TRUNK_HDR = struct.Struct("!HBBI")
+_U16 = struct.Struct("!H")
+_TS_ENTRY = struct.Struct("!HHH")
+_NOTS_ENTRY = struct.Struct("!HH")
+_setattr = object.__setattr__
+
+# --- subclass byte ---------------------------------------------------------------------------
+
+
+def compress_subclass(value: int) -> int:
+    """Subclass value → byte 11, as Asterisk does it: < 0x80 plain, a power of two as
+    ``0x80 | log2``, -1 as 0xFF. Raises EncodeError for anything else."""
+    if value == -1:
+        return 0xFF
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EncodeError(f"subclass must be -1 or a non-negative integer, got {value!r}")
+    if value < 0x80:
+        return int(value)
+    if value & (value - 1) or value.bit_length() - 1 > 0x3F:
+        raise EncodeError(f"subclass {value:#x} >= 0x80 must be a single power of two <= 2**63")
+    return 0x80 | (value.bit_length() - 1)
+
+
+def uncompress_subclass(byte: int) -> int:
+    """Byte 11 → subclass value: C bit clear → low 7 bits; C bit set → ``1 << (byte & 0x3F)``;
+    0xFF → -1. Accepts both Asterisk's form (ulaw 0x04) and the RFC-literal one (0x82)."""
+    if byte & 0x80:
+        return -1 if byte == 0xFF else 1 << (byte & 0x3F)
+    return byte
+
+
+def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
+    ftypes = [FrameType(i) if i in FrameType._value2member_map_ else i for i in range(256)]
+
+    def table(wrap) -> list[Any]:
+        out = []
+        for b in range(256):
+            v = uncompress_subclass(b)
+            try:
+                out.append(wrap(v) if v >= 0 else v)
+            except ValueError:
+                out.append(v)
+        return out
+
+    def enum_wrap(enum_cls):
+        return lambda v: enum_cls(v) if v in enum_cls._value2member_map_ else v
+
+    media = table(MediaFormat)
+    plain = table(int)
+    subs = {t: plain for t in range(256)}
+    subs[FrameType.VOICE] = subs[FrameType.IMAGE] = media
+    subs[FrameType.IAX] = table(enum_wrap(IAXSubclass))
+    subs[FrameType.CONTROL] = table(enum_wrap(ControlSubclass))
+    subs[FrameType.MODEM] = table(enum_wrap(ModemSubclass))
+    # video: bit 0x40 is the marker (Asterisk), the rest is the compressed format
+    subs[FrameType.VIDEO] = [media[b & ~0x40 & 0xFF] if b != 0xFF else -1 for b in range(256)]
+    return ftypes, subs
+
+
+_FTYPES, _SUBCLASS = _typed_tables()
+
+
+def subclass_name(frametype: int, subclass: int) -> str | None:
+    """Name of a subclass for its frame type (``"NEW"``, ``"RINGING"``, ``"ULAW"``), or None."""
+    if frametype == FrameType.IAX and subclass in IAXSubclass._value2member_map_:
+        return IAXSubclass(subclass).name
+    if frametype == FrameType.CONTROL and subclass in ControlSubclass._value2member_map_:
+        return ControlSubclass(subclass).name
+    if frametype == FrameType.MODEM and subclass in ModemSubclass._value2member_map_:
+        return ModemSubclass(subclass).name
+    if frametype in (FrameType.VOICE, FrameType.VIDEO, FrameType.IMAGE) and subclass > 0:
+        return format_name(subclass)
+    if frametype in (FrameType.DTMF_END, FrameType.DTMF_BEGIN) and 32 < subclass < 127:
+        return chr(subclass)
+    return None
+
+
+def frametype_name(frametype: int) -> str | None:
+    """Name of a frame type (``"IAX"``, ``"VOICE"``), or None for unknown numbers."""
+    t = _FTYPES[frametype] if 0 <= frametype < 256 else frametype
+    return t.name if isinstance(t, FrameType) else None
+
+
+# --- frame classes ---------------------------------------------------------------------------
+
+
+class _Frame:
+    """Behaviour shared by every frame class."""
+
+    __slots__ = ()
+    kind: ClassVar[str] = ""
+
+    def replace(self, **changes: Any):
+        """A copy with some fields changed (``dataclasses.replace`` semantics)."""
+        return dataclasses.replace(self, **changes)
+
+    def encode(self) -> bytes:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __bytes__(self) -> bytes:
+        return self.encode()
+
+
+def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class FullFrame(_Frame):
+    """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
+
+    ``subclass`` is the decoded value: an IAXSubclass, ControlSubclass or MediaFormat where the
+    frame type calls for one, a plain int otherwise. ``marker`` is the video marker bit (video
+    full frames only).
+    """
+
+    source_call: int = 1
+    dest_call: int = 0
+    timestamp: int = 0
+    oseqno: int = 0
+    iseqno: int = 0
+    frametype: int = FrameType.IAX
+    subclass: int = IAXSubclass.PING
+    ies: list[IE] = field(default_factory=list)
+    payload: bytes = b""
+    retransmitted: bool = False
+    marker: bool = False
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _csub: int | None = field(default=None, init=False, repr=False, compare=False)
+    _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    kind: ClassVar[str] = "full"
+
+    # -- IE access
+    def ie(self, ie_id: int) -> Any:
+        """Typed value of the first IE with this number, or None."""
+        for item in self.ies:
+            if item[0] == ie_id:
+                return item.value
+        return None
+
+    def ies_all(self, ie_id: int) -> list[Any]:
+        """Typed values of every IE with this number, in wire order."""
+        return [item.value for item in self.ies if item[0] == ie_id]
+
+    def has_ie(self, ie_id: int) -> bool:
+        """True if an IE with this number is present (useful for empty IEs)."""
+        return any(item[0] == ie_id for item in self.ies)
+
+    # -- names
+    @property
+    def frametype_name(self) -> str | None:
+        return frametype_name(self.frametype)
+
+    @property
+    def subclass_name(self) -> str | None:
+        return subclass_name(self.frametype, self.subclass)
+
+    def replace(self, **changes: Any) -> "FullFrame":
+        """A copy with some fields changed; keeps the received subclass byte form if the
+        subclass, frame type and marker are unchanged."""
+        new = dataclasses.replace(self, **changes)
+        if self._csub is not None and not ({"subclass", "frametype", "marker"} & changes.keys()):
+            _setattr(new, "_csub", self._csub)
+        return new
+
+    def _subclass_byte(self) -> int:
+        csub = self._csub
+        if csub is not None:
+            return csub
+        try:
+            byte = compress_subclass(self.subclass)
+        except EncodeError as err:
+            raise EncodeError(f"frame type {self.frametype}: {err}") from None
+        if self.frametype == FrameType.VIDEO:
+            if byte & 0x40 and byte != 0xFF:
+                raise EncodeError(f"video subclass {self.subclass!r} collides with the marker bit")
+            if self.marker:
+                byte |= 0x40
+        elif self.marker:
+            raise EncodeError("marker is only meaningful on video frames")
+        return byte
+
+    def encode(self) -> bytes:
+        """The frame on the wire."""
+        raw = self._raw
+        if raw is not None and (self._ies_seen is None or self._ies_seen == tuple(self.ies)):
+            return raw
+        if self.frametype == FrameType.IAX:
+            if self.payload:
+                raise EncodeError("IAX frames carry IEs, not a payload")
+            body = encode_ies(self.ies)
+        else:
+            if self.ies:
+                raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
+            body = bytes(self.payload)
+        try:
+            head = _FULL_HDR.pack(0x8000 | self.source_call,
+                                  (0x8000 if self.retransmitted else 0) | self.dest_call,
+                                  self.timestamp, self.oseqno, self.iseqno, self.frametype,
+                                  self._subclass_byte())
+        except struct.error:
+            self._explain_range()
+            raise
+        if self.source_call > 0x7FFF or self.dest_call > 0x7FFF:
+            self._explain_range()
+        return head + body
+
+    def _explain_range(self) -> None:
+        _check_range("source_call", self.source_call, 0, 0x7FFF)
+        _check_range("dest_call", self.dest_call, 0, 0x7FFF)
+        _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
+        _check_range("oseqno", self.oseqno, 0, 255)
+        _check_range("iseqno", self.iseqno, 0, 255)
+        _check_range("frametype", self.frametype, 0, 255)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view (see ``iaxsim decode --json``)."""
+        out: dict[str, Any] = {
+            "kind": "full", "source_call": self.source_call, "dest_call": self.dest_call,
+            "retransmitted": self.retransmitted, "timestamp": self.timestamp,
+            "oseqno": self.oseqno, "iseqno": self.iseqno, "frametype": int(self.frametype),
+            "frametype_name": self.frametype_name, "subclass": int(self.subclass),
+        }
+        name = self.subclass_name
+        if name is not None:
+            out["subclass_name"] = name
+        if self.frametype == FrameType.VIDEO:
+            out["marker"] = self.marker
+        if self.frametype == FrameType.IAX:
+            out["ies"] = [ie.to_json() for ie in self.ies]
+        else:
+            out["payload_length"] = len(self.payload)
+        return out
+
+    def describe(self) -> str:
+        """One-line human summary: type/subclass, IEs or payload length."""
+        ft = self.frametype_name or str(self.frametype)
+        sub = self.subclass_name or str(self.subclass)
+        if self.frametype == FrameType.IAX:
+            rest = " ".join(ie.text() for ie in self.ies)
+        else:
+            rest = f"{len(self.payload)} bytes"
+        return f"{ft}/{sub} {rest}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class MiniFrame(_Frame):
+    """A mini (voice) frame: source call number, low 16 bits of the timestamp, payload.
+
+    ``encode`` sends ``timestamp & 0xFFFF``.
+    """
+
+    source_call: int = 1
+    timestamp: int = 0
+    payload: bytes = b""
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    kind: ClassVar[str] = "mini"
+
+    def encode(self) -> bytes:
+        if self._raw is not None:
+            return self._raw
+        _check_range("source_call", self.source_call, 1, 0x7FFF)
+        _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
+        return _MINI_HDR.pack(self.source_call, self.timestamp & 0xFFFF) + bytes(self.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "mini", "source_call": self.source_call, "timestamp": self.timestamp,
+                "payload_length": len(self.payload)}
+
+    def describe(self) -> str:
+        return f"voice {len(self.payload)} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame(_Frame):
+    """A meta video (mini video) frame: call number, 15-bit timestamp, marker bit, payload.
+
+    ``encode`` sends ``timestamp & 0x7FFF``.
+    """
+
+    source_call: int = 1
+    timestamp: int = 0
+    marker: bool = False
+    payload: bytes = b""
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    kind: ClassVar[str] = "video"
+
+    def encode(self) -> bytes:
+        if self._raw is not None:
+            return self._raw
+        _check_range("source_call", self.source_call, 0, 0x7FFF)
+        _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
+        return (_VIDEO_HDR.pack(0, 0x8000 | self.source_call,
+                                (0x8000 if self.marker else 0) | (self.timestamp & 0x7FFF))
+                + bytes(self.payload))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "video", "source_call": self.source_call, "timestamp": self.timestamp,
+                "marker": self.marker, "payload_length": len(self.payload)}
+
+    def describe(self) -> str:
+        return f"video {len(self.payload)} bytes{' marker' if self.marker else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkEntry:
+    """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""
+
+    source_call: int
+    payload: bytes = b""
+    timestamp: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source_call": self.source_call,
+                               "payload_length": len(self.payload)}
+        if self.timestamp is not None:
+            out["timestamp"] = self.timestamp
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkFrame(_Frame):
+    """A meta trunk frame carrying several calls' mini frames.
+
+    ``timestamps=True`` is Asterisk's ``trunktimestamps`` form (each entry has a 16-bit
+    timestamp); otherwise entries are call number + length + data.
+    """
+
+    timestamp: int = 0
+    timestamps: bool = False
+    entries: list[TrunkEntry] = field(default_factory=list)
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    kind: ClassVar[str] = "trunk"
+
+    def encode(self) -> bytes:
+        if self._raw is not None and self._seen == tuple(self.entries):
+            return self._raw
+        _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
+        parts = [_TRUNK_HDR.pack(0, 1, 1 if self.timestamps else 0, self.timestamp)]
+        for i, e in enumerate(self.entries):
+            if not isinstance(e, TrunkEntry):
+                raise EncodeError(f"trunk entry {i}: expected a TrunkEntry, got {e!r}")
+            _check_range(f"trunk entry {i} source_call", e.source_call, 0, 0x7FFF)
+            if len(e.payload) > 0xFFFF:
+                raise EncodeError(f"trunk entry {i}: payload of {len(e.payload)} bytes is too long")
+            if self.timestamps:
+                if e.timestamp is None:
+                    raise EncodeError(f"trunk entry {i}: a timestamped trunk frame needs "
+                                      "a timestamp on every entry")
+                _check_range(f"trunk entry {i} timestamp", e.timestamp, 0, 0xFFFFFFFF)
+                parts.append(_TS_ENTRY.pack(len(e.payload), e.source_call, e.timestamp & 0xFFFF))
+            else:
+                if e.timestamp is not None:
+                    raise EncodeError(f"trunk entry {i} has a timestamp but the frame is the "
+                                      "no-timestamp form (set timestamps=True)")
+                parts.append(_NOTS_ENTRY.pack(e.source_call, len(e.payload)))
+            parts.append(bytes(e.payload))
+        return b"".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "trunk", "timestamp": self.timestamp, "timestamps": self.timestamps,
+                "entries": [e.to_json() for e in self.entries]}
+
+    def describe(self) -> str:
+        calls = ",".join(str(e.source_call) for e in self.entries)
+        form = "with" if self.timestamps else "without"
+        return f"trunk {len(self.entries)} entries {form} timestamps (calls {calls})"
+
+
+Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
+
+# --- decoding --------------------------------------------------------------------------------
+
+_new = object.__new__
+
+
+def decode(data: bytes) -> Frame:
+    """Decode one IAX2 datagram (a UDP payload) into a frame object.
+
+    Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE.
+    """
+    if not isinstance(data, bytes):
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        else:
+            raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    n = len(data)
+    if n < 4:
+        raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)
+    first = data[0]
+    if first & 0x80:
+        return _decode_full(data, n)
+    if first == 0 and data[1] == 0:
+        return _decode_meta(data, n)
+    f = _new(MiniFrame)
+    _setattr(f, "source_call", (first << 8) | data[1])
+    _setattr(f, "timestamp", (data[2] << 8) | data[3])
+    _setattr(f, "payload", data[4:])
+    _setattr(f, "_raw", data)
+    return f
+
+
+def _decode_full(data: bytes, n: int) -> FullFrame:
+    if n < 12:
+        raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
+    scall, dcall, ts, oseq, iseq, ftype, csub = _FULL_HDR.unpack_from(data)
+    f = _new(FullFrame)
+    _setattr(f, "source_call", scall & 0x7FFF)
+    _setattr(f, "dest_call", dcall & 0x7FFF)
+    _setattr(f, "retransmitted", dcall >= 0x8000)
+    _setattr(f, "timestamp", ts)
+    _setattr(f, "oseqno", oseq)
+    _setattr(f, "iseqno", iseq)
+    _setattr(f, "frametype", _FTYPES[ftype])
+    _setattr(f, "subclass", _SUBCLASS[ftype][csub])
+    _setattr(f, "marker", ftype == 3 and csub != 0xFF and bool(csub & 0x40))
+    _setattr(f, "_csub", csub)
+    if ftype == 6:
+        ies = parse_ies(data, 12)
+        _setattr(f, "ies", ies)
+        _setattr(f, "payload", b"")
+        _setattr(f, "_ies_seen", tuple(ies))
+    else:
+        _setattr(f, "ies", [])
+        _setattr(f, "payload", data[12:])
+        _setattr(f, "_ies_seen", ())
+    _setattr(f, "_raw", data)
+    return f
+
+
+def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
+    if data[2] & 0x80:
+        if n < 6:
+            raise DecodeError(f"truncated meta video header: {n} bytes, need 6", offset=0)
+        callword, tsword = _U16.unpack_from(data, 2)[0], _U16.unpack_from(data, 4)[0]
+        f = _new(VideoFrame)
+        _setattr(f, "source_call", callword & 0x7FFF)
+        _setattr(f, "timestamp", tsword & 0x7FFF)
+        _setattr(f, "marker", bool(tsword & 0x8000))
+        _setattr(f, "payload", data[6:])
+        _setattr(f, "_raw", data)
+        return f
+    cmd = data[2]
+    if cmd != 1:
+        raise DecodeError(f"unsupported meta command {cmd} (only 1 = trunk is defined for IAX2 "
+                          "media)", offset=2)
+    if n < 8:
+        raise DecodeError(f"truncated trunk header: {n} bytes, need 8", offset=0)
+    _, _, cmddata, ts = _TRUNK_HDR.unpack_from(data)
+    with_ts = bool(cmddata & 1)
+    entries: list[TrunkEntry] = []
+    pos = 8
+    if with_ts:
+        while pos < n:
+            if pos + 6 > n:
+                raise DecodeError(f"truncated trunk entry header ({n - pos} bytes left, need 6)",
+                                  offset=pos)
+            length, callno, ets = _TS_ENTRY.unpack_from(data, pos)
+            end = pos + 6 + length
+            if end > n:
+                raise DecodeError(f"trunk entry length {length} runs past the end of the "
+                                  f"datagram ({n - pos - 6} bytes left)", offset=pos)
+            entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 6:end], ets))
+            pos = end
+    else:
+        while pos < n:
+            if pos + 4 > n:
+                raise DecodeError(f"truncated trunk entry header ({n - pos} bytes left, need 4)",
+                                  offset=pos)
+            callno, length = _NOTS_ENTRY.unpack_from(data, pos)
+            end = pos + 4 + length
+            if end > n:
+                raise DecodeError(f"trunk entry length {length} runs past the end of the "
+                                  f"datagram ({n - pos - 4} bytes left)", offset=pos)
+            entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
+            pos = end
+    f = _new(TrunkFrame)
+    _setattr(f, "timestamp", ts)
+    _setattr(f, "timestamps", with_ts)
+    _setattr(f, "entries", entries)
+    _setattr(f, "_raw", data)
+    _setattr(f, "_seen", tuple(entries))
+    return f
+
+
+def frame_to_json(frame: Frame) -> dict[str, Any]:
+    """JSON view of any frame."""
+    return frame.to_json()
+
+
+__all__ = ["FullFrame", "MiniFrame", "VideoFrame", "TrunkFrame", "TrunkEntry", "Frame",
+           "decode", "compress_subclass", "uncompress_subclass", "subclass_name",
+           "frametype_name", "frame_to_json", "IE", "IEType", "ie_name"]
