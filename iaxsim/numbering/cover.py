@@ -1,0 +1,270 @@
+"""Pattern cover: few Asterisk patterns that match exactly a set of extensions.
+
+``cover(["6000", …, "6099"]) == ["_60XX"]`` and 6000–6049 gives ``["_60[0-4]X"]``.
+
+A pattern over digits is a product of digit sets, one set per position (``_60[0-4]X`` =
+{6}×{0}×{0..4}×{0..9}); it is kept internally as a tuple of 10-bit masks. The cover is
+built in three steps:
+
+1. *Factor*: the numbers of one length form a trie; tries are hash-consed so that equal
+   sub-tries (equal suffix sets) are one node. At each node the digits leading to the same
+   child are merged into one set, and the child's cover is appended to it. Patterns
+   produced this way are pairwise disjoint and their union is exactly the input.
+2. *Merge*: two patterns that differ in exactly one position are replaced by one with the
+   union of the two sets there (the union of two such products is again a product);
+   repeated until nothing merges.
+3. The same is done on the reversed numbers (factoring from the last digit); the smaller
+   result wins.
+
+This is exact and usually minimal (single aligned or unaligned ranges come out minimal);
+finding the true minimum for arbitrary sets is a multi-valued logic-minimisation problem
+(NP-hard), so for scattered sets the result is a small cover, not a proven minimum.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = ["cover", "cover_masks", "render", "parse_simple", "pattern_size",
+           "ALL_DIGITS", "verify_cover"]
+
+ALL_DIGITS = 0x3FF  # bits 0..9
+_Z = 0x3FE  # 1-9
+_N = 0x3FC  # 2-9
+
+Masks = tuple[int, ...]
+
+
+def cover_masks(numbers: Iterable[str]) -> list[Masks]:
+    """The cover of ``numbers`` (digit strings) as tuples of digit masks, sorted."""
+    by_len: dict[int, set[str]] = {}
+    for n in numbers:
+        if not n.isdigit() or not n.isascii():
+            raise ValueError(f"cover: {n!r} is not a digit string")
+        by_len.setdefault(len(n), set()).add(n)
+    out: list[Masks] = []
+    for length in sorted(by_len):
+        group = by_len[length]
+        fwd = _merge(_factor(sorted(group)))
+        if len(fwd) > 1:
+            rev = _merge(_factor(sorted(s[::-1] for s in group)))
+            if len(rev) < len(fwd):
+                fwd = [tuple(reversed(p)) for p in rev]
+        out.extend(sorted(fwd, key=_order_key))
+    return out
+
+
+def cover(numbers: Iterable[str]) -> list[str]:
+    """The cover of ``numbers`` as Asterisk extension names (``_60XX``, ``6001``)."""
+    return [render(p) for p in cover_masks(numbers)]
+
+
+def _order_key(p: Masks):
+    return tuple((bin(m).count("1"), (m & -m).bit_length()) for m in p)
+
+
+def _factor(strings: list[str]) -> list[Masks]:
+    """Hash-consed trie factorisation of equal-length sorted strings."""
+    if not strings:
+        return []
+    length = len(strings[0])
+    intern: dict[tuple, int] = {(): 0}
+    nodes: list[tuple] = [()]  # node id -> tuple of (digit, child id)
+
+    def build(lo: int, hi: int, pos: int) -> int:
+        if pos == length:
+            return 0
+        kids = []
+        i = lo
+        while i < hi:
+            ch = strings[i][pos]
+            j = i + 1
+            while j < hi and strings[j][pos] == ch:
+                j += 1
+            kids.append((ord(ch) - 48, build(i, j, pos + 1)))
+            i = j
+        key = tuple(kids)
+        nid = intern.get(key)
+        if nid is None:
+            nid = len(nodes)
+            intern[key] = nid
+            nodes.append(key)
+        return nid
+
+    import sys
+    old = sys.getrecursionlimit()
+    if length + 50 > old:
+        sys.setrecursionlimit(length + 100)
+    root = build(0, len(strings), 0)
+    memo: dict[int, list[Masks]] = {0: [()]}
+
+    def expand(nid: int) -> list[Masks]:
+        got = memo.get(nid)
+        if got is not None:
+            return got
+        by_child: dict[int, int] = {}
+        for digit, child in nodes[nid]:
+            by_child[child] = by_child.get(child, 0) | (1 << digit)
+        res = [(mask,) + tail for child, mask in by_child.items() for tail in expand(child)]
+        memo[nid] = res
+        return res
+
+    return list(expand(root))
+
+
+def _merge(patterns: list[Masks]) -> list[Masks]:
+    """Merge patterns differing in exactly one position until none do."""
+    if len(patterns) < 2:
+        return patterns
+    pats = set(patterns)
+    length = len(next(iter(pats)))
+    changed = True
+    while changed:
+        changed = False
+        for pos in range(length):
+            groups: dict[Masks, int] = {}
+            count: dict[Masks, int] = {}
+            for p in pats:
+                key = p[:pos] + p[pos + 1:]
+                groups[key] = groups.get(key, 0) | p[pos]
+                count[key] = count.get(key, 0) + 1
+            if all(c == 1 for c in count.values()):
+                continue
+            changed = True
+            pats = {key[:pos] + (mask,) + key[pos:] for key, mask in groups.items()}
+    return list(pats)
+
+
+def render(p: Sequence[int]) -> str:
+    """Asterisk syntax for a mask tuple: ``6001`` when every set is one digit, else ``_…``."""
+    if all(m and (m & (m - 1)) == 0 for m in p):
+        return "".join(str(m.bit_length() - 1) for m in p)
+    return "_" + "".join(_render_set(m) for m in p)
+
+
+def _render_set(m: int) -> str:
+    if m <= 0 or m > ALL_DIGITS:
+        raise ValueError(f"render: bad digit mask {m:#x}")
+    if m & (m - 1) == 0:
+        return str(m.bit_length() - 1)
+    if m == ALL_DIGITS:
+        return "X"
+    if m == _Z:
+        return "Z"
+    if m == _N:
+        return "N"
+    digits = [d for d in range(10) if m >> d & 1]
+    parts = []
+    i = 0
+    while i < len(digits):
+        j = i
+        while j + 1 < len(digits) and digits[j + 1] == digits[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{digits[i]}-{digits[j]}")
+        else:
+            parts.extend(str(d) for d in digits[i:j + 1])
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def parse_simple(pattern: str) -> Masks:
+    """Masks of a pattern made only of digits, ``X``/``Z``/``N`` and digit sets.
+
+    This reads back what :func:`render` writes (used for sizes and bookkeeping); it is not
+    a dialplan matcher and refuses ``.``, ``!`` and anything else.
+    """
+    if not pattern.startswith("_"):
+        if not pattern.isdigit():
+            raise ValueError(f"{pattern!r}: not a digit literal")
+        return tuple(1 << (ord(c) - 48) for c in pattern)
+    out = []
+    s = pattern[1:]
+    i = 0
+    while i < len(s):
+        c = s[i].upper()
+        if c.isdigit():
+            out.append(1 << (ord(c) - 48))
+        elif c == "X":
+            out.append(ALL_DIGITS)
+        elif c == "Z":
+            out.append(_Z)
+        elif c == "N":
+            out.append(_N)
+        elif c == "[":
+            end = s.find("]", i)
+            if end < 0:
+                raise ValueError(f"{pattern!r}: unterminated set")
+            body = s[i + 1:end]
+            mask = 0
+            k = 0
+            while k < len(body):
+                if k + 2 < len(body) and body[k + 1] == "-":
+                    a, b = body[k], body[k + 2]
+                    if not (a.isdigit() and b.isdigit()) or a > b:
+                        raise ValueError(f"{pattern!r}: bad range {a}-{b}")
+                    for d in range(int(a), int(b) + 1):
+                        mask |= 1 << d
+                    k += 3
+                else:
+                    if not body[k].isdigit():
+                        raise ValueError(f"{pattern!r}: non-digit {body[k]!r} in set")
+                    mask |= 1 << int(body[k])
+                    k += 1
+            if not mask:
+                raise ValueError(f"{pattern!r}: empty set")
+            out.append(mask)
+            i = end
+        elif c == "-":
+            pass
+        else:
+            raise ValueError(f"{pattern!r}: unsupported character {s[i]!r}")
+        i += 1
+    return tuple(out)
+
+
+def pattern_size(p: Sequence[int]) -> int:
+    """How many numbers a mask tuple matches."""
+    size = 1
+    for m in p:
+        size *= bin(m).count("1")
+    return size
+
+
+def verify_cover(patterns: Sequence[str], numbers: Iterable[str], context: str = "cover",
+                 exhaustive_limit: int = 100_000, sample: int = 2000, seed: int = 0) -> None:
+    """Check with the dialplan engine that ``patterns`` match exactly ``numbers``.
+
+    Loads the patterns as a context and asks the engine whether each member exists; for
+    non-members it asks about every number of the same length when there are at most
+    ``exhaustive_limit`` of them, otherwise about every one-digit neighbour of each member
+    plus ``sample`` random numbers. Raises ``AssertionError`` naming the first mismatch.
+    """
+    import random
+
+    from iaxsim.dialplan import Dialplan
+
+    members = set(numbers)
+    text = f"[{context}]\n" + "".join(f"exten => {p},1,NoOp()\n" for p in patterns)
+    dp = Dialplan.from_string(text, path="<cover>")
+    for n in sorted(members):
+        if not dp.exists(n, context):
+            raise AssertionError(f"cover misses {n}")
+    lengths = {len(n) for n in members}
+    rng = random.Random(seed)
+    probes: set[str] = set()
+    for length in lengths:
+        if 10 ** length <= exhaustive_limit:
+            probes.update(str(i).zfill(length) for i in range(10 ** length))
+        else:
+            for n in members:
+                if len(n) != length:
+                    continue
+                for pos in range(length):
+                    for d in "0123456789":
+                        probes.add(n[:pos] + d + n[pos + 1:])
+                if len(probes) > 4 * exhaustive_limit:
+                    break
+            probes.update(str(rng.randrange(10 ** length)).zfill(length) for _ in range(sample))
+    for n in sorted(probes - members):
+        if dp.exists(n, context):
+            raise AssertionError(f"cover also matches {n}, which is not in the set")

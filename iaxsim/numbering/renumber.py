@@ -1,0 +1,271 @@
+"""Renumbering proposal: give every server its own leading digit(s) with the fewest changes.
+
+The scheme (what "fewest changes" is measured over):
+
+* every new extension has one length ``L`` (by default the plan's most common length,
+  lengthened when a server would not fit), so no prefix hazard can remain;
+* the number space is cut into *units*: the ``k``-digit leading prefixes (``k = 1``: one
+  leading digit per unit; when the servers outnumber the free leading digits, ``k = 2``
+  — a two-digit site prefix — and so on). A unit is free when its first digit is not ``0``
+  and it does not start with a reserved prefix (outside-line digit, emergency number,
+  extra reserved prefixes);
+* each server gets at least one unit and no unit goes to two servers, so no two servers
+  share a number (no conflict);
+* an extension is *kept* when it already has length ``L``, starts with one of its server's
+  units and collides with no reserved prefix; every other extension is *changed*.
+
+The assignment maximising kept extensions is exact: choosing one "mandatory" unit per
+server and giving every other unit to the server with most extensions in it reduces to a
+rectangular assignment problem (cost = best(u) − value(s, u)), solved with the Hungarian
+algorithm. Changed extensions get ``unit + old last digits`` when that is free (``6012 →
+7012``), else the lowest free number in the server's units.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from iaxsim.numbering.analysis import (DEFAULT_EMERGENCY, DEFAULT_OUTSIDE_LINE, PlanAnalysis,
+                                       _digits, analyze)
+from iaxsim.numbering.plan import NumberingPlan, PlanError
+
+__all__ = ["renumber", "RenumberResult", "free_units", "assign_units", "hungarian"]
+
+
+@dataclass
+class RenumberResult:
+    """A renumbering proposal: old → new table, the new plan, and both analyses."""
+
+    mapping: pd.DataFrame  # server, old, new, changed
+    plan: NumberingPlan
+    units: dict[str, tuple[str, ...]]
+    length: int
+    unit_digits: int
+    before: PlanAnalysis
+    after: PlanAnalysis
+
+    @property
+    def n_changed(self) -> int:
+        """How many extensions get a new number."""
+        return int(self.mapping["changed"].sum())
+
+    def summary(self, limit: int = 20) -> str:
+        """Readable proposal: scheme, counts, the first changes, before/after headline numbers."""
+        out = [f"Renumbering: {self.n_changed} of {len(self.mapping)} extensions change "
+               f"(length {self.length}, {self.unit_digits}-digit leading prefixes)"]
+        for s, units in self.units.items():
+            kept = int(((self.mapping["server"] == s) & ~self.mapping["changed"]).sum())
+            total = int((self.mapping["server"] == s).sum())
+            out.append(f"  {s}: prefixes {', '.join(units)}; keeps {kept} of {total}")
+        changed = self.mapping[self.mapping["changed"]]
+        for row in changed.head(limit).itertuples():
+            out.append(f"  {row.server} {row.old} -> {row.new}")
+        if len(changed) > limit:
+            out.append(f"  ... and {len(changed) - limit} more")
+        b, a = self.before, self.after
+        out.append("Before -> after: conflicts {} -> {}, prefix hazards {} -> {}, reserved collisions "
+                   "{} -> {}, overlap score {:.2f} -> {:.2f}, link.conf patterns {} -> {}".format(
+                       b.n_conflicts, a.n_conflicts, b.n_prefix_hazards, a.n_prefix_hazards,
+                       b.n_reserved_collisions, a.n_reserved_collisions, b.overlap_score,
+                       a.overlap_score, sum(b.pattern_counts.values()), sum(a.pattern_counts.values())))
+        return "\n".join(out)
+
+
+def _collides(number: str, reserved: tuple[str, ...]) -> bool:
+    return any(number.startswith(r) or r.startswith(number) for r in reserved)
+
+
+def free_units(k: int, reserved: tuple[str, ...], first_digits: str = "123456789") -> list[str]:
+    """Every ``k``-digit leading prefix whose first digit is allowed and that no reserved prefix covers."""
+    out = []
+    for first in first_digits:
+        for rest in range(10 ** (k - 1)):
+            unit = first + (str(rest).zfill(k - 1) if k > 1 else "")
+            if not any(unit.startswith(r) for r in reserved):
+                out.append(unit)
+    return out
+
+
+def _unit_capacity(unit: str, length: int, reserved: tuple[str, ...]) -> int:
+    """Numbers of ``length`` digits under ``unit`` that collide with no reserved prefix."""
+    total = 10 ** (length - len(unit))
+    for r in reserved:
+        if r.startswith(unit) and len(r) <= length:
+            total -= 10 ** (length - len(r))
+        elif unit.startswith(r):
+            return 0
+    return max(total, 0)
+
+
+def hungarian(cost: np.ndarray) -> list[int]:
+    """Minimum-cost assignment of each row to a distinct column (rows <= columns).
+
+    Shortest-augmenting-path form of the Hungarian algorithm, O(rows² · columns).
+    """
+    n, m = cost.shape
+    if n > m:
+        raise ValueError("hungarian: more rows than columns")
+    inf = float("inf")
+    u = np.zeros(n + 1)
+    v = np.zeros(m + 1)
+    p = np.zeros(m + 1, dtype=int)  # column -> row (1-based), 0 = free
+    way = np.zeros(m + 1, dtype=int)
+    for i in range(1, n + 1):
+        p[0] = i
+        j0 = 0
+        minv = np.full(m + 1, inf)
+        used = np.zeros(m + 1, dtype=bool)
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            cur = cost[i0 - 1] - u[i0] - v[1:]
+            free = ~used[1:]
+            better = free & (cur < minv[1:])
+            minv[1:][better] = cur[better]
+            way[1:][better] = j0
+            cand = np.where(free, minv[1:], inf)
+            j1 = int(np.argmin(cand)) + 1
+            delta = cand[j1 - 1]
+            used_idx = np.nonzero(used)[0]
+            u[p[used_idx]] += delta
+            v[used_idx] -= delta
+            minv[1:][free] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while True:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+            if j0 == 0:
+                break
+    result = [-1] * n
+    for j in range(1, m + 1):
+        if p[j]:
+            result[p[j] - 1] = j - 1
+    return result
+
+
+def assign_units(values: np.ndarray) -> list[set[int]]:
+    """Give each row (server) >= 1 column (unit), each column to <= 1 row, maximising value sum.
+
+    ``values[s, u]`` = extensions server ``s`` keeps if it owns unit ``u``. Returns, per
+    server, the set of unit indices it gets (units worth nothing to anyone stay free).
+    """
+    n, m = values.shape
+    best = values.max(axis=0)
+    mandatory = hungarian(best[None, :] - values)
+    owned: list[set[int]] = [{mandatory[s]} for s in range(n)]
+    taken = set(mandatory)
+    for u in range(m):
+        if u in taken or best[u] <= 0:
+            continue
+        owned[int(np.argmax(values[:, u]))].add(u)
+    return owned
+
+
+def renumber(plan: NumberingPlan, outside_line: Iterable[str] = DEFAULT_OUTSIDE_LINE,
+             emergency: Iterable[str] = DEFAULT_EMERGENCY, reserved: Iterable[str] = (),
+             length: int | None = None, unit_digits: int | None = None,
+             first_digits: str = "123456789", mode: str = "block",
+             block_digits: int = 2) -> RenumberResult:
+    """Propose a renumbering of ``plan`` (see the module docstring for the scheme).
+
+    ``length`` and ``unit_digits`` override the automatic choices; ``first_digits`` lists
+    the leading digits units may start with (``0`` is excluded by default); ``mode`` and
+    ``block_digits`` are passed to the before/after :func:`analyze`.
+    """
+    if not plan.servers:
+        raise PlanError("renumber: the plan has no servers")
+    res = (_digits(outside_line, "outside_line") + _digits(emergency, "emergency")
+           + _digits(reserved, "reserved"))
+    if not first_digits or not all(c in "0123456789" for c in first_digits):
+        raise PlanError(f"first_digits must be digits, not {first_digits!r}")
+    n = len(plan.servers)
+    sizes = [len(plan.extensions[s]) for s in plan.servers]
+
+    k = unit_digits
+    if k is None:
+        k = 1
+        while len(free_units(k, res, first_digits)) < n:
+            k += 1
+            if k > 6:
+                raise PlanError("renumber: no scheme of leading prefixes fits this many servers")
+    units = free_units(k, res, first_digits)
+    if len(units) < n:
+        raise PlanError(f"renumber: {n} servers but only {len(units)} free {k}-digit prefixes")
+
+    if length is None:
+        lengths = Counter(len(e) for s in plan.servers for e in plan.extensions[s])
+        length = max(lengths.items(), key=lambda kv: (kv[1], kv[0]))[0] if lengths else k + 2
+        length = max(length, k + 1)
+        while min(sorted((_unit_capacity(u, length, res) for u in units), reverse=True)[:n]) < max(sizes):
+            length += 1
+    elif length <= k:
+        raise PlanError(f"renumber: length {length} leaves no digits after the {k}-digit prefix")
+
+    unit_index = {u: i for i, u in enumerate(units)}
+    values = np.zeros((n, len(units)))
+    for si, s in enumerate(plan.servers):
+        for e in plan.extensions[s]:
+            if len(e) == length and not _collides(e, res):
+                ui = unit_index.get(e[:k])
+                if ui is not None:
+                    values[si, ui] += 1
+    owned = assign_units(values)
+
+    rows = []
+    new_plan: dict[str, list[str]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for si, s in enumerate(plan.servers):
+        my_units = sorted(units[i] for i in owned[si])
+        unit_set = set(my_units)
+        exts = plan.extensions[s]
+        kept = {e for e in exts if len(e) == length and e[:k] in unit_set and not _collides(e, res)}
+        used = set(kept)
+        if sum(_unit_capacity(u, length, res) for u in my_units) < len(exts):
+            raise PlanError(f"renumber: server {s} does not fit in {length}-digit numbers; "
+                            "pass a longer length")
+        pool = _free_numbers(my_units, length, res, used)
+        mapping = {}
+        for e in exts:
+            if e in kept:
+                mapping[e] = e
+                continue
+            tail = e.zfill(length - k)[-(length - k):]
+            guess = None
+            for u in my_units:
+                cand = u + tail
+                if cand not in used and not _collides(cand, res):
+                    guess = cand
+                    break
+            if guess is None:
+                guess = next(x for x in pool if x not in used)
+            used.add(guess)
+            mapping[e] = guess
+        for e in exts:
+            rows.append((s, e, mapping[e], mapping[e] != e))
+            if (s, e) in plan.names:
+                names[(s, mapping[e])] = plan.names[(s, e)]
+        new_plan[s] = sorted(mapping.values())
+    table = pd.DataFrame(rows, columns=["server", "old", "new", "changed"])
+    new = NumberingPlan.from_dict(new_plan, names=names)
+    kw = dict(outside_line=outside_line, emergency=emergency, reserved=reserved,
+              mode=mode, block_digits=block_digits)
+    return RenumberResult(table, new, {s: tuple(sorted(units[i] for i in owned[si]))
+                                       for si, s in enumerate(plan.servers)},
+                          length, k, analyze(plan, **kw), analyze(new, **kw))
+
+
+def _free_numbers(units: list[str], length: int, reserved: tuple[str, ...], used: set[str]):
+    """Lazily yield free numbers of ``length`` under ``units``, lowest first."""
+    for u in units:
+        width = length - len(u)
+        for i in range(10 ** width):
+            cand = u + str(i).zfill(width)
+            if cand not in used and not _collides(cand, reserved):
+                yield cand
