@@ -1,0 +1,193 @@
+"""The loaded dialplan and Asterisk's search across contexts (``pbx_find_extension``).
+
+Search order for one context: its own extensions (linear walk or trie), then its
+``switch =>`` entries (counted in the cost; a switch is a network lookup iaxsim does not
+perform here, so it never answers), then its ``include =>`` contexts in order, depth first.
+As in Asterisk the include stack only grows during one search: each context is searched at
+most once, loops are cut, and at most 512 contexts are entered.  A ``!`` pattern that ends
+a MATCHMORE search ends the search of that context (and of what it includes); the including
+context carries on with its next include.  Time specs on includes are kept verbatim and
+treated as always open (iaxsim has no wall clock in the dialplan).
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from iaxsim.dialplan import linear
+from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost
+from iaxsim.dialplan.parser import Context, read
+from iaxsim.dialplan.patterns import MatchMode, match_compiled, strip_fluff
+from iaxsim.dialplan.trie import Trie
+from iaxsim.errors import ConfigError, IaxsimError
+
+MAX_STACK = 512
+ENGINES = ("linear", "trie")
+
+
+class DialplanError(IaxsimError, ValueError):
+    """A lookup was asked for something that cannot be answered (unknown engine, bad mode)."""
+
+
+class Dialplan:
+    """An Asterisk dialplan loaded from extensions.conf text.
+
+    >>> dp = Dialplan.from_string("[external]\\nexten => _6XXX,1,Dial(IAX2/b/${EXTEN})\\n")
+    >>> dp.find("6001", "external").name
+    '_6XXX'
+    """
+
+    def __init__(self, contexts: dict[str, Context], order: list[str], warnings: list[DialplanWarning],
+                 general: dict[str, str] | None = None, globals_: dict[str, str] | None = None,
+                 path: str = "<string>") -> None:
+        self.contexts = contexts
+        self.order = order
+        self.warnings = warnings
+        self.general = general or {}
+        self.globals = globals_ or {}
+        self.path = path
+        self._tries: dict[str, Trie] = {}
+
+    # -- loading ------------------------------------------------------------------------
+    @classmethod
+    def from_string(cls, text: str, path: str = "<string>", strict: bool = False,
+                    default_context: str | None = None) -> "Dialplan":
+        """Load extensions.conf text; ``strict=True`` turns the first warning into a ConfigError.
+
+        ``default_context`` names the context for lines before any ``[section]`` (trixbox's
+        external.conf / link.conf fragments); without it such lines are an error, as in Asterisk.
+        ``#include`` needs a file on disk and is refused in text loaded this way.
+        """
+        b = read(text, path, default_context=default_context)
+        return cls._finish(b, path, strict)
+
+    @classmethod
+    def from_file(cls, path: "str | os.PathLike[str]", strict: bool = False,
+                  default_context: str | None = None) -> "Dialplan":
+        """Load an extensions.conf file (``#include`` resolved relative to it)."""
+        p = os.fspath(path)
+        b = read(None, p, from_file=True, default_context=default_context)
+        return cls._finish(b, p, strict)
+
+    @classmethod
+    def _finish(cls, b, path: str, strict: bool) -> "Dialplan":
+        if strict and b.warnings:
+            w = b.warnings[0]
+            raise ConfigError(w.message, w.path, w.line)
+        return cls(b.contexts, b.order, b.warnings, b.general, b.globals, path)
+
+    # -- queries --------------------------------------------------------------------------
+    def context(self, name: str) -> Context:
+        """The context called ``name`` (KeyError names it when absent)."""
+        try:
+            return self.contexts[name]
+        except KeyError:
+            raise KeyError(f"no context '{name}' in {self.path}") from None
+
+    def _trie(self, ctx: Context) -> Trie:
+        t = self._tries.get(ctx.name)
+        if t is None:
+            t = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
+        return t
+
+    def lookup(self, number: str, context: str, engine: str = "linear", mode: "MatchMode | str" = "match",
+               callerid: str | None = None, priority: int = 1) -> tuple[Extension | None, LookupCost]:
+        """The extension Asterisk would pick for ``number`` in ``context``, and what finding it cost."""
+        counter = [0, 0, 0, 0]
+        ext = self._search(number, context, engine, mode, callerid, priority, counter)
+        return ext, LookupCost(counter[0], counter[1], counter[2], counter[3])
+
+    def find(self, number: str, context: str, engine: str = "linear", callerid: str | None = None,
+             priority: int = 1) -> Extension | None:
+        """The extension Asterisk runs for ``number`` dialled in ``context`` (E_MATCH), or None."""
+        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0])
+
+    def exists(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+               priority: int = 1) -> bool:
+        """``ast_exists_extension``."""
+        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0]) is not None
+
+    def canmatch(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+                 priority: int = 1) -> bool:
+        """``ast_canmatch_extension``: matches now or could with more digits."""
+        return self._search(number, context, engine, MatchMode.CANMATCH, callerid, priority, [0, 0, 0, 0]) is not None
+
+    def matchmore(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+                  priority: int = 1) -> bool:
+        """``ast_matchmore_extension``: more digits could still match (Asterisk waits for them)."""
+        return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0]) is not None
+
+    def _search(self, number: str, context: str, engine: str, mode, callerid, priority, counter) -> Extension | None:
+        if engine not in ENGINES:
+            raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
+        m = MatchMode.parse(mode)
+        data = strip_fluff(number)
+        stack: list[str] = []
+        seen: set[str] = set()
+        return self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, stack, seen)
+
+    def _search_ctx(self, data, name, use_trie, mode, callerid, priority, counter, stack, seen):
+        if len(stack) >= MAX_STACK:
+            return None
+        if name.lower() in seen:
+            return None
+        ctx = self.contexts.get(name)
+        if ctx is None:
+            return None
+        counter[2] += 1
+        if use_trie:
+            ev, _ = self._trie(ctx).search(data, mode, callerid, priority, counter)
+        else:
+            ev, _ = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, counter)
+        if ev is linear.FINAL:
+            return None
+        if ev is not None:
+            return ev
+        counter[3] += len(ctx.switches)
+        stack.append(ctx.name)
+        seen.add(ctx.name.lower())
+        for inc in ctx.includes:
+            found = self._search_ctx(data, inc.target, use_trie, mode, callerid, priority, counter, stack, seen)
+            if found is not None:
+                return found
+        return None
+
+    def matches(self, number: str, context: str) -> list[Extension]:
+        """Every extension matching ``number`` in the order ``dialplan show NUMBER@CONTEXT`` lists them."""
+        out: list[Extension] = []
+        for _ctx, exts in self.show_walk(number, context):
+            out.extend(exts)
+        return out
+
+    def show_walk(self, number: str, context: str, chain: tuple[str, ...] = ()) -> Iterable[tuple[Context, list[Extension]]]:
+        """(context, matching extensions) in ``show_dialplan_helper`` order, includes recursed.
+
+        As in Asterisk the include recursion looks contexts up by the include as written
+        (a time-conditioned include names no context) and only refuses a context already on
+        the current include chain (so a context reached twice is listed twice).
+        """
+        ctx = self.contexts.get(context)
+        if ctx is None:
+            return
+        data = strip_fluff(number)
+        found = [e for e in ctx.sorted_extensions()
+                 if match_compiled(e.compiled, data, MatchMode.MATCH)[0]]
+        yield ctx, found
+        if len(chain) >= MAX_STACK:
+            return
+        for inc in ctx.includes:
+            if any(c.lower() == inc.name.lower() for c in chain):
+                continue
+            yield from self.show_walk(number, inc.name, chain + (inc.name,))
+
+    def ignorepat(self, number: str, context: str) -> bool:
+        """``ast_ignore_pattern``: whether dialtone continues after ``number`` in ``context``."""
+        ctx = self.contexts.get(context)
+        if ctx is None:
+            return False
+        from iaxsim.dialplan.patterns import match as _match
+        return any(_match(p, number, MatchMode.MATCH) for p in ctx.ignorepats)
+
+    def __repr__(self) -> str:
+        n = sum(len(c.extensions) for c in self.contexts.values())
+        return f"Dialplan({self.path!r}, {len(self.contexts)} contexts, {n} extensions)"

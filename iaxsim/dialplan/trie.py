@@ -1,0 +1,230 @@
+"""The trie matcher: a compiled tree over a context's patterns, like Asterisk's opt-in one.
+
+Each node stands for a pattern prefix; its children are the next pattern positions, kept
+in Asterisk's per-position precedence order (single characters, then sets by size, then
+``.``, ``!``), and the extensions ending there come last (the end-of-pattern position sorts
+after every other).  A depth-first walk in that order therefore meets matching extensions
+in exactly the linear matcher's order, so the first one the linear rules accept is the
+linear answer: iaxsim's trie answers as Asterisk's *linear* matcher does, by construction.
+
+(Asterisk's own trie, ``new_find_extension``, differs in corner cases: it returns the first
+matching pattern even when that pattern lacks the requested priority instead of trying the
+next one; it ignores the ``!`` early-match finality order; and its CANMATCH/MATCHMORE
+bookkeeping can pick a different extension.  Those differences are documented, not copied.)
+
+Patterns whose sort positions and match positions do not line up (empty or reversed sets,
+an unclosed ``[``, a ``/``) are kept aside and walked linearly; the earlier of the two
+answers in precedence order wins.  Cost counts trie nodes visited.
+"""
+from __future__ import annotations
+
+from iaxsim.dialplan import linear
+from iaxsim.dialplan.model import Extension
+from iaxsim.dialplan.patterns import BANG, DOT, MatchMode
+
+__all__ = ["Trie"]
+
+
+class _Node:
+    __slots__ = ("lit", "others", "terms", "ordered")
+
+    def __init__(self) -> None:
+        self.lit: dict[str, _Node] = {}     # single-character positions, by character
+        self.others: list = []              # (key, kind, chars, node) sorted by key
+        self.terms: list[Extension] = []    # extensions ending here, in order
+        self.ordered: list = []             # every child (kind, node) in key order
+
+
+class Trie:
+    """A context's extensions compiled into a precedence-ordered tree (built once)."""
+
+    def __init__(self, exts: list[Extension]) -> None:
+        self.root = _Node()       # patterns
+        self.literals = _Node()   # literal extensions: they all sort before any pattern
+        self.irregular: list[Extension] = []
+        self.size = 2
+        staging: dict[int, dict] = {}
+        for ext in exts:  # exts are in precedence order: terms stay ordered
+            comp = ext.compiled
+            if not comp.is_pattern:
+                node = self._child(self.literals, comp.text, staging)
+                if node is None:
+                    self.irregular.append(ext)
+                    continue
+                node.terms.append(ext)
+                continue
+            if not comp.regular:
+                self.irregular.append(ext)
+                continue
+            node = self.root
+            for (kind, chars), key in zip(comp.elements, comp.positions):
+                if kind in (DOT, BANG) or len(chars) != 1:
+                    node = self._other(node, key, kind, chars, staging)
+                else:
+                    node = self._lit(node, chars)
+            node.terms.append(ext)
+        self._finish(self.root, staging)
+        self._finish(self.literals, staging)
+
+    def _lit(self, node: _Node, ch: str) -> _Node:
+        nxt = node.lit.get(ch)
+        if nxt is None:
+            nxt = node.lit[ch] = _Node()
+            self.size += 1
+        return nxt
+
+    def _child(self, node: _Node, text: str, staging) -> _Node | None:
+        for ch in text:
+            if ord(ch) > 127:
+                return None  # non-ASCII literals: byte order differs, keep them linear
+            node = self._lit(node, ch)
+        return node
+
+    def _other(self, node: _Node, key: int, kind: int, chars: str, staging) -> _Node:
+        table = staging.setdefault(id(node), {})
+        entry = table.get(key)
+        if entry is None:
+            nxt = _Node()
+            self.size += 1
+            entry = table[key] = (key, kind, frozenset(chars), nxt)
+            node.others.append(entry)
+        return entry[3]
+
+    def _finish(self, root: _Node, staging) -> None:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            node.others.sort(key=lambda e: e[0])
+            lits = sorted(node.lit.items(), key=lambda kv: kv[0].encode())
+            node.ordered = [(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others]
+            stack.extend(n for _, n in node.ordered)
+
+    # -- search -----------------------------------------------------------------------
+    def search(self, data: str, mode: int, callerid: str | None, priority: int, counter: list[int]):
+        """First answer in precedence order: (Extension | FINAL | None, deciding extension)."""
+        if mode == MatchMode.MATCH and data.startswith("_"):
+            return linear.search(self._all_sorted(), data, mode, callerid, priority, counter)
+        visits = [0]
+        ev, ext = _literal(self.literals, data, mode, callerid, priority, visits)
+        if ev is None:
+            ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
+        counter[0] += visits[0]
+        counter[1] += min(len(data), visits[0])
+        if self.irregular:
+            stop = ext.sort_key if ext is not None else None
+            sub = [0, 0]
+            ev2, ext2 = linear.search(self.irregular, data, mode, callerid, priority, sub, stop)
+            counter[0] += sub[0]
+            counter[1] += sub[1]
+            if ev2 is not None:
+                return ev2, ext2
+        return ev, ext
+
+    def _all_sorted(self) -> list[Extension]:
+        out: list[Extension] = []
+        _collect(self.literals, out)
+        _collect(self.root, out)
+        out.extend(self.irregular)
+        out.sort(key=lambda e: e.sort_key)
+        return out
+
+
+def _collect(node: _Node, out: list) -> None:
+    for _, child in node.ordered:
+        _collect(child, out)
+    out.extend(node.terms)
+
+
+def _literal(root: _Node, data: str, mode, callerid, priority, visits):
+    """Literal extensions: exact for MATCH; for CANMATCH/MATCHMORE the first one data prefixes."""
+    node = root
+    visits[0] += 1
+    for ch in data:
+        node = node.lit.get(ch)
+        visits[0] += 1
+        if node is None:
+            return None, None
+    if mode == MatchMode.MATCH:
+        return _consider(node.terms, 1, mode, callerid, priority) if node.terms else (None, None)
+    if mode == MatchMode.CANMATCH and node.terms:
+        ev = _consider(node.terms, 1, mode, callerid, priority)
+        if ev[0] is not None:
+            return ev
+    for _, child in node.ordered:  # longer literals, in string order (shorter first)
+        ev = _literal_enum(child, mode, callerid, priority, visits)
+        if ev[0] is not None:
+            return ev
+    return None, None
+
+
+def _literal_enum(node: _Node, mode, callerid, priority, visits):
+    visits[0] += 1
+    if node.terms:
+        ev = _consider(node.terms, 1, mode, callerid, priority)
+        if ev[0] is not None:
+            return ev
+    for _, child in node.ordered:
+        ev = _literal_enum(child, mode, callerid, priority, visits)
+        if ev[0] is not None:
+            return ev
+    return None, None
+
+
+def _consider(terms, r, mode, callerid, priority):
+    for ext in terms:
+        if ext.cid is not None and not linear.cid_ok(ext, callerid):
+            continue
+        if r == 2 and mode == MatchMode.MATCHMORE:
+            return linear.FINAL, ext
+        if priority in ext._numbers:
+            return ext, ext
+    return None, None
+
+
+def _enumerate(node: _Node, r: int, mode, callerid, priority, visits):
+    """Every extension of the subtree matches with result ``r``: first acceptable one."""
+    visits[0] += 1
+    for _, child in node.ordered:
+        ev = _enumerate(child, r, mode, callerid, priority, visits)
+        if ev[0] is not None:
+            return ev
+    if node.terms:
+        return _consider(node.terms, r, mode, callerid, priority)
+    return None, None
+
+
+def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visits):
+    visits[0] += 1
+    if i == nd:
+        if mode != MatchMode.MATCH:
+            for kind, child in node.ordered:
+                ev = _enumerate(child, 2 if kind == BANG else 1, mode, callerid, priority, visits)
+                if ev[0] is not None:
+                    return ev
+        else:
+            for kind, child in node.ordered:
+                if kind == BANG:
+                    ev = _enumerate(child, 2, mode, callerid, priority, visits)
+                    if ev[0] is not None:
+                        return ev
+        if node.terms and mode != MatchMode.MATCHMORE:
+            return _consider(node.terms, 1, mode, callerid, priority)
+        return None, None
+    c = data[i]
+    child = node.lit.get(c)
+    if child is not None:
+        ev = _dfs(child, data, i + 1, nd, mode, callerid, priority, visits)
+        if ev[0] is not None:
+            return ev
+    for _, kind, chars, child in node.others:
+        if kind == DOT:
+            ev = _enumerate(child, 1, mode, callerid, priority, visits)
+        elif kind == BANG:
+            ev = _enumerate(child, 2, mode, callerid, priority, visits)
+        elif c in chars:
+            ev = _dfs(child, data, i + 1, nd, mode, callerid, priority, visits)
+        else:
+            continue
+        if ev[0] is not None:
+            return ev
+    return None, None
