@@ -1,0 +1,112 @@
+"""Endpoint configuration: users, call-token policy, formats, dialplan, and Asterisk's timers.
+
+Every default is Asterisk's (REFERENCE §7); the table in docs/engine.md lists them with their
+Asterisk names. Times are in seconds.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Collection, Mapping, Optional
+
+from iaxsim.errors import ConfigError
+from iaxsim.iax2.media import MediaFormat
+
+Address = tuple[str, int]
+
+#: Wall-clock seconds (Unix time) at engine time 0 unless configured: 2000-01-01T00:00:00Z.
+#: DATETIME IEs and call-token times are ``wallclock_offset + now``; an asyncio adapter sets
+#: ``wallclock_offset = time.time() - loop.time()`` to send the real date.
+EPOCH_2000 = 946684800.0
+
+
+@dataclass
+class EndpointConfig:
+    """What one IAX2 endpoint (one PBX's stack) knows and how it behaves."""
+
+    #: Users/peers allowed to call or register: name -> secret ("" = no authentication).
+    users: Mapping[str, str] = field(default_factory=dict)
+    #: Accept NEWs that carry no USERNAME (Asterisk's "guest").
+    allow_guest: bool = True
+    #: requirecalltoken=yes: NEW/REGREQ/REGREL without a CALLTOKEN IE are refused...
+    calltoken_required: bool = True
+    #: ...except from these networks (calltokenoptional, e.g. "127.0.0.1/32").
+    calltoken_optional: Collection[str] = ()
+    #: Client side: append the empty CALLTOKEN IE to our NEW/REGREQ/REGREL.
+    send_calltoken: bool = True
+    #: calltokenexpiration: seconds a token stays valid (whole-second arithmetic).
+    token_lifetime: int = 10
+    #: Media formats we can handle, and the one we prefer.
+    formats: int = MediaFormat.ULAW | MediaFormat.ALAW | MediaFormat.GSM
+    preferred_format: int = MediaFormat.ULAW
+    #: Dialplan answering DPREQ and (with answer_from_dialplan) incoming NEWs.
+    dialplan: Any = None
+    default_context: str = "default"
+    #: With a dialplan: REJECT "No such context/extension" (3) at once, ACCEPT existing ones.
+    answer_from_dialplan: bool = True
+    #: Call numbers 2 .. max_calls-1; the upper half is for trunked calls (TRUNK_CALL_START).
+    max_calls: int = 32768
+    callno_hold_off: float = 60.0
+    #: Retransmission: RTO = 2 x ping time, clamped, x10 per retry, max_sends sends in all.
+    initial_pingtime: float = 1.0
+    min_retry: float = 0.1
+    max_retry: float = 10.0
+    retry_factor: float = 10.0
+    max_sends: int = 4
+    #: In-call PING and LAGRQ intervals (None disables).
+    ping_interval: Optional[float] = 21.0
+    lagrq_interval: Optional[float] = 10.0
+    #: Qualify: POKE retransmits use ping time = qualify_maxms / 8.
+    qualify_maxms: float = 2.0
+    #: Registration (server side): REFRESH clamp and expiry grace.
+    min_reg_expire: int = 60
+    max_reg_expire: int = 60
+    reg_expire_grace: float = 10.0
+    #: Registration (client side): retry after a failure.
+    reg_retry: float = 10.0
+    #: DPREQ: wait for DPREP, REFRESH we announce, idle TBD-call hang-up.
+    dp_timeout: float = 5.0
+    dp_refresh: int = 600
+    tbd_idle: float = 30.0
+    #: Trunking: peers whose voice goes in meta trunk frames, every trunk_freq seconds.
+    trunk_peers: Collection[Address] = ()
+    trunk_timestamps: bool = True
+    trunk_freq: float = 0.02
+    trunk_mtu: int = 1240
+    wallclock_offset: float = EPOCH_2000
+
+    def __post_init__(self) -> None:
+        try:
+            self._optional_nets = tuple(
+                ipaddress.ip_network(n, strict=False) for n in self.calltoken_optional
+            )
+        except ValueError as err:
+            raise ConfigError(f"calltoken_optional: {err}") from None
+        if not 4 <= self.max_calls <= 32768:
+            raise ConfigError(f"max_calls must be in 4..32768, got {self.max_calls}")
+        if self.max_sends < 1:
+            raise ConfigError(f"max_sends must be at least 1, got {self.max_sends}")
+        for name in ("initial_pingtime", "min_retry", "max_retry", "token_lifetime",
+                     "trunk_freq", "dp_timeout", "qualify_maxms"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.min_reg_expire > self.max_reg_expire:
+            raise ConfigError("min_reg_expire is larger than max_reg_expire")
+        if not self.formats & int(self.preferred_format):
+            raise ConfigError("preferred_format is not among formats")
+        for name, secret in self.users.items():
+            if not isinstance(name, str) or not isinstance(secret, str):
+                raise ConfigError(f"users: name and secret must be strings, got {name!r}")
+        self.trunk_peers = frozenset(tuple(a) for a in self.trunk_peers)
+
+    def token_optional_for(self, host: str) -> bool:
+        """True when a frame from ``host`` may start a dialog without a call token."""
+        if not self.calltoken_required:
+            return True
+        if not self._optional_nets:
+            return False
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._optional_nets)

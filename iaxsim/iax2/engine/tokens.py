@@ -1,0 +1,48 @@
+"""Stateless call tokens, shaped like Asterisk's (REFERENCE §1.14).
+
+A token is ``"<unix time>?<sha1 hex>"`` where the SHA1 covers the peer's ``host:port``, that
+time and a secret drawn once per endpoint. Validating needs no stored state: recompute the
+hash and check the age in whole seconds, ``0 <= now - time < lifetime``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+
+Address = tuple[str, int]
+
+
+class CallTokens:
+    """Issue and check call tokens for one endpoint."""
+
+    __slots__ = ("_secret", "lifetime")
+
+    def __init__(self, rng: random.Random, lifetime: int = 10):
+        self._secret = str(rng.getrandbits(31))
+        self.lifetime = lifetime
+
+    def _digest(self, addr: Address, stamp: str) -> str:
+        text = f"{addr[0]}:{addr[1]}{stamp}{self._secret}"
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def issue(self, addr: Address, wall: float) -> bytes:
+        """A token for ``addr`` at wall-clock time ``wall`` (seconds)."""
+        stamp = str(int(wall))
+        return f"{stamp}?{self._digest(addr, stamp)}".encode("ascii")
+
+    def valid(self, token: bytes | str, addr: Address, wall: float) -> bool:
+        """True when ``token`` was issued by us for ``addr`` less than ``lifetime`` s ago."""
+        if isinstance(token, bytes):
+            try:
+                token = token.decode("ascii")
+            except UnicodeDecodeError:
+                return False
+        stamp, sep, digest = token.partition("?")
+        if not sep or not stamp.isdigit() or len(stamp) > 12:
+            return False
+        age = int(wall) - int(stamp)
+        if age < 0 or age >= self.lifetime:
+            return False
+        return hmac.compare_digest(digest.encode("ascii", "replace"),
+                                   self._digest(addr, stamp).encode("ascii"))
