@@ -1,0 +1,139 @@
+"""trixbox/FONcore linked-server lookup: local ``external.conf`` first, then ``link.conf``.
+
+A server looks a dialled number up among its own extensions (``external.conf``, context
+``external``); when none answers it scans ``link.conf`` (context ``link``), whose priorities
+dial the owning peer over IAX2, internal address first::
+
+    exten => _6XXX,1,Dial(IAX2/c${ACCOUNT}i@cserverBi/${EXTEN}@external)
+    exten => _6XXX,2,Dial(IAX2/c${ACCOUNT}x@cserverBx/${EXTEN}@external)
+
+The peer name is ``c<server id>`` followed by ``i`` (internal address) or ``x`` (external).
+Either file may omit the ``[context]`` header (as trixbox's fragments do); its lines then
+belong to the default context.  Every Dial target is checked when the files are loaded, so a
+malformed line is reported with its file and line before any call is placed.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from iaxsim.dialplan.dialplan import Dialplan
+from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
+from iaxsim.errors import ConfigError
+
+__all__ = ["LinkedServer", "Resolution", "DialAttempt", "parse_dial_target"]
+
+_TARGET = re.compile(r"^IAX2/(?:(?P<user>[^@/]*)@)?(?P<peer>[^/]+)/(?P<number>[^@]*)(?:@(?P<context>.*))?$", re.I)
+_PEER = re.compile(r"^c(?P<id>.+?)(?P<where>[ix])$")
+_ADDRESS = {"i": "internal", "x": "external"}
+
+
+@dataclass(frozen=True, slots=True)
+class DialAttempt:
+    """One IAX2 dial the server would try, in order."""
+
+    peer: str
+    address: str
+    priority: int
+    dial_string: str
+    context: str
+    number: str
+
+
+@dataclass(slots=True)
+class Resolution:
+    """Answer for one dialled number: a local extension, or the ordered remote attempts."""
+
+    local: Extension | None
+    attempts: list[DialAttempt]
+    cost: LookupCost
+
+    @property
+    def is_local(self) -> bool:
+        """True when the number is one of this server's own extensions."""
+        return self.local is not None
+
+    @property
+    def found(self) -> bool:
+        """True when the number is local or some peer is tried."""
+        return self.local is not None or bool(self.attempts)
+
+
+def parse_dial_target(target: str, path: str = "<string>", line: int | None = None) -> tuple[str, str, str, str]:
+    """Split ``IAX2/user@c<id>(i|x)/number@context`` into (peer id, address, number, context)."""
+    m = _TARGET.match(target.strip())
+    if not m:
+        raise ConfigError(f"link.conf Dial target {target!r} is not IAX2/[user@]peer/number[@context]", path, line)
+    pm = _PEER.match(m.group("peer"))
+    if not pm:
+        raise ConfigError(f"link.conf peer {m.group('peer')!r} is not c<server>i or c<server>x", path, line)
+    return pm.group("id"), _ADDRESS[pm.group("where")], m.group("number"), m.group("context") or "default"
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("${" + name + "}", value)
+    return text
+
+
+@dataclass
+class LinkedServer:
+    """One linked server: its local dialplan, its link dialplan and its account number."""
+
+    local: Dialplan
+    link: Dialplan
+    account: str
+    name: str = "server"
+    local_context: str = "external"
+    link_context: str = "link"
+    warnings: list[DialplanWarning] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.warnings = list(self.local.warnings) + list(self.link.warnings)
+        ctx = self.link.contexts.get(self.link_context)
+        for ext in (ctx.extensions if ctx else []):
+            for prio in ext.priorities:
+                self._targets(prio, "0")  # validates every Dial line at load time
+
+    @classmethod
+    def from_strings(cls, external: str, link: str, account: str = "1001", name: str = "server",
+                     external_path: str = "external.conf", link_path: str = "link.conf") -> "LinkedServer":
+        """Build from the text of external.conf and link.conf."""
+        local = Dialplan.from_string(external, external_path, default_context="external")
+        linkdp = Dialplan.from_string(link, link_path, default_context="link")
+        return cls(local, linkdp, str(account), name)
+
+    @classmethod
+    def from_dir(cls, path: "str | os.PathLike[str]", account: str = "1001", name: str | None = None) -> "LinkedServer":
+        """Build from a directory holding external.conf and link.conf."""
+        d = os.fspath(path)
+        local = Dialplan.from_file(os.path.join(d, "external.conf"), default_context="external")
+        linkdp = Dialplan.from_file(os.path.join(d, "link.conf"), default_context="link")
+        return cls(local, linkdp, str(account), name or os.path.basename(os.path.normpath(d)))
+
+    def _targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+        if prio.app.lower() != "dial":
+            return []
+        values = {"EXTEN": number, "ACCOUNT": self.account}
+        first = prio.data.split(",", 1)[0]
+        out = []
+        for part in first.split("&"):
+            dial = _substitute(part.strip(), values)
+            peer, address, num, ctx = parse_dial_target(dial, prio.path, prio.line)
+            out.append((peer, address, dial, ctx, num))
+        return out
+
+    def resolve(self, number: str, engine: str = "linear", callerid: str | None = None) -> Resolution:
+        """Local extension, else the link.conf attempts in priority order; cost of both searches."""
+        ext, cost = self.local.lookup(number, self.local_context, engine=engine, callerid=callerid)
+        if ext is not None:
+            return Resolution(ext, [], cost)
+        lext, lcost = self.link.lookup(number, self.link_context, engine=engine, callerid=callerid)
+        cost = cost + lcost
+        attempts: list[DialAttempt] = []
+        if lext is not None:
+            for prio in lext.priorities:
+                for peer, address, dial, ctx, num in self._targets(prio, number):
+                    attempts.append(DialAttempt(peer, address, prio.number, dial, ctx, num))
+        return Resolution(None, attempts, cost)
