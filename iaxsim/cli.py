@@ -14,6 +14,7 @@ from iaxsim.errors import IaxsimError
 
 COMMAND_MODULES = [
     "iaxsim.commands.report",
+    "iaxsim.commands.dialplan",
 ]
 
 
