@@ -44,6 +44,20 @@ class Packet:
                 self._frame = False
         return self._frame or None
 
+    @property
+    def label(self) -> str:
+        """Short name: the IAX or control subclass name ("NEW", "RINGING"), "VOICE" for a
+        full voice frame, "MINI", "TRUNK", "VIDEO", or "GARBAGE"."""
+        f = self.frame
+        if f is None:
+            return "GARBAGE"
+        if isinstance(f, FullFrame):
+            if f.frametype == FrameType.VOICE:
+                return "VOICE"
+            name = getattr(f.subclass, "name", None)
+            return name if name is not None else f"{f.frametype}/{f.subclass}"
+        return {"mini": "MINI", "trunk": "TRUNK", "video": "VIDEO"}.get(f.kind, f.kind)
+
     def frame_is(self, subclass: int, frametype: int = FrameType.IAX) -> bool:
         """True for a full frame of this type and subclass (IAX by default)."""
         f = self.frame
@@ -188,3 +202,7 @@ class Wire:
     def sent(self, src: Optional[Address] = None) -> list[Packet]:
         """Logged packets, optionally only those sent by ``src``."""
         return [p for p in self.log if src is None or p.src == src]
+
+    def labels(self, src: Optional[Address] = None) -> list[str]:
+        """``Packet.label`` of every logged packet (optionally only from ``src``)."""
+        return [p.label for p in self.sent(src)]
