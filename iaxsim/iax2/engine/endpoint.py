@@ -361,7 +361,7 @@ class Endpoint:
         ``PokeTimeout`` follows. Returns the call id."""
         d = self._new_dialog((addr[0], addr[1]), Kind.POKE, True, now,
                              pingtime=self.config.qualify_maxms / 8.0)
-        self._send(d, _IAX, S.POKE, now)
+        self._send_ping(d, now, S.POKE)
         return d.callno
 
     def dial_lookup(self, addr: Address, number: str, context: str = "default", *, now: float,
@@ -453,8 +453,8 @@ class Endpoint:
 
     def _send(self, d: Dialog, frametype: int, subclass: int, now: float, *,
               ies: Optional[list] = None, payload: bytes = b"", final: bool = False,
-              ts: Optional[int] = None) -> None:
-        """Send a sequenced, reliable full frame on dialog ``d``."""
+              ts: Optional[int] = None) -> int:
+        """Send a sequenced, reliable full frame on dialog ``d``; returns its timestamp."""
         if ts is None:
             ts = self._next_ts(d, now)
         elif ts > d.lastsent:
@@ -471,6 +471,7 @@ class Endpoint:
         rto = first_rto(d.pingtime, self.config.min_retry, self.config.max_retry)
         d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
         self._schedule(d, now + rto)
+        return ts
 
     def _send_unreliable(self, d: Dialog, subclass: int, ts: int, oseqno: int,
                          ies: Optional[list] = None) -> None:
@@ -503,8 +504,11 @@ class Endpoint:
         d.request = (subclass, ies)
         self._send(d, _IAX, subclass, now, ies=ies)
 
-    def _send_ping(self, d: Dialog, now: float) -> None:
-        self._send(d, _IAX, S.PING, now)
+    def _send_ping(self, d: Dialog, now: float, subclass: int = S.PING) -> None:
+        ts = self._send(d, _IAX, subclass, now)
+        if len(d.ping_sent) > 8:
+            d.ping_sent.clear()
+        d.ping_sent[ts] = now
 
     def _send_dpreq(self, d: Dialog, number: str, now: float) -> None:
         d.dp_waiting.add(number)
@@ -999,10 +1003,12 @@ class Endpoint:
             (T.RR_DELAY, 0), (T.RR_DROPPED, 0), (T.RR_OOO, d.rx_ooo & 0xFFFFFFFF)))
 
     def _h_pong(self, d: Dialog, f: FullFrame, now: float) -> None:
-        rtt_ms = max(0, d.ms(now) - f.timestamp)
+        sent = d.ping_sent.pop(f.timestamp, None)
+        # round trip from our send time of the echoed timestamp (the PING's first send)
+        rtt = now - sent if sent is not None else max(0, d.ms(now) - f.timestamp) / 1000.0
         if d.kind is Kind.CALL:
-            d.pingtime = max(rtt_ms / 1000.0, 0.001)
-        self._events.append(ev.PongReceived(d.callno, d.addr, rtt_ms / 1000.0))
+            d.pingtime = max(rtt, 0.001)
+        self._events.append(ev.PongReceived(d.callno, d.addr, rtt))
         if d.kind is Kind.POKE:
             self._send_ack(d, f)
             self._destroy(d, now)
