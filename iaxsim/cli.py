@@ -15,6 +15,7 @@ from iaxsim.errors import IaxsimError
 COMMAND_MODULES = [
     "iaxsim.commands.report",
     "iaxsim.commands.dialplan",
+    "iaxsim.commands.codec",
 ]
 
 

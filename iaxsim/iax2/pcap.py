@@ -645,3 +645,61 @@ def _slow_batch(buf: np.ndarray, reader: PcapReader) -> MiniFrameBatch:
                            empty_u16, np.zeros(0, np.int64), np.zeros(0, np.int64), buf)
     _fill_others(batch, reader)
     return batch
+
+
+# --- views used by ``iaxsim pcap`` / ``iaxsim decode`` ------------------------------------------
+
+def _addr(a: tuple[str, int] | None) -> str | None:
+    if a is None:
+        return None
+    host, port = a
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def iter_iax2(source: str | os.PathLike | bytes | BinaryIO, ports: Iterable[int] | None = (DEFAULT_PORT,)
+              ) -> tuple[PcapReader, Iterator[tuple[Datagram, Frame | DecodeError]]]:
+    """The reader (for its stats) and an iterator of ``(datagram, frame or DecodeError)``."""
+    reader = PcapReader(source, ports)
+
+    def gen() -> Iterator[tuple[Datagram, Frame | DecodeError]]:
+        for dg in reader:
+            try:
+                yield dg, decode(dg.data)
+            except DecodeError as err:
+                yield dg, err
+    return reader, gen()
+
+
+def record_json(frame: Frame, dg: Datagram | None = None) -> dict:
+    """One JSON Lines object: ``time``, ``src``, ``dst`` ("ip:port") then the frame's fields."""
+    out = {"time": dg.time if dg else None, "src": _addr(dg.src) if dg else None,
+           "dst": _addr(dg.dst) if dg else None}
+    out.update(frame.to_json())
+    return out
+
+
+TABLE_HEADER = ("time", "source -> destination", "kind", "type/subclass", "calls", "seq o/i", "details")
+
+
+def table_row(frame: Frame, dg: Datagram | None = None, t0: float = 0.0) -> tuple[str, ...]:
+    """Columns of the human table for one frame."""
+    when = f"{dg.time - t0:.6f}" if dg else "-"
+    where = f"{_addr(dg.src)} -> {_addr(dg.dst)}" if dg else "-"
+    if frame.kind == "full":
+        ft = frame.frametype_name or str(int(frame.frametype))
+        sub = frame.subclass_name or str(int(frame.subclass))
+        calls = f"{frame.source_call}->{frame.dest_call}" + (" R" if frame.retransmitted else "")
+        seq = f"{frame.oseqno}/{frame.iseqno}"
+        if frame.frametype == 6:
+            details = f"ts={frame.timestamp} " + " ".join(ie.text() for ie in frame.ies)
+        else:
+            details = f"ts={frame.timestamp} {len(frame.payload)} bytes"
+        return (when, where, "full", f"{ft}/{sub}", calls, seq, details.rstrip())
+    if frame.kind == "trunk":
+        calls = ",".join(str(e.source_call) for e in frame.entries)
+        return (when, where, "trunk", "-", calls, "-",
+                f"ts={frame.timestamp} {len(frame.entries)} entries"
+                f"{' with' if frame.timestamps else ' without'} timestamps")
+    return (when, where, frame.kind, "-", str(frame.source_call), "-",
+            f"ts={frame.timestamp} {len(frame.payload)} bytes"
+            + (" marker" if getattr(frame, "marker", False) else ""))
