@@ -30,6 +30,7 @@ MATCHERS = ("linear", "trie")
 DIALLING_MODES = ("enbloc", "digits")
 ADDRESS_KINDS = ("any", "internal", "external")
 INTERNAL_SCOPES = ("site", "global")
+LINK_MODES = ("exact", "block")
 IAX2_PORT = 4569
 
 
@@ -158,6 +159,8 @@ class NumberingSpec:
     overlap: float = 0.0
     length: int = 4
     seed: int = 0
+    link_mode: str = "block"
+    block_digits: int = 2
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ class Scenario:
     warmup: float = 0.0
     seed: int = 0
     account: str = "1000"
+    keepalive: bool = True
     capture: bool = False
     base_dir: str = "."
 
@@ -546,6 +550,8 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
             overlap=_num(nb, "overlap", 0.0, where, "numbering", lo=0, hi=1),
             length=_num(nb, "length", 4, where, "numbering", lo=1, hi=15, integer=True),
             seed=_num(nb, "seed", 0, where, "numbering", lo=0, integer=True),
+            link_mode=_str(nb, "link_mode", "block", where, "numbering", LINK_MODES),
+            block_digits=_num(nb, "block_digits", 2, where, "numbering", lo=0, integer=True),
         )
     elif not any(s.extensions or s.external_conf for s in servers):
         raise where.error("servers", "extensions", "no server has extensions; give extensions, "
@@ -570,6 +576,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
         warmup=_num(d, "warmup", 0.0, where, "", lo=0),
         seed=_num(d, "seed", 0, where, "", lo=0, integer=True),
         account=_str(d, "account", "1000", where, ""),
+        keepalive=_bool(d, "keepalive", True, where, ""),
         capture=_bool(d, "capture", False, where, ""),
         base_dir=base_dir or _str(d, "base_dir", ".", where, ""),
     )

@@ -1,0 +1,121 @@
+"""SimPy adapter around the sans-I/O IAX2 engine (one per simulated server).
+
+The engine is driven exactly as the asyncio node drives it: datagrams in with ``now``,
+``datagrams_to_send`` out to the simulated network, ``handle_timer`` at ``get_timer()``,
+events read with ``next_event`` and handed to the handler registered for their call id
+(or to the server's default handler, e.g. for ``IncomingCall``).
+
+CPU: when the engine itself consults the dialplan (answering a DPREQ), the dialplan proxy
+records the work; the driver then holds the replies until the server's CPU has served
+``base + per_comparison × comparisons`` — so an overloaded server answers late.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import simpy
+
+from iaxsim.iax2.engine import Endpoint
+
+Address = tuple[str, int]
+
+
+class Mailbox:
+    """Events for one call, and the SimPy event a waiting process sleeps on."""
+
+    __slots__ = ("env", "items", "waiter")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.items: list[Any] = []
+        self.waiter: simpy.Event | None = None
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+        w = self.waiter
+        if w is not None and not w.triggered:
+            w.succeed()
+
+    def wait(self, timeout: float | None = None):
+        """Generator: wait until an item is there or ``timeout`` s pass; returns the item or None."""
+        if not self.items:
+            self.waiter = w = self.env.event()
+            if timeout is None:
+                yield w
+            else:
+                yield w | self.env.timeout(max(0.0, timeout))
+            self.waiter = None
+            if not self.items:
+                return None
+        return self.items.pop(0)
+
+
+class EngineDriver:
+    """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
+
+    def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network,
+                 default_handler: Callable[[Any], None],
+                 on_datagram: Callable[[bytes, Address, bool], None] | None = None,
+                 cpu_charge: Callable[[int], Any] | None = None, dp_proxy: Any = None):
+        self.env = env
+        self.sid = server_id
+        self.ep = endpoint
+        self.net = network
+        self.default_handler = default_handler
+        self.handlers: dict[int, Callable[[Any], None]] = {}
+        self.on_datagram = on_datagram
+        self.cpu_charge = cpu_charge
+        self.dp_proxy = dp_proxy
+        self._wake_at: float | None = None
+        self.datagrams_out = 0
+        network.attach(server_id, self.receive)
+
+    # -- input
+    def receive(self, data: bytes, addr: Address) -> None:
+        """A datagram arrived from the network."""
+        if self.on_datagram is not None:
+            self.on_datagram(data, addr, False)
+        self.ep.receive_datagram(data, addr, self.env.now)
+        work = self.dp_proxy.take() if self.dp_proxy is not None else 0
+        if work and self.cpu_charge is not None:
+            self.env.process(self._pump_after_cpu(work))
+        else:
+            self.pump()
+
+    def _pump_after_cpu(self, comparisons: int):
+        yield from self.cpu_charge(comparisons)
+        self.pump()
+
+    def _fire(self, at: float) -> None:
+        if at != self._wake_at:
+            return  # superseded by an earlier wake-up that already ran
+        self._wake_at = None
+        t = self.ep.get_timer()
+        now = self.env.now
+        if t is not None and t <= now + 1e-9:
+            self.ep.handle_timer(max(now, t))
+        self.pump()
+
+    # -- output
+    def pump(self) -> None:
+        """Send what the engine queued, dispatch its events, re-arm its timer."""
+        ep, now = self.ep, self.env.now
+        while True:
+            out = ep.datagrams_to_send(now)
+            for data, addr in out:
+                self.datagrams_out += 1
+                if self.on_datagram is not None:
+                    self.on_datagram(data, addr, True)
+                self.net.send(self.sid, data, addr)
+            event = ep.next_event()
+            if event is None and not out:
+                break
+            while event is not None:
+                handler = self.handlers.get(getattr(event, "call_id", -1))
+                (handler or self.default_handler)(event)
+                event = ep.next_event()
+        t = ep.get_timer()
+        if t is not None and (self._wake_at is None or t < self._wake_at):
+            self._wake_at = t
+            wake = self.env.timeout(max(0.0, t - now))
+            wake.callbacks.append(lambda _e, at=t: self._fire(at))

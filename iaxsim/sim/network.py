@@ -1,0 +1,161 @@
+"""The simulated IP network: addresses, one-way latency, jitter, loss and firewalls.
+
+It carries opaque datagrams (the engine's real bytes) between server addresses; it never
+looks inside them. Rules, in order, for a datagram from server ``a`` to address ``x`` of
+server ``b``:
+
+1. an *internal* address is reachable only from servers of the same site (unless the
+   network's ``internal_scope`` is ``global``);
+2. a firewall rule matching (from, to, address kind, UDP port) drops it — a *stateful*
+   rule lets it through if ``b`` sent to ``a`` on that address pair within the conntrack
+   timeout (a reply to a flow ``b`` opened);
+3. it is lost with the link's loss probability;
+4. otherwise it arrives after the link's one-way latency plus a uniform jitter draw;
+   deliveries on one directed address pair never overtake each other (FIFO).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from iaxsim.sim.distributions import Distribution
+from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class _Path:
+    latency: Distribution
+    jitter: float
+    loss: float
+
+
+@dataclass
+class LinkCounters:
+    """Datagrams and bytes offered to and delivered over one directed server pair."""
+
+    sent: int = 0
+    sent_bytes: int = 0
+    delivered: int = 0
+    dropped_firewall: int = 0
+    dropped_scope: int = 0
+    lost: int = 0
+
+
+class Network:
+    """Carries datagrams between the servers of a scenario inside a SimPy environment."""
+
+    def __init__(self, env: simpy.Environment, servers: tuple[ServerSpec, ...], spec: NetworkSpec,
+                 rng: np.random.Generator, capture: list | None = None):
+        self.env = env
+        self.spec = spec
+        self.rng = rng
+        self.capture = capture
+        self.owner: dict[str, tuple[str, str]] = {}  # ip → (server id, kind)
+        self.address_of: dict[tuple[str, str], str] = {}
+        self.site = {s.id: s.site for s in servers}
+        for s in servers:
+            self.owner[s.internal] = (s.id, "internal")
+            self.owner[s.external] = (s.id, "external")
+            self.address_of[(s.id, "internal")] = s.internal
+            self.address_of[(s.id, "external")] = s.external
+        self.receivers: dict[str, Callable[[bytes, Address], None]] = {}
+        self.counters: dict[tuple[str, str], LinkCounters] = {}
+        self._paths: dict[tuple[str, str], _Path] = {}
+        overrides = {(ln.src, ln.dst): ln for ln in spec.links}
+        ids = [s.id for s in servers]
+        for a in ids:
+            for b in ids:
+                same_site = self.site[a] == self.site[b]
+                base = _Path(spec.site_latency if same_site else spec.latency, spec.jitter, spec.loss)
+                ov = overrides.get((a, b))
+                if ov is not None:
+                    base = _Path(ov.latency or base.latency,
+                                 base.jitter if ov.jitter is None else ov.jitter,
+                                 base.loss if ov.loss is None else ov.loss)
+                self._paths[(a, b)] = base
+                self.counters[(a, b)] = LinkCounters()
+        self._last_seen: dict[tuple[str, str], float] = {}  # (src ip, dst ip) → last send time
+        self._fifo: dict[tuple[str, str], float] = {}
+        self._latency_cache: dict[tuple[str, str], float | None] = {
+            k: (p.latency.params["value"] if p.latency.kind == "fixed" else None) for k, p in self._paths.items()}
+
+    def attach(self, server_id: str, receive: Callable[[bytes, Address], None]) -> None:
+        """Register the function that takes datagrams arriving at ``server_id``."""
+        self.receivers[server_id] = receive
+
+    def source_address(self, src_id: str, dst_ip: str) -> str:
+        """Which of its addresses ``src_id`` sends from towards ``dst_ip`` (same kind as the target)."""
+        owner = self.owner.get(dst_ip)
+        kind = owner[1] if owner else "external"
+        return self.address_of[(src_id, kind)]
+
+    def reachable(self, src_id: str, dst_ip: str) -> bool:
+        """Whether the site rule lets ``src_id`` reach ``dst_ip`` at all (firewalls aside)."""
+        owner = self.owner.get(dst_ip)
+        if owner is None:
+            return False
+        dst_id, kind = owner
+        return not (kind == "internal" and self.spec.internal_scope == "site"
+                    and self.site[src_id] != self.site[dst_id])
+
+    def _firewalled(self, src_id: str, src_ip: str, dst_id: str, dst_ip: str, kind: str, port: int) -> bool:
+        for rule in self.spec.firewall:
+            if rule.port != port or rule.src not in ("*", src_id) or rule.dst not in ("*", dst_id):
+                continue
+            if rule.kind not in ("any", kind):
+                continue
+            if rule.stateful:
+                last = self._last_seen.get((dst_ip, src_ip))
+                if last is not None and self.env.now - last <= self.spec.conntrack_timeout:
+                    continue
+            return True
+        return False
+
+    def send(self, src_id: str, data: bytes, dst: Address) -> bool:
+        """Offer one datagram; returns whether it will be delivered."""
+        dst_ip, port = dst
+        owner = self.owner.get(dst_ip)
+        if owner is None:
+            return False
+        dst_id, kind = owner
+        src_ip = self.address_of[(src_id, kind)]
+        now = self.env.now
+        pair = (src_id, dst_id)
+        counters = self.counters[pair]
+        counters.sent += 1
+        counters.sent_bytes += len(data)
+        if self.spec.internal_scope == "site" and kind == "internal" and self.site[src_id] != self.site[dst_id]:
+            counters.dropped_scope += 1
+            return False
+        if self.spec.firewall and self._firewalled(src_id, src_ip, dst_id, dst_ip, kind, port):
+            counters.dropped_firewall += 1
+            return False
+        self._last_seen[(src_ip, dst_ip)] = now
+        path = self._paths[pair]
+        if path.loss and self.rng.random() < path.loss:
+            counters.lost += 1
+            return False
+        delay = self._latency_cache[pair]
+        if delay is None:
+            delay = float(path.latency.sample(self.rng, 1)[0])
+        if path.jitter:
+            delay += float(self.rng.uniform(0.0, path.jitter))
+        arrive = now + delay
+        key = (src_ip, dst_ip)
+        prev = self._fifo.get(key)
+        if prev is not None and arrive < prev:
+            arrive = prev
+        self._fifo[key] = arrive
+        counters.delivered += 1
+        if self.capture is not None:
+            self.capture.append((arrive, src_ip, IAX2_PORT, dst_ip, port, data))
+        receive = self.receivers[dst_id]
+        src_addr = (src_ip, IAX2_PORT)
+        ev = self.env.timeout(arrive - now)
+        ev.callbacks.append(lambda _e: receive(data, src_addr))
+        return True

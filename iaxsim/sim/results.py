@@ -1,0 +1,139 @@
+"""What a simulation returns: per-call rows, per-server and per-link time series, summary.
+
+``SimResult.calls`` has one row per call started after the warm-up (columns in
+:data:`CALL_COLUMNS`); ``servers`` gives, per time bin and server, mean busy channels,
+channel utilisation and CPU utilisation; ``links`` gives, per time bin and directed server
+pair, mean media bandwidth (kbit/s, by formula) and the signalling datagrams carried.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iaxsim.experiments.stats import batch_means_ci
+
+OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted")
+
+CALL_COLUMNS = {
+    "start": "float64", "origin": "object", "dialled": "object", "target": "object",
+    "answered_by": "object", "outcome": "object", "post_dial_delay": "float64",
+    "comparisons": "int64", "attempts": "int64", "frames": "int64", "bytes": "int64",
+    "lookup_cpu": "float64", "duration": "float64", "cause_code": "int64", "digit_wait": "float64",
+}
+
+
+class TimeWeighted:
+    """Time-weighted integral of a piecewise-constant level, accumulated into fixed bins."""
+
+    __slots__ = ("width", "level", "last", "bins")
+
+    def __init__(self, width: float):
+        self.width = width
+        self.level = 0.0
+        self.last = 0.0
+        self.bins: dict[int, float] = {}
+
+    def set(self, now: float, level: float) -> None:
+        """The level changes to ``level`` at time ``now``."""
+        t, lv, w = self.last, self.level, self.width
+        if lv and now > t:
+            b = int(t // w)
+            while True:
+                edge = (b + 1) * w
+                if now <= edge:
+                    self.bins[b] = self.bins.get(b, 0.0) + lv * (now - t)
+                    break
+                self.bins[b] = self.bins.get(b, 0.0) + lv * (edge - t)
+                t, b = edge, b + 1
+        self.last, self.level = now, level
+
+    def add(self, now: float, delta: float) -> None:
+        """Change the level by ``delta`` at ``now``."""
+        self.set(now, self.level + delta)
+
+    def means(self, end: float) -> dict[int, float]:
+        """Mean level per bin up to ``end``."""
+        self.set(end, self.level)
+        out = {}
+        for b, area in self.bins.items():
+            span = min(self.width, end - b * self.width)
+            if span > 0:
+                out[b] = area / span
+        return out
+
+
+@dataclass
+class SimResult:
+    """Everything one run produced."""
+
+    scenario: Any
+    seed: int
+    calls: pd.DataFrame
+    servers: pd.DataFrame
+    links: pd.DataFrame
+    link_totals: pd.DataFrame
+    datagrams: list = field(default_factory=list, repr=False)
+    wall_seconds: float = 0.0
+    events: int = 0
+
+    def summary(self, batches: int = 20) -> pd.DataFrame:
+        """Means and 95% confidence intervals (batch means over the measured period).
+
+        Rows: the share of each outcome (``blocking`` = congestion share), post-dial delay,
+        comparisons, attempts, lookup CPU, frames and bytes per call.
+        """
+        c = self.calls
+        start = self.scenario.warmup
+        end = start + self.scenario.duration
+        t = c["start"].to_numpy()
+        rows = []
+
+        def add(name: str, values: np.ndarray, unit: str) -> None:
+            mean, lo, hi = batch_means_ci(t, values, start, end, batches)
+            rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "unit": unit,
+                         "n": int(np.sum(~np.isnan(values)))})
+
+        for outcome in OUTCOMES:
+            add(f"p_{outcome}", (c["outcome"] == outcome).to_numpy(dtype=float), "share")
+        answered = c["outcome"].isin(("answered", "misrouted")).to_numpy()
+        pdd = c["post_dial_delay"].to_numpy(dtype=float).copy()
+        add("post_dial_delay", pdd, "s")
+        pdd_ok = np.where(answered, pdd, np.nan)
+        add("post_dial_delay_answered", pdd_ok, "s")
+        add("comparisons", c["comparisons"].to_numpy(dtype=float), "count")
+        add("attempts", c["attempts"].to_numpy(dtype=float), "count")
+        add("lookup_cpu", c["lookup_cpu"].to_numpy(dtype=float), "s")
+        add("frames", c["frames"].to_numpy(dtype=float), "count")
+        add("bytes", c["bytes"].to_numpy(dtype=float), "B")
+        return pd.DataFrame(rows).set_index("metric")
+
+    def metrics(self) -> dict[str, Any]:
+        """One flat row of run-level figures, for sweeps."""
+        c = self.calls
+        n = len(c)
+        row: dict[str, Any] = {"calls": n}
+        for outcome in OUTCOMES:
+            row[f"p_{outcome}"] = float((c["outcome"] == outcome).mean()) if n else math.nan
+        row["blocking"] = row["p_congestion"]
+        for col in ("post_dial_delay", "comparisons", "attempts", "lookup_cpu", "frames", "bytes", "duration"):
+            row[f"mean_{col}"] = float(c[col].mean()) if n else math.nan
+        row["p95_post_dial_delay"] = float(c["post_dial_delay"].quantile(0.95)) if n else math.nan
+        if len(self.servers):
+            row["max_cpu_utilisation"] = float(self.servers["cpu_utilisation"].max())
+            row["max_channel_utilisation"] = float(self.servers["channel_utilisation"].max())
+        row["max_link_kbps"] = float(self.links["media_kbps"].max()) if len(self.links) else 0.0
+        if len(self.link_totals):
+            row["datagrams"] = int(self.link_totals["datagrams"].sum())
+            row["dropped_firewall"] = int(self.link_totals["dropped_firewall"].sum())
+        return row
+
+    def write_pcap(self, path: str | Path) -> int:
+        """Write every datagram exchanged (needs ``capture=True``) as a pcap; returns the count."""
+        from iaxsim.sim.capture import write_pcap
+
+        return write_pcap(path, self.datagrams)
