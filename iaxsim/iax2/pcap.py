@@ -579,7 +579,7 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
         linkoff = {LINKTYPE_ETHERNET: 14, LINKTYPE_LINUX_SLL: 16, LINKTYPE_RAW: 0,
                    LINKTYPE_IPV4: 0, 12: 0, 14: 0}.get(linktype)
     if linkoff is None:
-        return _slow_batch(buf, PcapReader(bytes(mv), portset))
+        return _slow_batch(PcapReader(bytes(mv), portset))
     rec = _record_offsets(buf, endian)
     caplen = _gather_u32(buf, rec + 8, endian).astype(np.int64)
     sec = _gather_u32(buf, rec, endian).astype(np.float64)
@@ -638,13 +638,35 @@ def _fill_others(batch: MiniFrameBatch, reader: PcapReader) -> None:
             batch.errors.append((dg, err))
 
 
-def _slow_batch(buf: np.ndarray, reader: PcapReader) -> MiniFrameBatch:
-    empty_u16 = np.zeros(0, np.uint16)
-    empty_u32 = np.zeros(0, np.uint32)
-    batch = MiniFrameBatch(np.zeros(0), empty_u32, empty_u16, empty_u32, empty_u16, empty_u16,
-                           empty_u16, np.zeros(0, np.int64), np.zeros(0, np.int64), buf)
-    _fill_others(batch, reader)
-    return batch
+def _slow_batch(reader: PcapReader) -> MiniFrameBatch:
+    """Build a batch with the general reader (pcapng, unusual framing): IPv4 mini frames go
+    to the columns, everything else to ``others``/``errors``."""
+    cols: list[list] = [[] for _ in range(8)]
+    payloads: list[bytes] = []
+    others: list[tuple[Datagram, Frame]] = []
+    errors: list[tuple[Datagram, DecodeError]] = []
+    offset = 0
+    for dg in reader:
+        try:
+            frame = decode(dg.data)
+        except DecodeError as err:
+            errors.append((dg, err))
+            continue
+        if isinstance(frame, MiniFrame) and ":" not in dg.src[0] and ":" not in dg.dst[0]:
+            for col, val in zip(cols, (dg.time, int(ipaddress.IPv4Address(dg.src[0])), dg.src[1],
+                                       int(ipaddress.IPv4Address(dg.dst[0])), dg.dst[1],
+                                       frame.source_call, frame.timestamp, offset)):
+                col.append(val)
+            payloads.append(frame.payload)
+            offset += len(frame.payload)
+        else:
+            others.append((dg, frame))
+    return MiniFrameBatch(
+        np.array(cols[0], np.float64), np.array(cols[1], np.uint32), np.array(cols[2], np.uint16),
+        np.array(cols[3], np.uint32), np.array(cols[4], np.uint16), np.array(cols[5], np.uint16),
+        np.array(cols[6], np.uint16), np.array(cols[7], np.int64),
+        np.array([len(p) for p in payloads], np.int64),
+        np.frombuffer(b"".join(payloads), np.uint8), others, errors)
 
 
 # --- views used by ``iaxsim pcap`` / ``iaxsim decode`` ------------------------------------------
