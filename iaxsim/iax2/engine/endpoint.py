@@ -143,9 +143,9 @@ class Endpoint:
                 self._on_trunk(frame, addr, now)
             else:
                 st.unhandled += 1
-        except (IaxsimError, ValueError, TypeError, KeyError):
-            # A frame that decodes but carries values no handler can use (say a malformed
-            # REFRESH type): counted, never propagated to the transport.
+        except IaxsimError:
+            # A frame that decodes but whose reply cannot be built from its values (an
+            # EncodeError, say): counted, never propagated to the transport.
             st.garbage += 1
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Address]]:
@@ -719,7 +719,7 @@ class Endpoint:
         """Retransmissions exhausted: destroy silently (Asterisk sends nothing) and tell."""
         self.stats.gave_up += 1
         self._destroy(d, now)
-        if p.final:
+        if p.final or (d.tbd and not d.caller):   # the application never saw this one
             return
         if d.kind is Kind.CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
@@ -956,8 +956,8 @@ class Endpoint:
     def _h_hangup(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
         self._destroy(d, now)
-        code = f.ie(T.CAUSECODE)
-        self._events.append(ev.CallHungUp(d.callno, f.ie(T.CAUSE), code))
+        if not (d.tbd and not d.caller):
+            self._events.append(ev.CallHungUp(d.callno, f.ie(T.CAUSE), f.ie(T.CAUSECODE)))
 
     def _h_reject(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
@@ -971,7 +971,8 @@ class Endpoint:
             self._reg_failed(d, cause, code, now)
 
     def _h_inval(self, d: Dialog, f: FullFrame, now: float) -> None:
-        was_call = d.kind is Kind.CALL and d.state is not State.CLOSING
+        was_call = (d.kind is Kind.CALL and d.state is not State.CLOSING
+                    and not (d.tbd and not d.caller))
         self._destroy(d, now)
         if was_call:
             self._events.append(ev.CallHungUp(d.callno, None, None))

@@ -1,0 +1,97 @@
+"""DPREQ/DPREP over a "TBD" call, answered from a real Dialplan (REFERENCE §1.17, §10)."""
+from __future__ import annotations
+
+import pytest
+
+from iaxsim.dialplan import Dialplan
+from iaxsim.iax2 import DPStatus, IAXSubclass as S, IEType as T
+from iaxsim.iax2.engine import (DialplanReply, DialplanTimeout, Endpoint,
+                                EndpointConfig, IncomingCall)
+from iaxsim.iax2.engine.wire import Wire
+
+A = ("10.0.0.1", 4569)
+B = ("10.0.0.2", 4569)
+PLAN = """
+[default]
+exten => 6000,1,Answer()
+ignorepat => 9
+[external]
+exten => _7XXX,1,Answer()
+"""
+
+
+def setup(**wire_kw):
+    a = Endpoint(EndpointConfig(), seed=41)
+    b = Endpoint(EndpointConfig(dialplan=Dialplan.from_string(PLAN)), seed=42)
+    w = Wire(**wire_kw)
+    w.attach(A, a)
+    w.attach(B, b)
+    return a, b, w
+
+
+def replies(w):
+    return {e.number: e for e in w.events[A] if isinstance(e, DialplanReply)}
+
+
+def test_dpstatus_values_match_asterisk():
+    a, b, w = setup()
+    numbers = ["6", "60", "600", "6000", "9", "7"]
+    ids = {a.dial_lookup(B, n, "default", now=0.0) for n in numbers}
+    w.run(until=1.0)
+    assert len(ids) == 1                              # one TBD call carries every lookup
+    got = replies(w)
+    # Asterisk 22 on the wire: 6, 60, 600 -> 0x8002 when 6000 exists; 6000 -> 1; 9 -> 4
+    assert {n: int(got[n].status) for n in ["6", "60", "600", "6000"]} == {
+        "6": 0x8002, "60": 0x8002, "600": 0x8002, "6000": 0x1}
+    assert got["9"].status == DPStatus.NONEXISTENT | DPStatus.IGNOREPAT   # ignorepat => 9
+    assert got["7"].status == DPStatus.NONEXISTENT
+    assert {e.refresh for e in got.values()} == {600}
+    new = w.sent(A)[0].frame
+    assert new.ie(T.CALLED_NUMBER) == "TBD" and new.ie(T.CALLED_CONTEXT) == "default"
+    # the TBD call is not an incoming call for the application
+    assert not [e for e in w.events[B] if isinstance(e, IncomingCall)]
+    dpreps = [p.frame for p in w.sent(B) if p.label == "DPREP"]
+    assert len(dpreps) == len(numbers) and all(f.ie(T.REFRESH) == 600 for f in dpreps)
+
+
+def test_lookups_use_the_tbd_calls_context():
+    a, b, w = setup()
+    a.dial_lookup(B, "7001", "external", now=0.0)
+    a.dial_lookup(B, "7001", "default", now=0.0)
+    w.run(until=1.0)
+    got = [e for e in w.events[A] if isinstance(e, DialplanReply)]
+    statuses = sorted(int(e.status) for e in got)
+    assert statuses == [int(DPStatus.EXISTS), int(DPStatus.NONEXISTENT)]
+    assert len({e.call_id for e in got}) == 2         # one TBD call per context
+
+
+def test_unacknowledged_dprep_is_resent_after_2s():
+    a, b, w = setup()
+    w.add_filter(lambda p: "drop" if p.src == A and p.frame_is(S.ACK) and p.sent > 0.03 else None)
+    a.dial_lookup(B, "6000", "default", now=0.0)
+    w.run(until=4.5)
+    dpreps = [p for p in w.sent(B) if p.label == "DPREP"]
+    assert len(dpreps) == 2 and dpreps[1].sent - dpreps[0].sent == pytest.approx(2.0)
+    assert dpreps[1].frame.retransmitted
+    assert len(replies(w)) == 1
+
+
+def test_lookup_times_out_after_5s_then_idle_tbd_call_is_hung_up_after_30s():
+    a, b, w = setup()
+    w.add_filter(lambda p: "drop" if p.src == B and p.frame_is(S.DPREP) else None)
+    seen = []
+    w.handlers[A] = lambda e, now: seen.append((e, now))
+    cid = a.dial_lookup(B, "6000", "default", now=0.0)
+    w.run(until=60.0)
+    timeouts = [(e, t) for e, t in seen if isinstance(e, DialplanTimeout)]
+    assert [e for e, _ in timeouts] == [DialplanTimeout(cid, "6000")]
+    assert timeouts[0][1] == pytest.approx(5.0)
+    hangup = [p for p in w.sent(A) if p.label == "HANGUP"]
+    assert hangup and hangup[0].sent == pytest.approx(35.0)
+    assert a.active_dialogs == 0 and b.active_dialogs == 0
+    assert w.events[B] == []           # TBD calls never reach the callee's application
+
+
+def test_dp_status_without_a_dialplan_is_nonexistent():
+    ep = Endpoint(EndpointConfig(), seed=0)
+    assert ep.dp_status("6000", "default") == DPStatus.NONEXISTENT
