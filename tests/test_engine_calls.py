@@ -368,3 +368,14 @@ def test_commands_on_unknown_calls_or_in_wrong_state_raise_engine_error():
         a.answer(cid, now=0.0)
     with pytest.raises(EngineError, match="wait_reply"):
         a.send_voice(cid, b"x", now=0.0)
+
+
+def test_auto_answer_policy_answers_existing_extensions_from_the_dialplan():
+    cfg_b = EndpointConfig(dialplan=Dialplan.from_string(DIALPLAN), auto_answer=True)
+    a, b, w = pair(cfg_b=cfg_b, app_b=lambda ep: (lambda e, now: None))
+    ok = a.place_call(B, "6001", now=0.0)
+    bad = a.place_call(B, "7000", now=0.0)
+    w.run(until=1.0)
+    assert kinds(w.events[A], CallAnswered) == [CallAnswered(ok)]
+    assert kinds(w.events[A], CallRejected) == [CallRejected(bad, "No such context/extension", 3)]
+    assert [lbl for lbl in w.labels(B) if lbl != "CALLTOKEN"] == ["ACCEPT", "ANSWER", "REJECT"]

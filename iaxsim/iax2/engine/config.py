@@ -44,6 +44,8 @@ class EndpointConfig:
     default_context: str = "default"
     #: With a dialplan: REJECT "No such context/extension" (3) at once, ACCEPT existing ones.
     answer_from_dialplan: bool = True
+    #: ...and also send ANSWER at once (a policy for simple nodes and benchmarks).
+    auto_answer: bool = False
     #: Call numbers 2 .. max_calls-1; the upper half is for trunked calls (TRUNK_CALL_START).
     max_calls: int = 32768
     callno_hold_off: float = 60.0

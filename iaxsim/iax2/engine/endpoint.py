@@ -22,6 +22,7 @@ Theory of operation (docs/engine.md has the full tables):
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import heapq
 import itertools
 import random
@@ -72,8 +73,12 @@ class EngineError(IaxsimError, ValueError):
     """A command the endpoint cannot carry out (unknown call, wrong state, no call numbers)."""
 
 
+#: IEs are immutable: the common ones (VERSION, FORMAT, CAUSECODE...) are built once.
+_cached_ie = functools.lru_cache(maxsize=4096)(IE)
+
+
 def _ies(*pairs: tuple[int, Any]) -> list[IE]:
-    return [IE(t, v) for t, v in pairs if v is not None]
+    return [_cached_ie(t, v) for t, v in pairs if v is not None]
 
 
 def _voice_ms(fmt: int, nbytes: int) -> int:
@@ -876,6 +881,9 @@ class Endpoint:
                 return
             self._accept(d, now)
             accepted = True
+            if cfg.auto_answer:
+                self._send(d, _CONTROL, C.ANSWER, now)
+                d.state = State.UP
         else:
             d.state = State.WAIT_APP
         self._events.append(ev.IncomingCall(
@@ -893,7 +901,7 @@ class Endpoint:
             return False
 
     def _accept(self, d: Dialog, now: float) -> None:
-        self._send(d, _IAX, S.ACCEPT, now, ies=[IE(T.FORMAT, MediaFormat(d.format))])
+        self._send(d, _IAX, S.ACCEPT, now, ies=_ies((T.FORMAT, MediaFormat(d.format))))
         d.state = State.ACCEPTED
         self._start_call_timers(d, now)
 
