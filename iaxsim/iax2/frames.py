@@ -32,7 +32,6 @@ _TRUNK_HDR = struct.Struct("!HBBI")
 _U16 = struct.Struct("!H")
 _TS_ENTRY = struct.Struct("!HHH")
 _NOTS_ENTRY = struct.Struct("!HH")
-_setattr = object.__setattr__
 
 # --- subclass byte ---------------------------------------------------------------------------
 
@@ -136,13 +135,15 @@ def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-@dataclass(frozen=True, slots=True, eq=True)
+@dataclass(slots=True, eq=True)
 class FullFrame(_Frame):
     """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
 
     ``subclass`` is the decoded value: an IAXSubclass, ControlSubclass or MediaFormat where the
     frame type calls for one, a plain int otherwise. ``marker`` is the video marker bit (video
-    full frames only).
+    full frames only). A decoded frame remembers its subclass byte (so the RFC-literal 0x82
+    form re-encodes as 0x82) and its wire bytes (returned by ``encode`` while the header and
+    IEs are unchanged).
     """
 
     source_call: int = 1
@@ -188,22 +189,24 @@ class FullFrame(_Frame):
         return subclass_name(self.frametype, self.subclass)
 
     def replace(self, **changes: Any) -> "FullFrame":
-        """A copy with some fields changed; keeps the received subclass byte form if the
-        subclass, frame type and marker are unchanged."""
+        """A copy with some fields changed; keeps the received subclass byte form."""
         new = dataclasses.replace(self, **changes)
-        if self._csub is not None and not ({"subclass", "frametype", "marker"} & changes.keys()):
-            _setattr(new, "_csub", self._csub)
+        new._csub = self._csub
         return new
 
     def _subclass_byte(self) -> int:
         csub = self._csub
-        if csub is not None:
-            return csub
+        ftype = self.frametype
+        if csub is not None and 0 <= ftype < 256:
+            # the received byte still stands for the current subclass (and marker)?
+            if _SUBCLASS[ftype][csub] == self.subclass and (
+                    ftype != 3 or self.marker == (csub != 0xFF and bool(csub & 0x40))):
+                return csub
         try:
             byte = compress_subclass(self.subclass)
         except EncodeError as err:
             raise EncodeError(f"frame type {self.frametype}: {err}") from None
-        if self.frametype == FrameType.VIDEO:
+        if ftype == FrameType.VIDEO:
             if byte & 0x40 and byte != 0xFF:
                 raise EncodeError(f"video subclass {self.subclass!r} collides with the marker bit")
             if self.marker:
@@ -214,28 +217,27 @@ class FullFrame(_Frame):
 
     def encode(self) -> bytes:
         """The frame on the wire."""
-        raw = self._raw
-        if raw is not None and (self._ies_seen is None or self._ies_seen == tuple(self.ies)):
-            return raw
-        if self.frametype == FrameType.IAX:
-            if self.payload:
-                raise EncodeError("IAX frames carry IEs, not a payload")
-            body = encode_ies(self.ies)
-        else:
-            if self.ies:
-                raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
-            body = bytes(self.payload)
+        sc, dc = self.source_call, self.dest_call
         try:
-            head = _FULL_HDR.pack(0x8000 | self.source_call,
-                                  (0x8000 if self.retransmitted else 0) | self.dest_call,
+            if not (0 <= sc <= 0x7FFF and 0 <= dc <= 0x7FFF):
+                raise struct.error("call number")
+            head = _FULL_HDR.pack(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
                                   self.timestamp, self.oseqno, self.iseqno, self.frametype,
                                   self._subclass_byte())
-        except struct.error:
+        except (struct.error, TypeError):
             self._explain_range()
             raise
-        if self.source_call > 0x7FFF or self.dest_call > 0x7FFF:
-            self._explain_range()
-        return head + body
+        if self.frametype == 6:
+            raw = self._raw
+            if raw is not None and raw.startswith(head) and self._ies_seen == tuple(self.ies) \
+                    and not self.payload:
+                return raw
+            if self.payload:
+                raise EncodeError("IAX frames carry IEs, not a payload")
+            return head + encode_ies(self.ies)
+        if self.ies:
+            raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
+        return head + bytes(self.payload)
 
     def _explain_range(self) -> None:
         _check_range("source_call", self.source_call, 0, 0x7FFF)
@@ -275,7 +277,7 @@ class FullFrame(_Frame):
         return f"{ft}/{sub} {rest}".rstrip()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MiniFrame(_Frame):
     """A mini (voice) frame: source call number, low 16 bits of the timestamp, payload.
 
@@ -285,16 +287,16 @@ class MiniFrame(_Frame):
     source_call: int = 1
     timestamp: int = 0
     payload: bytes = b""
-    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     kind: ClassVar[str] = "mini"
 
     def encode(self) -> bytes:
-        if self._raw is not None:
-            return self._raw
-        _check_range("source_call", self.source_call, 1, 0x7FFF)
-        _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
-        return _MINI_HDR.pack(self.source_call, self.timestamp & 0xFFFF) + bytes(self.payload)
+        sc, ts = self.source_call, self.timestamp
+        if isinstance(sc, int) and 0 < sc <= 0x7FFF and isinstance(ts, int) and ts >= 0:
+            return _MINI_HDR.pack(sc, ts & 0xFFFF) + bytes(self.payload)
+        _check_range("source_call", sc, 1, 0x7FFF)
+        _check_range("timestamp", ts, 0, 0xFFFFFFFF)
+        raise EncodeError(f"cannot encode {self!r}")
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "mini", "source_call": self.source_call, "timestamp": self.timestamp,
@@ -304,7 +306,7 @@ class MiniFrame(_Frame):
         return f"voice {len(self.payload)} bytes"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VideoFrame(_Frame):
     """A meta video (mini video) frame: call number, 15-bit timestamp, marker bit, payload.
 
@@ -315,13 +317,10 @@ class VideoFrame(_Frame):
     timestamp: int = 0
     marker: bool = False
     payload: bytes = b""
-    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     kind: ClassVar[str] = "video"
 
     def encode(self) -> bytes:
-        if self._raw is not None:
-            return self._raw
         _check_range("source_call", self.source_call, 0, 0x7FFF)
         _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
         return (_VIDEO_HDR.pack(0, 0x8000 | self.source_call,
@@ -352,12 +351,13 @@ class TrunkEntry:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TrunkFrame(_Frame):
     """A meta trunk frame carrying several calls' mini frames.
 
     ``timestamps=True`` is Asterisk's ``trunktimestamps`` form (each entry has a 16-bit
-    timestamp); otherwise entries are call number + length + data.
+    timestamp); otherwise entries are call number + length + data. A decoded frame returns
+    its wire bytes from ``encode`` while unchanged (bits the fields do not model survive).
     """
 
     timestamp: int = 0
@@ -369,7 +369,8 @@ class TrunkFrame(_Frame):
     kind: ClassVar[str] = "trunk"
 
     def encode(self) -> bytes:
-        if self._raw is not None and self._seen == tuple(self.entries):
+        if self._raw is not None and self._seen == (self.timestamp, self.timestamps,
+                                                    tuple(self.entries)):
             return self._raw
         _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
         parts = [_TRUNK_HDR.pack(0, 1, 1 if self.timestamps else 0, self.timestamp)]
@@ -408,6 +409,7 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 # --- decoding --------------------------------------------------------------------------------
 
 _new = object.__new__
+_unpack_full = _FULL_HDR.unpack_from
 
 
 def decode(data: bytes) -> Frame:
@@ -415,8 +417,8 @@ def decode(data: bytes) -> Frame:
 
     Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE.
     """
-    if not isinstance(data, bytes):
-        if isinstance(data, (bytearray, memoryview)):
+    if data.__class__ is not bytes:
+        if isinstance(data, (bytes, bytearray, memoryview)):
             data = bytes(data)
         else:
             raise DecodeError(f"expected bytes, got {type(data).__name__}")
@@ -425,42 +427,38 @@ def decode(data: bytes) -> Frame:
         raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)
     first = data[0]
     if first & 0x80:
-        return _decode_full(data, n)
+        if n < 12:
+            raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
+        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(data)
+        f = _new(FullFrame)
+        f.source_call = scall & 0x7FFF
+        f.dest_call = dcall & 0x7FFF
+        f.retransmitted = dcall >= 0x8000
+        f.timestamp = ts
+        f.oseqno = oseq
+        f.iseqno = iseq
+        f.frametype = _FTYPES[ftype]
+        f.subclass = _SUBCLASS[ftype][csub]
+        f.marker = ftype == 3 and csub != 0xFF and csub & 0x40 != 0
+        f._csub = csub
+        if ftype == 6:
+            ies = parse_ies(data, 12)
+            f.ies = ies
+            f.payload = b""
+            f._ies_seen = tuple(ies)
+            f._raw = data
+        else:
+            f.ies = []
+            f.payload = data[12:]
+            f._ies_seen = None
+            f._raw = None
+        return f
     if first == 0 and data[1] == 0:
         return _decode_meta(data, n)
     f = _new(MiniFrame)
-    _setattr(f, "source_call", (first << 8) | data[1])
-    _setattr(f, "timestamp", (data[2] << 8) | data[3])
-    _setattr(f, "payload", data[4:])
-    _setattr(f, "_raw", data)
-    return f
-
-
-def _decode_full(data: bytes, n: int) -> FullFrame:
-    if n < 12:
-        raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
-    scall, dcall, ts, oseq, iseq, ftype, csub = _FULL_HDR.unpack_from(data)
-    f = _new(FullFrame)
-    _setattr(f, "source_call", scall & 0x7FFF)
-    _setattr(f, "dest_call", dcall & 0x7FFF)
-    _setattr(f, "retransmitted", dcall >= 0x8000)
-    _setattr(f, "timestamp", ts)
-    _setattr(f, "oseqno", oseq)
-    _setattr(f, "iseqno", iseq)
-    _setattr(f, "frametype", _FTYPES[ftype])
-    _setattr(f, "subclass", _SUBCLASS[ftype][csub])
-    _setattr(f, "marker", ftype == 3 and csub != 0xFF and bool(csub & 0x40))
-    _setattr(f, "_csub", csub)
-    if ftype == 6:
-        ies = parse_ies(data, 12)
-        _setattr(f, "ies", ies)
-        _setattr(f, "payload", b"")
-        _setattr(f, "_ies_seen", tuple(ies))
-    else:
-        _setattr(f, "ies", [])
-        _setattr(f, "payload", data[12:])
-        _setattr(f, "_ies_seen", ())
-    _setattr(f, "_raw", data)
+    f.source_call = (first << 8) | data[1]
+    f.timestamp = (data[2] << 8) | data[3]
+    f.payload = data[4:]
     return f
 
 
@@ -468,13 +466,12 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
     if data[2] & 0x80:
         if n < 6:
             raise DecodeError(f"truncated meta video header: {n} bytes, need 6", offset=0)
-        callword, tsword = _U16.unpack_from(data, 2)[0], _U16.unpack_from(data, 4)[0]
+        _, callword, tsword = _VIDEO_HDR.unpack_from(data)
         f = _new(VideoFrame)
-        _setattr(f, "source_call", callword & 0x7FFF)
-        _setattr(f, "timestamp", tsword & 0x7FFF)
-        _setattr(f, "marker", bool(tsword & 0x8000))
-        _setattr(f, "payload", data[6:])
-        _setattr(f, "_raw", data)
+        f.source_call = callword & 0x7FFF
+        f.timestamp = tsword & 0x7FFF
+        f.marker = tsword >= 0x8000
+        f.payload = data[6:]
         return f
     cmd = data[2]
     if cmd != 1:
@@ -511,11 +508,11 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
             entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
             pos = end
     f = _new(TrunkFrame)
-    _setattr(f, "timestamp", ts)
-    _setattr(f, "timestamps", with_ts)
-    _setattr(f, "entries", entries)
-    _setattr(f, "_raw", data)
-    _setattr(f, "_seen", tuple(entries))
+    f.timestamp = ts
+    f.timestamps = with_ts
+    f.entries = entries
+    f._raw = data
+    f._seen = (ts, with_ts, tuple(entries))
     return f
 
 

@@ -513,6 +513,20 @@ def _ie_from_wire(id: int, data: bytes) -> IE:
     return _tuple_new(IE, (_IDS[id], data))
 
 
+def _exact_length(kind: Kind | None) -> int:
+    if kind is not None and kind.lengths is not None and len(kind.lengths) == 1:
+        return next(iter(kind.lengths))
+    return -1
+
+
+# fast-path tables for parse_ies: exact length (or -1) and the general validator when the
+# exact length alone does not settle it
+_EXACT: list[int] = [_exact_length(k) for k in _KINDS]
+_SLOW_CHECK: list[Callable[[bytes], str | None] | None] = [
+    v if (v is not None and (_EXACT[i] < 0 or type(_KINDS[i]).check is not Kind.check)) else None
+    for i, v in enumerate(_VALIDATE)]
+
+
 def parse_ies(data: bytes, start: int = 0) -> list[IE]:
     """Walk the IEs in ``data[start:]``, validating each IE's length and form.
 
@@ -523,24 +537,27 @@ def parse_ies(data: bytes, start: int = 0) -> list[IE]:
     append = ies.append
     n = len(data)
     pos = start
-    validate = _VALIDATE
-    ids = _IDS
+    exact, slow, ids, new = _EXACT, _SLOW_CHECK, _IDS, _tuple_new
     while pos < n:
         if pos + 2 > n:
             raise DecodeError(f"truncated IE header ({n - pos} byte left, need 2)", offset=pos,
                               ie=ie_name(data[pos]))
         iid = data[pos]
-        end = pos + 2 + data[pos + 1]
+        ln = data[pos + 1]
+        end = pos + 2 + ln
         if end > n:
-            raise DecodeError(f"length {data[pos + 1]} runs past the end of the datagram "
+            raise DecodeError(f"length {ln} runs past the end of the datagram "
                               f"({n - pos - 2} bytes left)", offset=pos, ie=ie_name(iid))
         value = data[pos + 2:end]
-        check = validate[iid]
+        want = exact[iid]
+        if want >= 0 and ln != want:
+            raise DecodeError(f"data length {ln}, expected {want}", offset=pos, ie=ie_name(iid))
+        check = slow[iid]
         if check is not None:
             problem = check(value)
             if problem:
                 raise DecodeError(problem, offset=pos, ie=ie_name(iid))
-        append(_tuple_new(IE, (ids[iid], value)))
+        append(new(IE, (ids[iid], value)))
         pos = end
     return ies
 
