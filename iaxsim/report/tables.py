@@ -1,0 +1,101 @@
+"""Tables the notebooks show: captured IAX2 datagrams decoded one row per frame.
+
+A simulation run with ``capture = true`` keeps every datagram it carried as
+``(time, src ip, src port, dst ip, dst port, bytes)``; a pcap file read back gives
+:class:`iaxsim.iax2.pcap.Datagram` records. Both become the same DataFrame here, decoded by
+the real codec, in the columns ``iaxsim pcap`` prints.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pandas as pd
+
+from iaxsim.errors import IaxsimError
+from iaxsim.iax2 import DecodeError, decode
+from iaxsim.iax2.pcap import Datagram, table_row
+
+__all__ = ["FRAME_COLUMNS", "as_datagram", "frame_table", "frame_counts", "qualify_rows", "call_frames"]
+
+#: Columns of :func:`frame_table`.
+FRAME_COLUMNS = ("time", "src", "dst", "kind", "frame", "label", "calls", "seq", "bytes", "details")
+
+
+def as_datagram(item: Any) -> Datagram:
+    """A :class:`Datagram` from a Datagram, a ``(time, src, dst, data)`` tuple or a simulator capture
+    row ``(time, src ip, src port, dst ip, dst port, data)``."""
+    if isinstance(item, Datagram):
+        return item
+    if isinstance(item, tuple) and len(item) == 6:
+        t, sip, sport, dip, dport, data = item
+        return Datagram(float(t), (str(sip), int(sport)), (str(dip), int(dport)), bytes(data))
+    if isinstance(item, tuple) and len(item) == 4:
+        t, src, dst, data = item
+        return Datagram(float(t), (str(src[0]), int(src[1])), (str(dst[0]), int(dst[1])), bytes(data))
+    raise IaxsimError(f"not a datagram: expected Datagram, (time, src, dst, data) or "
+                      f"(time, src ip, src port, dst ip, dst port, data), got {type(item).__name__}")
+
+
+def _label(frame_col: str, kind: str) -> str:
+    if kind == "full":
+        return frame_col.split("/", 1)[1]
+    return kind.upper()
+
+
+def frame_table(datagrams: Iterable[Any], t0: float = 0.0) -> pd.DataFrame:
+    """Decode every datagram with the codec: one row per frame, times relative to ``t0``.
+
+    ``frame`` is ``TYPE/SUBCLASS`` for full frames (``IAX/NEW``, ``CONTROL/RINGING``) and
+    ``-`` otherwise; ``label`` is the short name used on ladder charts (``NEW``, ``MINI``);
+    ``bytes`` is the UDP payload size. A datagram that does not decode raises the codec's
+    :class:`~iaxsim.iax2.DecodeError` naming its position and time — nothing is skipped.
+    """
+    rows = []
+    for n, item in enumerate(datagrams):
+        dg = as_datagram(item)
+        try:
+            frame = decode(dg.data)
+        except DecodeError as err:
+            raise DecodeError(f"datagram {n} at t={dg.time:.6f}: {err}") from None
+        when, where, kind, ftype, calls, seq, details = table_row(frame, dg, t0)
+        src, _, dst = where.partition(" -> ")
+        rows.append((float(when), src, dst, kind, ftype, _label(ftype, kind), calls, seq, len(dg.data), details))
+    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+
+
+def frame_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Frames and payload bytes per frame name (``label``), most frequent first."""
+    missing = {"label", "bytes"} - set(table.columns)
+    if missing:
+        raise IaxsimError(f"frame_counts needs a frame_table (missing columns: {sorted(missing)})")
+    out = table.groupby("label").agg(frames=("bytes", "size"), bytes=("bytes", "sum"))
+    return out.sort_values(["frames", "bytes"], ascending=False).reset_index()
+
+
+def _call_ends(calls: str) -> tuple[str, str]:
+    src, _, dst = calls.split(" ")[0].partition("->")
+    return src, dst
+
+
+def qualify_rows(table: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the qualify traffic in a :func:`frame_table`: POKE, PONG and the ACKs of
+    those dialogs (matched by address and call number, as Asterisk keys a dialog)."""
+    keys: set[tuple[str, str]] = set()
+    for row in table[table["label"] == "POKE"].itertuples():
+        keys.add((row.src, _call_ends(row.calls)[0]))
+    mask = []
+    for row in table.itertuples():
+        if row.kind != "full":
+            mask.append(False)
+            continue
+        s, d = _call_ends(row.calls)
+        mask.append(row.label in ("POKE", "PONG") or (row.src, s) in keys or (row.dst, d) in keys)
+    return pd.Series(mask, index=table.index, dtype=bool)
+
+
+def call_frames(table: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+    """The frames of a :func:`frame_table` with ``start <= time <= end``, qualify traffic left out,
+    times made relative to ``start`` (rounded to the microsecond)."""
+    keep = (table["time"] >= start) & (table["time"] <= end) & ~qualify_rows(table)
+    window = table[keep]
+    return window.assign(time=(window["time"] - start).round(6))
