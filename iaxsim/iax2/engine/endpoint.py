@@ -37,8 +37,7 @@ from iaxsim.iax2.engine.auth import md5_matches, md5_response, new_challenge
 from iaxsim.iax2.engine.callnumbers import CallNumberPool
 from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.dialog import Dialog, Kind, PeerEntry, Registration, State, TrunkBuffer
-from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, classify, first_rto,
-                                            next_rto)
+from iaxsim.iax2.engine.reliability import UNSEQUENCED, Pending, acked_by, classify, next_rto
 from iaxsim.iax2.engine.stats import EndpointStats
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkEntry, TrunkFrame, decode
 from iaxsim.iax2.ies import IE
@@ -473,7 +472,12 @@ class Endpoint:
         self.stats.frames_sent += 1
         d.aseqno = d.iseqno
         d.oseqno = (oseq + 1) & 0xFF
-        rto = first_rto(d.pingtime, self.config.min_retry, self.config.max_retry)
+        cfg = self.config
+        rto = 2.0 * d.pingtime        # reliability.first_rto, inlined on the hot path
+        if rto < cfg.min_retry:
+            rto = cfg.min_retry
+        elif rto > cfg.max_retry:
+            rto = cfg.max_retry
         d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
         self._schedule(d, now + rto)
         return ts
