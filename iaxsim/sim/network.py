@@ -4,6 +4,9 @@ It carries opaque datagrams (the engine's real bytes) between server addresses; 
 looks inside them. Rules, in order, for a datagram from server ``a`` to address ``x`` of
 server ``b``:
 
+0. a server behind NAT (``nat = true``) sends to external addresses from a translated
+   source port (one per destination); replies to that port reach it, while nothing else
+   arrives at its public address except on UDP 4569;
 1. an *internal* address is reachable only from servers of the same site (unless the
    network's ``internal_scope`` is ``global``);
 2. a firewall rule matching (from, to, address kind, UDP port) drops it — a *stateful*
@@ -81,6 +84,9 @@ class Network:
                 self.counters[(a, b)] = LinkCounters()
         self._last_seen: dict[tuple[str, str], float] = {}  # (src ip, dst ip) → last send time
         self._fifo: dict[tuple[str, str], float] = {}
+        self.nat = {s.id for s in servers if s.nat}
+        self._nat_port: dict[tuple[str, str], int] = {}
+        self._nat_back: dict[tuple[str, int], str] = {}
         self._latency_cache: dict[tuple[str, str], float | None] = {
             k: (p.latency.params["value"] if p.latency.kind == "fixed" else None) for k, p in self._paths.items()}
 
@@ -123,7 +129,16 @@ class Network:
         if owner is None:
             return False
         dst_id, kind = owner
+        if port != IAX2_PORT:
+            if self._nat_back.get((dst_ip, port)) != dst_id:
+                return False  # no such NAT mapping: nothing listens there
         src_ip = self.address_of[(src_id, kind)]
+        src_port = IAX2_PORT
+        if kind == "external" and src_id in self.nat:
+            src_port = self._nat_port.get((src_id, dst_ip))
+            if src_port is None:
+                src_port = self._nat_port[(src_id, dst_ip)] = 20000 + len(self._nat_port)
+                self._nat_back[(src_ip, src_port)] = src_id
         now = self.env.now
         pair = (src_id, dst_id)
         counters = self.counters[pair]
@@ -153,9 +168,9 @@ class Network:
         self._fifo[key] = arrive
         counters.delivered += 1
         if self.capture is not None:
-            self.capture.append((arrive, src_ip, IAX2_PORT, dst_ip, port, data))
+            self.capture.append((arrive, src_ip, src_port, dst_ip, port, data))
         receive = self.receivers[dst_id]
-        src_addr = (src_ip, IAX2_PORT)
+        src_addr = (src_ip, src_port)
         ev = self.env.timeout(arrive - now)
         ev.callbacks.append(lambda _e: receive(data, src_addr))
         return True

@@ -52,6 +52,7 @@ class ServerSpec:
     digit_timeout: float = 5.0
     response_timeout: float = 10.0
     qualify: bool = True
+    nat: bool = False
     external_conf: str | None = None
     link_conf: str | None = None
 
@@ -405,6 +406,7 @@ def _server(d: Mapping[str, Any], index: int, where: _Where) -> ServerSpec:
         digit_timeout=_num(d, "digit_timeout", 5.0, where, t, lo=0),
         response_timeout=_num(d, "response_timeout", 10.0, where, t, lo=0),
         qualify=_bool(d, "qualify", True, where, t),
+        nat=_bool(d, "nat", False, where, t),
         external_conf=_str(d, "external_conf", None, where, t),
         link_conf=_str(d, "link_conf", None, where, t),
     )

@@ -1,0 +1,188 @@
+"""The SimPy model on the seed's stories, determinism, and the real frames it exchanges.
+
+Expected values are hand-derived from the seed's dialplan files (one pattern per file),
+from the network parameters (20 ms one-way between sites) and from Asterisk's timers in the
+reference notes (§8: auto-congest at 2 × maxms = 4 s with qualify; §10: an unanswered NEW
+is given up at 32 s).
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from iaxsim.iax2 import FullFrame, MiniFrame, TrunkFrame, decode
+from iaxsim.sim import CALL_COLUMNS, simulate
+from iaxsim.sim.scenario import scenario_from_dict
+from iaxsim.sim.scenarios import seed_two_servers
+
+# Call set-up between sites, en bloc: NEW → CALLTOKEN → NEW(token) → ACCEPT/RINGING = 4 one-way
+# trips of 20 ms, plus the origin's lookup CPU time (base 50 µs + 2 comparisons × 0.5 µs).
+SETUP = 4 * 0.020 + 50e-6 + 2 * 0.5e-6
+
+
+def remote_calls(overrides, calls_per_hour=300, hours=0.3, seed=3):
+    sc = seed_two_servers(calls_per_hour=calls_per_hour, hours=hours, remote=1.0, **overrides)
+    return simulate(sc, seed=seed).calls
+
+
+def test_columns_and_outcomes():
+    res = simulate(seed_two_servers(calls_per_hour=300, hours=0.2), seed=1)
+    calls = res.calls
+    assert list(calls.columns[:len(CALL_COLUMNS)]) == list(CALL_COLUMNS)
+    assert set(calls["outcome"]) <= {"answered", "busy", "congestion", "rejected", "failed", "misrouted"}
+    assert (calls["start"] >= 120.0).all()  # warm-up calls are not reported
+    assert set(calls["origin"]) == {"A", "B"}
+    # target = owner of the dialled number: A owns 7xxx, B owns 6xxx
+    assert (calls["target"] == calls["dialled"].str[0].map({"7": "A", "6": "B"})).all()
+    summary = res.summary()
+    row = summary.loc["p_answered"]
+    assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+    assert {"time", "server", "cpu_utilisation", "channel_utilisation"} <= set(res.servers.columns)
+    assert {"src", "dst", "media_kbps"} <= set(res.links.columns)
+
+
+def test_disjoint_plans_one_pattern_one_attempt():
+    calls = remote_calls({"network.internal_scope": "global"})
+    answered = calls[calls["outcome"] == "answered"]
+    assert len(answered) > 50
+    # origin: external.conf (_7XXX) 1 + link.conf (_6XXX) 1; callee: external.conf 1
+    assert (calls["comparisons"] == 3).all()
+    assert (calls["attempts"] == 1).all()
+    assert answered["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-4)
+    assert (answered["answered_by"] == answered["target"]).all()
+
+
+def test_local_calls_scan_one_pattern():
+    sc = seed_two_servers(calls_per_hour=300, hours=0.2, remote=0.0)
+    calls = simulate(sc, seed=2).calls
+    assert (calls["attempts"] == 0).all() and (calls["comparisons"] == 1).all()
+    assert (calls.loc[calls.outcome == "answered", "answered_by"] == calls.loc[calls.outcome == "answered", "origin"]).all()
+    assert (calls["frames"] == 0).all()  # local calls send nothing over IAX2
+
+
+def test_unreachable_internal_address_costs_the_fallback_timeout():
+    reach = remote_calls({"network.internal_scope": "global", "servers.*.qualify": False})
+    noqual = remote_calls({"servers.*.qualify": False})
+    ok = noqual[noqual.outcome == "answered"]
+    assert (ok["attempts"] == 2).all()
+    extra = ok["post_dial_delay"].mean() - reach.loc[reach.outcome == "answered", "post_dial_delay"].mean()
+    assert extra == pytest.approx(32.0, abs=0.01)  # NEW sent at 0, 2, 12, 22 s; given up at 32 s
+    # with qualify (default) the internal address is known UNREACHABLE after warm-up: no delay
+    qual = remote_calls({})
+    ok = qual[qual.outcome == "answered"]
+    assert (ok["attempts"] == 2).all()
+    assert ok["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-4)
+
+
+def test_qualified_peer_not_yet_known_unreachable_auto_congests_after_4s():
+    calls = remote_calls({"warmup": 0.0})
+    early = calls[calls["start"] < 10.0]  # before the first POKE could have timed out
+    assert len(early) >= 1
+    assert early["post_dial_delay"].to_numpy() == pytest.approx(4.0 + SETUP, abs=2e-4)
+
+
+def test_one_way_firewall_fails_one_direction_only():
+    calls = remote_calls({"servers.A.nat": True,
+                          "network.firewall": [{"from": "B", "to": "A", "stateful": False}]})
+    by = calls.groupby("origin")["outcome"]
+    assert set(by.get_group("B")) == {"failed"}
+    assert "failed" not in set(by.get_group("A")) and (by.get_group("A") == "answered").sum() > 50
+    # without NAT the replies to A are dropped too: both directions fail
+    both = remote_calls({"network.firewall": [{"from": "B", "to": "A", "stateful": False}]})
+    assert set(both["outcome"]) == {"failed"}
+
+
+def test_same_seed_same_rows_other_seed_differs():
+    sc = seed_two_servers(calls_per_hour=400, hours=0.2)
+    a, b, c = simulate(sc, seed=11).calls, simulate(sc, seed=11).calls, simulate(sc, seed=12).calls
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_channel_limit_gives_congestion():
+    sc = seed_two_servers(calls_per_hour=600, hours=0.3, remote=1.0,
+                          **{"servers.B.channels": 2, "network.internal_scope": "global"})
+    calls = simulate(sc, seed=4).calls
+    to_b = calls[(calls.origin == "A")]
+    assert (to_b["outcome"] == "congestion").sum() > 0
+    assert (to_b.loc[to_b.outcome == "congestion", "cause_code"] == 34).all()
+
+
+def interleaved(servers, overlap, seed=1):
+    ids = [chr(ord("A") + i) for i in range(servers)]
+    return scenario_from_dict({
+        "duration": 600.0, "warmup": 60.0, "seed": seed,
+        "numbering": {"extensions_per_server": 100, "overlap": overlap, "link_mode": "block"},
+        "servers": [{"id": s, "qualify": False} for s in ids],
+        "network": {"internal_scope": "global"},
+        "traffic": {"calls_per_hour": 300.0, "local": 0.0, "remote": 1.0,
+                    "holding": {"dist": "exponential", "mean": 60.0}},
+    })
+
+
+def test_interleaving_raises_comparisons_and_attempts():
+    from iaxsim.experiments.sweep import run_sweep
+
+    base = interleaved(3, 0.0)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        table = run_sweep(base, {"numbering.overlap": [0.0, 0.5, 1.0]}, cache_dir=tmp, workers=1,
+                          progress=False)
+    attempts = table["mean_attempts"].tolist()
+    comparisons = table["mean_comparisons"].tolist()
+    assert attempts[0] == pytest.approx(1.0)
+    assert attempts[0] < attempts[1] < attempts[2]
+    assert comparisons[0] < comparisons[1] <= comparisons[2]
+    by_servers = [simulate(interleaved(n, 1.0), seed=1).calls["attempts"].mean() for n in (2, 3, 4)]
+    assert by_servers[0] < by_servers[1] < by_servers[2]
+
+
+def test_frames_decode_with_the_codec():
+    sc = seed_two_servers(calls_per_hour=600, hours=0.05, remote=1.0,
+                          **{"capture": True, "media": "frames", "warmup": 30.0,
+                             "traffic.holding": {"dist": "fixed", "value": 2.0}})
+    res = simulate(sc, seed=5)
+    assert len(res.datagrams) > 100
+    kinds = {type(decode(d[5])) for d in res.datagrams}
+    assert {FullFrame, MiniFrame} <= kinds
+    answered = res.calls[res.calls.outcome == "answered"]
+    # 2 s of ulaw both ways = 2 × 100 voice frames, plus the signalling of the call
+    assert (answered["frames"] >= 200).all()
+
+
+@pytest.mark.tshark
+def test_exported_pcap_decodes_with_tshark(tmp_path, tshark):
+    sc = seed_two_servers(calls_per_hour=600, hours=0.03, remote=1.0,
+                          **{"capture": True, "media": "frames", "warmup": 30.0,
+                             "traffic.holding": {"dist": "fixed", "value": 1.0}})
+    res = simulate(sc, seed=6)
+    path = tmp_path / "sim.pcap"
+    n = res.write_pcap(path)
+    out = subprocess.run([tshark, "-r", str(path), "-T", "fields", "-e", "iax2.packet_type",
+                          "-e", "_ws.malformed", "-d", "udp.port==20000,iax2"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == n
+    types = [line.split("\t")[0] for line in out]
+    assert all(t in ("0", "1") for t in types)  # 0 = mini voice, 1 = full frame
+    assert {"0", "1"} <= set(types)
+    assert not any(line.split("\t")[1:] != [""] for line in out)
+    news = subprocess.run([tshark, "-r", str(path), "-Y", "iax2.iax.subclass == 1", "-T", "fields",
+                           "-e", "iax2.iax.called_number"], capture_output=True, text=True, check=True)
+    in_pcap = set(news.stdout.split())
+    # every remote call of the measured period sent a NEW naming its number (warm-up calls too)
+    assert set(res.calls["dialled"]) <= in_pcap
+    assert all(n[0] in "67" and len(n) == 4 for n in in_pcap)
+
+
+def test_trunked_frames_with_timestamps_decode():
+    sc = seed_two_servers(calls_per_hour=1200, hours=0.03, remote=1.0,
+                          **{"capture": True, "media": "frames", "trunk": True, "trunk_timestamps": True,
+                             "warmup": 30.0, "traffic.holding": {"dist": "fixed", "value": 1.0}})
+    res = simulate(sc, seed=6)
+    frames = [decode(d[5]) for d in res.datagrams]
+    trunks = [f for f in frames if isinstance(f, TrunkFrame)]
+    assert len(trunks) > 100
+    # each trunk frame carries one 160-byte ulaw entry per call active on the pair at that tick
+    assert all(len(e.payload) == 160 for f in trunks for e in f.entries)
