@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ipaddress
+import mmap
 import os
 import struct
 import sys
@@ -523,11 +524,11 @@ class MiniFrameBatch:
         return MiniFrame(int(self.source_call[i]), int(self.timestamp[i]), self.payload(i))
 
 
-def _record_offsets(buf: np.ndarray, endian: str) -> np.ndarray:
-    """Offsets of every record header in a classic pcap, finding runs of equal-size records
+def _record_runs(buf: np.ndarray, endian: str) -> list[tuple[int, int, int]]:
+    """``(offset, stride, count)`` runs of equal-size records covering a classic pcap, found
     with numpy so the Python loop runs once per run rather than once per packet."""
     n = len(buf)
-    chunks: list[np.ndarray] = []
+    runs: list[tuple[int, int, int]] = []
     pos = 24
     probe = 1024
     while pos < n:
@@ -542,9 +543,9 @@ def _record_offsets(buf: np.ndarray, endian: str) -> np.ndarray:
         bad = np.flatnonzero(_gather_u32(buf, starts + 8, endian) != caplen)
         run = int(bad[0]) if len(bad) else window
         probe = probe * 4 if run == window else 1024
-        chunks.append(starts[:run])
+        runs.append((pos, stride, run))
         pos += stride * run
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    return runs
 
 
 def _gather_u32(buf: np.ndarray, at: np.ndarray, endian: str) -> np.ndarray:
@@ -554,19 +555,91 @@ def _gather_u32(buf: np.ndarray, at: np.ndarray, endian: str) -> np.ndarray:
     return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
-def _gather_u16be(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return (buf[at].astype(np.uint16) << 8) | buf[at + 1]
+class _Rows:
+    """Fixed-offset field access for a group of records: a 2-D view when the records are
+    equally spaced, fancy-index gathers otherwise (offsets past the buffer are clipped; such
+    rows are masked out by the caller's length checks)."""
+
+    def __init__(self, buf: np.ndarray, starts: np.ndarray, stride: int | None):
+        self.buf, self.starts, self.stride = buf, starts, stride
+        if stride is not None:
+            first, count = int(starts[0]), len(starts)
+            self.m = buf[first:first + stride * count].reshape(count, stride)
+
+    def col(self, off: int) -> np.ndarray:
+        if self.stride is not None:
+            if off >= self.stride:
+                return np.zeros(len(self.starts), np.uint8)
+            return self.m[:, off]
+        return self.buf[np.minimum(self.starts + off, len(self.buf) - 1)]
+
+    def be16(self, off: int) -> np.ndarray:
+        return (self.col(off).astype(np.uint16) << 8) | self.col(off + 1)
+
+    def u32(self, off: int, endian: str = ">") -> np.ndarray:
+        b = [self.col(off + k).astype(np.uint32) for k in range(4)]
+        if endian == "<":
+            return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
+        return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
+
+
+def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: int,
+              port_arr: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Columns of the fast mini frames in ``rows`` and the mask of rows needing the slow path
+    (anything but Ethernet/SLL/raw + IPv4 without options + unfragmented UDP + mini frame)."""
+    caplen = rows.u32(8, endian).astype(np.int64)
+    p = 16 + linkoff                  # IPv4 header
+    u = p + 20                        # UDP header
+    ok = caplen >= linkoff + 32
+    if linktype == LINKTYPE_ETHERNET:
+        ok &= rows.be16(16 + 12) == 0x0800
+    elif linktype == LINKTYPE_LINUX_SLL:
+        ok &= rows.be16(16 + 14) == 0x0800
+    total = rows.be16(p + 2).astype(np.int64)
+    ok &= (rows.col(p) == 0x45) & (rows.col(p + 9) == 17) & ((rows.be16(p + 6) & 0x3FFF) == 0)
+    ok &= (total >= 32) & (linkoff + total <= caplen)
+    sport, dport = rows.be16(u), rows.be16(u + 2)
+    ulen = rows.be16(u + 4).astype(np.int64)
+    ok &= (ulen >= 12) & (ulen <= total - 20)
+    on_port = (np.isin(sport, port_arr) | np.isin(dport, port_arr)) if port_arr is not None \
+        else np.ones(len(ok), bool)
+    w0 = rows.be16(u + 8)
+    mini = ok & on_port & (w0 != 0) & (w0 < 0x8000)
+    # not a fast mini frame, and not provably a UDP datagram on another port
+    slow = ~mini & ~(ok & ~on_port)
+    sel = np.flatnonzero(mini)
+    cols = {
+        "time": rows.u32(0, endian)[sel] + rows.u32(4, endian)[sel].astype(np.float64) * scale,
+        "src_ip": rows.u32(p + 12)[sel], "src_port": sport[sel],
+        "dst_ip": rows.u32(p + 16)[sel], "dst_port": dport[sel],
+        "source_call": w0[sel], "timestamp": rows.be16(u + 10)[sel],
+        "payload_offset": rows.starts[sel] + (u + 12), "payload_length": ulen[sel] - 12,
+    }
+    return cols, slow
+
+
+def _open_buffer(source: str | os.PathLike | bytes) -> tuple[memoryview, str]:
+    """The capture's bytes; files are memory-mapped (no copy)."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size == 0:
+                return memoryview(b""), str(path)
+            return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)), str(path)
+    return _load(source)
 
 
 def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | None = (DEFAULT_PORT,)
                      ) -> MiniFrameBatch:
     """Decode every IAX2 datagram of a capture, voice mini frames column-wise with numpy.
 
-    Classic pcap with Ethernet, Linux cooked or raw IPv4 framing takes the vectorised path;
-    pcapng and anything unusual goes through :class:`PcapReader` and :func:`decode`.
-    ``ports`` as in :class:`PcapReader` (default: 4569).
+    Classic pcap with Ethernet, Linux cooked or raw IPv4 framing takes the vectorised path
+    (runs of equal-size records are processed as 2-D arrays); pcapng and anything unusual
+    (IPv6, IP options, fragments, full/trunk frames) goes through :class:`PcapReader` and
+    :func:`decode` into ``others``/``errors``. ``ports`` as in :class:`PcapReader`.
     """
-    mv, name = _load(source)
+    mv, name = _open_buffer(source)
     buf = np.frombuffer(mv, dtype=np.uint8)
     portset = None if ports is None else frozenset(int(p) for p in ports)
     magic = bytes(mv[:4])
@@ -575,58 +648,44 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
     linkoff = None
     if classic is not None and len(buf) >= 24:
         endian, scale = classic
-        linktype = int(np.frombuffer(buf, np.dtype(endian + "u4"), 1, 20)[0]) & 0x0FFFFFFF
+        linktype = int(_gather_u32(buf, np.array([20]), endian)[0]) & 0x0FFFFFFF
         linkoff = {LINKTYPE_ETHERNET: 14, LINKTYPE_LINUX_SLL: 16, LINKTYPE_RAW: 0,
                    LINKTYPE_IPV4: 0, 12: 0, 14: 0}.get(linktype)
     if linkoff is None:
         return _slow_batch(PcapReader(bytes(mv), portset))
-    rec = _record_offsets(buf, endian)
-    caplen = _gather_u32(buf, rec + 8, endian).astype(np.int64)
-    sec = _gather_u32(buf, rec, endian).astype(np.float64)
-    frac = _gather_u32(buf, rec + 4, endian).astype(np.float64)
-    pkt = rec + 16
-    ok = caplen >= linkoff + 28
-    if linktype == LINKTYPE_ETHERNET:
-        ok &= _gather_u16be(buf, np.where(ok, pkt + 12, 0)) == 0x0800
-    elif linktype == LINKTYPE_LINUX_SLL:
-        ok &= _gather_u16be(buf, np.where(ok, pkt + 14, 0)) == 0x0800
-    ip = np.where(ok, pkt + linkoff, 0)
-    vihl = buf[ip]
-    ihl = (vihl & 0x0F).astype(np.int64) * 4
-    total = _gather_u16be(buf, ip + 2).astype(np.int64)
-    flags = _gather_u16be(buf, ip + 6)
-    ok &= ((vihl >> 4) == 4) & (ihl >= 20) & (buf[ip + 9] == 17) & ((flags & 0x3FFF) == 0)
-    ok &= (total >= ihl + 8) & (linkoff + total <= caplen)
-    udp = np.where(ok, ip + ihl, 0)
-    sport = _gather_u16be(buf, udp)
-    dport = _gather_u16be(buf, udp + 2)
-    ulen = _gather_u16be(buf, udp + 4).astype(np.int64)
-    ok &= (ulen >= 8) & (ulen <= total - ihl)
-    if portset is not None:
-        port_arr = np.fromiter(portset, dtype=np.uint16)
-        on_port = np.isin(sport, port_arr) | np.isin(dport, port_arr)
+    port_arr = None if portset is None else np.fromiter(portset, dtype=np.uint16)
+    groups: list[_Rows] = []
+    scattered: list[np.ndarray] = []
+    for start, stride, count in _record_runs(buf, endian):
+        starts = start + stride * np.arange(count, dtype=np.int64)
+        if count >= 64:
+            groups.append(_Rows(buf, starts, stride))
+        else:
+            scattered.append(starts)
+    if scattered:
+        groups.append(_Rows(buf, np.concatenate(scattered), None))
+    parts: list[dict[str, np.ndarray]] = []
+    slow_starts: list[np.ndarray] = []
+    for rows in groups:
+        cols, slow = _classify(rows, endian, scale, linktype, linkoff, port_arr)
+        parts.append(cols)
+        slow_starts.append(rows.starts[slow])
+    if len(parts) == 1:
+        merged = parts[0]
+        order = None
     else:
-        on_port = np.ones(len(rec), dtype=bool)
-    iax = udp + 8
-    w0 = _gather_u16be(buf, np.where(ok & (ulen >= 12), iax, 0))
-    mini = ok & on_port & (ulen >= 12) & (w0 != 0) & (w0 < 0x8000)
-    slow = ~mini & ~(ok & ~on_port)      # not a fast mini frame, and not provably off-port
-    sel = np.flatnonzero(mini)
-    batch = MiniFrameBatch(
-        time=sec[sel] + frac[sel] * scale,
-        src_ip=_gather_u32(buf, ip[sel] + 12, ">"), src_port=sport[sel],
-        dst_ip=_gather_u32(buf, ip[sel] + 16, ">"), dst_port=dport[sel],
-        source_call=w0[sel], timestamp=_gather_u16be(buf, iax[sel] + 2),
-        payload_offset=iax[sel] + 4, payload_length=ulen[sel] - 12, buffer=buf)
-    slow_idx = np.flatnonzero(slow)
-    if len(slow_idx):
-        # re-read just those records through the general reader (keeps one code path)
-        header = bytes(mv[:24])
-        parts = [header]
-        for i in slow_idx:
-            r = int(rec[i])
-            parts.append(bytes(mv[r:r + 16 + int(caplen[i])]))
-        _fill_others(batch, PcapReader(b"".join(parts), portset))
+        merged = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+        order = np.argsort(merged["payload_offset"], kind="stable")   # back to file order
+        merged = {k: v[order] for k, v in merged.items()}
+    batch = MiniFrameBatch(buffer=buf, **merged)
+    slow_at = np.sort(np.concatenate(slow_starts)) if slow_starts else np.zeros(0, np.int64)
+    if len(slow_at):
+        # re-read just those records through the general reader (one code path for the rest)
+        chunks = [bytes(mv[:24])]
+        for r in slow_at.tolist():
+            caplen = int(_gather_u32(buf, np.array([r + 8]), endian)[0])
+            chunks.append(bytes(mv[r:r + 16 + caplen]))
+        _fill_others(batch, PcapReader(b"".join(chunks), portset))
     return batch
 
 
