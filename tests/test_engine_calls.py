@@ -379,3 +379,35 @@ def test_auto_answer_policy_answers_existing_extensions_from_the_dialplan():
     assert kinds(w.events[A], CallAnswered) == [CallAnswered(ok)]
     assert kinds(w.events[A], CallRejected) == [CallRejected(bad, "No such context/extension", 3)]
     assert [lbl for lbl in w.labels(B) if lbl != "CALLTOKEN"] == ["ACCEPT", "ANSWER", "REJECT"]
+
+
+def test_trunk_frames_without_per_call_timestamps():
+    cfg_a = EndpointConfig(trunk_peers=[B], trunk_timestamps=False)
+    a, b, w = pair(cfg_a=cfg_a)
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    for i in range(3):
+        a.send_voice(cid, bytes([i]) * 160, now=w.now)
+        w.run(until=w.now + 0.02)
+    w.run(until=2.0)
+    trunks = [p.frame for p in w.sent(A) if p.label == "TRUNK"]
+    assert trunks and not any(f.timestamps for f in trunks)
+    assert all(e.timestamp is None for f in trunks for e in f.entries)
+    assert [e.payload[0] for e in kinds(w.events[B], VoiceReceived)] == [0, 1, 2]
+
+
+def test_readme_example_output():
+    """The README's engine example prints what the README says it prints."""
+    plan = Dialplan.from_string("[default]\nexten => 6000,1,Answer()\n")
+    a = Endpoint(EndpointConfig(), seed=1)
+    b = Endpoint(EndpointConfig(dialplan=plan, users={"alice": "s3cret"}), seed=2)
+    wire = Wire(latency=0.02, loss=0.05, seed=3)
+    wire.attach(("10.0.0.1", 4569), a)
+    wire.attach(("10.0.0.2", 4569), b,
+                lambda e, now: b.answer(e.call_id, now=now) if isinstance(e, IncomingCall) else None)
+    call = a.place_call(("10.0.0.2", 4569), "6000", username="alice", secret="s3cret", now=0.0)
+    wire.run(until=5.0)
+    assert wire.labels() == ["NEW", "CALLTOKEN", "NEW", "AUTHREQ", "AUTHREP", "ACCEPT", "ANSWER",
+                             "ACK", "ANSWER", "ACK"]
+    assert wire.events[("10.0.0.1", 4569)] == [CallAccepted(call, 4), CallAnswered(call)]
+    assert call == 2203
