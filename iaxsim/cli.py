@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.report",
     "iaxsim.commands.dialplan",
     "iaxsim.commands.codec",
+    "iaxsim.commands.net",
 ]
 
 
