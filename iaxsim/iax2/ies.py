@@ -141,7 +141,9 @@ class StrKind(Kind):
                 return value.encode("utf-8", "surrogateescape")
             except UnicodeEncodeError as err:
                 raise EncodeError(f"string cannot be encoded: {err}") from None
-        return super().encode(value)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value)
+        raise EncodeError(f"expected str or bytes, got {type(value).__name__}")
 
     def json(self, value: Any) -> Any:
         return value
