@@ -63,7 +63,11 @@ class ConfigReader:
         depth = 0
         nest_start = 0
         for lineno, raw in enumerate(text.splitlines(), start=1):
-            process: str | None = None if depth else ""
+            if not depth and ";" not in raw:  # fast path: no comment on this line
+                process = raw.strip()
+                if process:
+                    cat = self._line(process, path, lineno, base_dir, level, cat)
+                continue
             buf = raw
             pos = 0
             out = []  # pieces of processable text on this line

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from iaxsim.dialplan.config import Category, ConfigLine, ConfigReader
 from iaxsim.dialplan.model import PRIORITY_HINT, DialplanWarning, Extension, Include, Priority, Switch
-from iaxsim.dialplan.patterns import shrink_phone_number
+from iaxsim.dialplan.patterns import compile_pattern, shrink_phone_number
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -79,6 +79,9 @@ def remove_fluff(ext: str) -> str:
 
 def split_bracket_aware(text: str, delim: str = ",") -> tuple[str, str | None]:
     """First field of ``text`` up to ``delim`` outside ``[...]`` (``pbx_strsep``); rest or None."""
+    if "[" not in text and "\\" not in text:
+        head, sep, tail = text.partition(delim)
+        return (head, tail) if sep else (text, None)
     square = 0
     i = 0
     n = len(text)
@@ -213,6 +216,11 @@ class DialplanBuilder:
                 self.warn(v.path, v.line, f"Can't use 'same' priority on the first entry at line {v.line} of {v.path}!")
                 return lastpri
             ipri = lastpri
+        elif pri.isdigit() and pri.isascii():
+            ipri = int(pri)
+            if ipri < 1:
+                self.warn(v.path, v.line, f"Invalid priority '{pri}' at line {v.line} of {v.path}")
+                return lastpri
         else:
             m = re.match(r"\s*([+-]?\d+)", pri)
             if m:
@@ -273,10 +281,15 @@ class DialplanBuilder:
         exten = remove_fluff(name)
         cid_clean = remove_fluff(clean_name(cid)) if cid is not None else None
         prio = Priority(priority, app, data, label, name, path, line)
-        probe = Extension(name, exten, ctx.name, cid_clean, cid)
-        group = ctx._groups.get(probe.sort_key)
+        compiled = compile_pattern(exten)
+        if cid_clean is None:
+            key = (compiled.key, 1, ())
+        else:
+            key = (compiled.key, 0, compile_pattern(cid_clean).key)
+        group = ctx._groups.get(key)
         if group is not None:  # ext_cmp() == 0: same extension (possibly an alias spelling)
             return self._add_priority(ctx, group, prio)
+        probe = Extension(name, exten, ctx.name, cid_clean, cid, compiled=compiled)
         probe._insert(prio)
         ctx._groups[probe.sort_key] = probe
         if ctx.extensions and ctx._sorted and ctx.extensions[-1].sort_key > probe.sort_key:

@@ -23,6 +23,7 @@ them to the linear rules.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -266,6 +267,86 @@ def _positions(body: str) -> tuple[tuple, bool]:
 _CHAR_KEYS = tuple((0x0100 | c) << 256 | (_ALL ^ _bit(c)) for c in range(256))
 
 
+_TOKEN = re.compile(r"\[[^\]]*\]|.", re.S)
+_SLOW = object()
+_TOKENS: dict[str, tuple] = {}
+
+
+def _token(tok: str) -> tuple:
+    """(element or None, position key or None, regular) of one pattern token, cached."""
+    info = _TOKENS.get(tok)
+    if info is not None:
+        return info
+    if tok == "-":
+        info = (None, None, True)
+    elif tok in ("[", "/") or not tok.isascii():
+        info = (_SLOW, None, False)
+    elif tok.startswith("["):
+        inner = tok[1:-1]
+        if not inner:
+            info = ((EMPTY, ""), None, False)
+        else:
+            count, key = _set_position(inner.encode())
+            chars = _parse_set_for_match(inner)
+            info = ((SET, chars), key, True) if count else ((SET, chars), None, False)
+    elif tok.upper() in _CLASS_CHARS:
+        info = ((SET, _CLASS_CHARS[tok.upper()]), _CLASS_KEYS[tok.upper()], True)
+    elif tok == ".":
+        info = ((DOT, ""), DOT_KEY, True)
+    elif tok == "!":
+        info = ((BANG, ""), BANG_KEY, True)
+    else:
+        info = ((SET, tok), _CHAR_KEYS[ord(tok)], True)
+    _TOKENS[tok] = info
+    return info
+
+
+_SIMPLE_ELEM: dict[str, tuple] = {}
+_SIMPLE_KEY: dict[str, int] = {}
+for _c in (chr(i) for i in range(33, 127)):
+    if _c not in "[]-/":
+        _info = _token(_c)
+        _SIMPLE_ELEM[_c] = _info[0]
+        _SIMPLE_KEY[_c] = _info[1]
+_SIMPLE_CHARS = frozenset(_SIMPLE_ELEM)
+_REG_ELEM: dict[str, tuple] = dict(_SIMPLE_ELEM)  # regular tokens seen so far (grows)
+_REG_KEY: dict[str, int] = dict(_SIMPLE_KEY)
+
+
+def _compile_fast(text: str) -> "CompiledPattern | None":
+    body = text[1:]
+    if _SIMPLE_CHARS.issuperset(body):  # only plain characters, N/X/Z, '.', '!'
+        positions = tuple(map(_SIMPLE_KEY.__getitem__, body)) + (END_KEY,)
+        return CompiledPattern(text, True, tuple(map(_SIMPLE_ELEM.__getitem__, body)), positions, True, (1, positions))
+    toks = _TOKEN.findall(text, 1)
+    if "-" not in body:
+        try:
+            positions = tuple(map(_REG_KEY.__getitem__, toks)) + (END_KEY,)
+            return CompiledPattern(text, True, tuple(map(_REG_ELEM.__getitem__, toks)), positions, True, (1, positions))
+        except KeyError:
+            pass
+    infos = [_TOKENS.get(t) or _token(t) for t in toks]
+    for t, (elem, key, reg) in zip(toks, infos):
+        if reg and elem is not None and key is not None:
+            _REG_ELEM[t] = elem
+            _REG_KEY[t] = key
+    elems = []
+    keys = []
+    regular = True
+    for elem, key, reg in infos:
+        if elem is _SLOW:
+            return None
+        if elem is not None:
+            elems.append(elem)
+        if key is not None:
+            keys.append(key)
+        if not reg:
+            regular = False
+    keys.append(END_KEY)
+    positions = tuple(keys)
+    return CompiledPattern(text, True, tuple(elems), positions, regular, (1, positions))
+
+
 @lru_cache(maxsize=1 << 17)
 def compile_pattern(text: str) -> CompiledPattern:
     """Compile a stored extension (spaces already removed) for matching and sorting."""
@@ -273,6 +354,9 @@ def compile_pattern(text: str) -> CompiledPattern:
         clean = strip_fluff(text)
         key = (0, clean.encode("utf-8", "surrogateescape"))
         return CompiledPattern(clean, False, (), (), True, key)
+    fast = _compile_fast(text)
+    if fast is not None:
+        return fast
     body = text[1:]
     elems, slash = _elements(body)
     positions, skipped = _positions(body)
