@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.dialplan",
     "iaxsim.commands.codec",
     "iaxsim.commands.net",
+    "iaxsim.commands.sim",
 ]
 
 

@@ -60,5 +60,10 @@ def batch_means_ci(times: np.ndarray, values: np.ndarray, start: float, end: flo
     if end <= start or len(values) == 0:
         return math.nan, math.nan, math.nan
     idx = np.clip(((times - start) / (end - start) * batches).astype(int), 0, batches - 1)
-    means = [values[idx == b].mean() for b in range(batches) if np.any(idx == b)]
+    means = []
+    for b in range(batches):
+        chunk = values[idx == b]
+        chunk = chunk[~np.isnan(chunk)]
+        if len(chunk):
+            means.append(chunk.mean())
     return mean_ci(means)

@@ -95,6 +95,8 @@ class SimResult:
 
         def add(name: str, values: np.ndarray, unit: str) -> None:
             mean, lo, hi = batch_means_ci(t, values, start, end, batches)
+            if unit == "share":  # a proportion's interval stays inside [0, 1]
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
             rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "unit": unit,
                          "n": int(np.sum(~np.isnan(values)))})
 

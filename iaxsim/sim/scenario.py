@@ -185,7 +185,7 @@ class Scenario:
     warmup: float = 0.0
     seed: int = 0
     account: str = "1000"
-    keepalive: bool = True
+    keepalive: bool = False
     capture: bool = False
     base_dir: str = "."
 
@@ -578,7 +578,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
         warmup=_num(d, "warmup", 0.0, where, "", lo=0),
         seed=_num(d, "seed", 0, where, "", lo=0, integer=True),
         account=_str(d, "account", "1000", where, ""),
-        keepalive=_bool(d, "keepalive", True, where, ""),
+        keepalive=_bool(d, "keepalive", False, where, ""),
         capture=_bool(d, "capture", False, where, ""),
         base_dir=base_dir or _str(d, "base_dir", ".", where, ""),
     )
