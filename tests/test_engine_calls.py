@@ -411,3 +411,16 @@ def test_readme_example_output():
                              "ACK", "ANSWER", "ACK"]
     assert wire.events[("10.0.0.1", 4569)] == [CallAccepted(call, 4), CallAnswered(call)]
     assert call == 2203
+
+
+def test_crossing_hangups_release_both_sides_without_extra_events():
+    a, b, w = pair(latency=0.05)
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    bid = kinds(w.events[B], IncomingCall)[0].call_id
+    a.hangup(cid, now=w.now)
+    b.hangup(bid, now=w.now)             # both HANGUPs are in flight at once
+    w.run(until=40.0)
+    assert not kinds(w.events[A], CallHungUp) and not kinds(w.events[B], CallHungUp)
+    assert a.active_dialogs == 0 and b.active_dialogs == 0
+    assert a.stats.gave_up == 0 and b.stats.gave_up == 0

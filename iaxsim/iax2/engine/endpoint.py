@@ -966,9 +966,10 @@ class Endpoint:
         self._events.append(ev.CallCongestion(d.callno))
 
     def _h_hangup(self, d: Dialog, f: FullFrame, now: float) -> None:
+        closing = d.state is State.CLOSING       # hang-ups crossed: ours was already told
         self._send_ack(d, f)
         self._destroy(d, now)
-        if not (d.tbd and not d.caller):
+        if not closing and not (d.tbd and not d.caller):
             self._events.append(ev.CallHungUp(d.callno, f.ie(T.CAUSE), f.ie(T.CAUSECODE)))
 
     def _h_reject(self, d: Dialog, f: FullFrame, now: float) -> None:
