@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import mmap
 import os
@@ -238,6 +239,12 @@ def _by_ethertype(etype: int, rest: bytes) -> tuple[int, bytes] | None:
 _IPV6_EXT = {0, 43, 60, 51, 135, 139, 140}
 
 
+@functools.lru_cache(maxsize=65536)
+def _ip_text(packed: bytes) -> str:
+    """Text form of a packed IPv4/IPv6 address (cached: captures repeat few addresses)."""
+    return str(ipaddress.ip_address(packed))
+
+
 def _udp_from_ip(net: bytes, stats: CaptureStats, frags: _Reassembler
                  ) -> tuple[tuple[str, int], tuple[str, int], bytes] | None:
     """Parse IPv4/IPv6 + UDP; returns (src, dst, payload) or None (counted in stats)."""
@@ -274,8 +281,8 @@ def _udp_from_ip(net: bytes, stats: CaptureStats, frags: _Reassembler
         if proto != 17:
             stats.not_udp += 1
             return None
-        src = str(ipaddress.IPv4Address(src_ip))
-        dst = str(ipaddress.IPv4Address(dst_ip))
+        src = _ip_text(bytes(src_ip))
+        dst = _ip_text(bytes(dst_ip))
     elif version == 6:
         if len(net) < 40:
             stats.truncated += 1
@@ -306,8 +313,8 @@ def _udp_from_ip(net: bytes, stats: CaptureStats, frags: _Reassembler
         if nxt != 17:
             stats.not_udp += 1
             return None
-        src = str(ipaddress.IPv6Address(src_ip))
-        dst = str(ipaddress.IPv6Address(dst_ip))
+        src = _ip_text(bytes(src_ip))
+        dst = _ip_text(bytes(dst_ip))
     else:
         stats.not_ip += 1
         return None
@@ -539,11 +546,18 @@ def _record_runs(buf: np.ndarray, endian: str) -> list[tuple[int, int, int]]:
         if pos + stride > n:
             raise PcapError(f"record at offset {pos} claims {caplen} bytes, only {n - pos - 16} left")
         window = min((n - pos) // stride, probe)
-        starts = pos + stride * np.arange(window, dtype=np.int64)
-        bad = np.flatnonzero(_gather_u32(buf, starts + 8, endian) != caplen)
+        # caplen fields of the next ``window`` equally spaced records, as strided views
+        end = pos + stride * window
+        b = [buf[pos + 8 + k:end:stride].astype(np.uint32) for k in range(4)]
+        lens = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) if endian == "<" else \
+            ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3])
+        bad = np.flatnonzero(lens != caplen)
         run = int(bad[0]) if len(bad) else window
         probe = probe * 4 if run == window else 1024
-        runs.append((pos, stride, run))
+        if runs and runs[-1][1] == stride and runs[-1][0] + runs[-1][1] * runs[-1][2] == pos:
+            runs[-1] = (runs[-1][0], stride, runs[-1][2] + run)     # extend the previous run
+        else:
+            runs.append((pos, stride, run))
         pos += stride * run
     return runs
 
@@ -556,31 +570,31 @@ def _gather_u32(buf: np.ndarray, at: np.ndarray, endian: str) -> np.ndarray:
 
 
 class _Rows:
-    """Fixed-offset field access for a group of records: a 2-D view when the records are
-    equally spaced, fancy-index gathers otherwise (offsets past the buffer are clipped; such
-    rows are masked out by the caller's length checks)."""
+    """Fixed-offset field access for a group of records. The first ``width`` bytes of every
+    record are copied once into a compact 2-D array (a strided slice when the records are
+    equally spaced, one fancy-index gather otherwise; bytes past a short record or the buffer
+    end are filler, masked out later by the caller's length checks)."""
 
-    def __init__(self, buf: np.ndarray, starts: np.ndarray, stride: int | None):
-        self.buf, self.starts, self.stride = buf, starts, stride
+    def __init__(self, buf: np.ndarray, starts: np.ndarray, stride: int | None, width: int):
+        self.starts = starts
         if stride is not None:
             first, count = int(starts[0]), len(starts)
-            self.m = buf[first:first + stride * count].reshape(count, stride)
+            rows = buf[first:first + stride * count].reshape(count, stride)
+            self.m = np.zeros((count, width), np.uint8)
+            w = min(width, stride)
+            self.m[:, :w] = rows[:, :w]
+        else:
+            idx = np.minimum(starts[:, None] + np.arange(width), len(buf) - 1)
+            self.m = buf[idx]
 
     def col(self, off: int) -> np.ndarray:
-        if self.stride is not None:
-            if off >= self.stride:
-                return np.zeros(len(self.starts), np.uint8)
-            return self.m[:, off]
-        return self.buf[np.minimum(self.starts + off, len(self.buf) - 1)]
+        return self.m[:, off]
 
     def be16(self, off: int) -> np.ndarray:
-        return (self.col(off).astype(np.uint16) << 8) | self.col(off + 1)
+        return (self.m[:, off].astype(np.uint16) << 8) | self.m[:, off + 1]
 
     def u32(self, off: int, endian: str = ">") -> np.ndarray:
-        b = [self.col(off + k).astype(np.uint32) for k in range(4)]
-        if endian == "<":
-            return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
-        return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
+        return np.ascontiguousarray(self.m[:, off:off + 4]).view(endian + "u4")[:, 0]
 
 
 def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: int,
@@ -654,16 +668,17 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
     if linkoff is None:
         return _slow_batch(PcapReader(bytes(mv), portset))
     port_arr = None if portset is None else np.fromiter(portset, dtype=np.uint16)
+    width = 16 + linkoff + 20 + 12    # record header + link + IPv4 + UDP + mini header
     groups: list[_Rows] = []
     scattered: list[np.ndarray] = []
     for start, stride, count in _record_runs(buf, endian):
         starts = start + stride * np.arange(count, dtype=np.int64)
         if count >= 64:
-            groups.append(_Rows(buf, starts, stride))
+            groups.append(_Rows(buf, starts, stride, width))
         else:
             scattered.append(starts)
     if scattered:
-        groups.append(_Rows(buf, np.concatenate(scattered), None))
+        groups.append(_Rows(buf, np.concatenate(scattered), None, width))
     parts: list[dict[str, np.ndarray]] = []
     slow_starts: list[np.ndarray] = []
     for rows in groups:
