@@ -18,8 +18,9 @@ from iaxsim.sim.scenario import scenario_from_dict
 from iaxsim.sim.scenarios import seed_two_servers
 
 # Call set-up between sites, en bloc: NEW → CALLTOKEN → NEW(token) → ACCEPT/RINGING = 4 one-way
-# trips of 20 ms, plus the origin's lookup CPU time (base 50 µs + 2 comparisons × 0.5 µs).
-SETUP = 4 * 0.020 + 50e-6 + 2 * 0.5e-6
+# trips of 20 ms, plus the lookups' CPU time (default base 10 µs + 0.6 µs per comparison): the
+# origin's (2 comparisons) and the called server's (1 comparison).
+SETUP = 4 * 0.020 + (10e-6 + 2 * 0.6e-6) + (10e-6 + 1 * 0.6e-6)
 
 
 def remote_calls(overrides, calls_per_hour=300, hours=0.3, seed=3):
@@ -50,7 +51,7 @@ def test_disjoint_plans_one_pattern_one_attempt():
     # origin: external.conf (_7XXX) 1 + link.conf (_6XXX) 1; callee: external.conf 1
     assert (calls["comparisons"] == 3).all()
     assert (calls["attempts"] == 1).all()
-    assert answered["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-4)
+    assert answered["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-6)
     assert (answered["answered_by"] == answered["target"]).all()
 
 
@@ -73,14 +74,14 @@ def test_unreachable_internal_address_costs_the_fallback_timeout():
     qual = remote_calls({})
     ok = qual[qual.outcome == "answered"]
     assert (ok["attempts"] == 2).all()
-    assert ok["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-4)
+    assert ok["post_dial_delay"].to_numpy() == pytest.approx(SETUP, abs=2e-6)
 
 
 def test_qualified_peer_not_yet_known_unreachable_auto_congests_after_4s():
     calls = remote_calls({"warmup": 0.0})
     early = calls[calls["start"] < 10.0]  # before the first POKE could have timed out
     assert len(early) >= 1
-    assert early["post_dial_delay"].to_numpy() == pytest.approx(4.0 + SETUP, abs=2e-4)
+    assert early["post_dial_delay"].to_numpy() == pytest.approx(4.0 + SETUP, abs=2e-6)
 
 
 def test_one_way_firewall_fails_one_direction_only():
