@@ -239,3 +239,25 @@ def test_property_faulty_network_leaves_no_dialog_behind(seed, loss, dup, jitter
     for e in w.events[B]:
         if isinstance(e, CallHungUp):
             assert e.code in (16, None)
+
+
+def test_ack_acknowledges_by_iseqno_even_without_echoed_timestamp():
+    """iaxmodem does not echo a timestamp of 0 in its ACKs (REFERENCE §9): acknowledgement
+    goes by sequence number, so such an ACK still stops the retransmissions."""
+    from iaxsim.iax2 import FullFrame
+    b = Endpoint(EndpointConfig(dialplan=PLAN, calltoken_optional=["10.0.0.0/8"], **QUIET),
+                 seed=3)
+    from iaxsim.iax2 import IE, IEType, MediaFormat
+    new = FullFrame(source_call=9, dest_call=0, timestamp=0, subclass=S.NEW,
+                    ies=[IE(IEType.CALLED_NUMBER, "6000"), IE(IEType.FORMAT, MediaFormat.ULAW),
+                         IE(IEType.CAPABILITY, MediaFormat.ULAW)])
+    b.receive_datagram(new.encode(), A, now=0.0)
+    (accept, _), = b.datagrams_to_send(0.0)
+    from iaxsim.iax2 import decode
+    acc = decode(accept)
+    assert acc.subclass == S.ACCEPT and b.get_timer() == pytest.approx(2.0)
+    ack = FullFrame(source_call=9, dest_call=acc.source_call, timestamp=12345, oseqno=1,
+                    iseqno=1, subclass=S.ACK)
+    b.receive_datagram(ack.encode(), A, now=0.1)
+    b.handle_timer(5.0)
+    assert b.datagrams_to_send(5.0) == [] and b.stats.retransmissions == 0
