@@ -22,6 +22,7 @@ datagrams are counted in ``stats`` like everything else. ``capture`` (a list) re
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
@@ -122,10 +123,11 @@ class Transport:
 
     # ---------------------------------------------------------------- sockets
     async def bind(self, addr: Address = ("127.0.0.1", 0),
-                   remote: Optional[Address] = None) -> Address:
+                   remote: Optional[Address] = None, rcvbuf: int = 1 << 20) -> Address:
         """Open a UDP socket on ``addr`` (port 0: any free port); returns the bound address.
         With ``remote`` the socket is connected, so ICMP errors (nothing listening) are
-        reported in ``stats.icmp_errors`` and ``errors``."""
+        reported in ``stats.icmp_errors`` and ``errors``. ``rcvbuf`` asks the kernel for a
+        receive buffer that absorbs bursts (best effort)."""
         index = len(self._socks)
         try:
             sock, _ = await self._loop.create_datagram_endpoint(
@@ -133,6 +135,11 @@ class Transport:
                 remote_addr=(remote[0], int(remote[1])) if remote else None)
         except (OSError, ValueError) as err:
             raise NetError(f"cannot bind UDP {addr[0]}:{addr[1]}: {err}") from None
+        raw = sock.get_extra_info("socket")
+        try:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf))
+        except (OSError, AttributeError):
+            pass  # keep the system default
         local = sock.get_extra_info("sockname")
         self._socks.append(sock)
         self._local.append((local[0], local[1]))
