@@ -39,7 +39,9 @@ class Dialplan:
 
     def __init__(self, contexts: dict[str, Context], order: list[str], warnings: list[DialplanWarning],
                  general: dict[str, str] | None = None, globals_: dict[str, str] | None = None,
-                 path: str = "<string>") -> None:
+                 path: str = "<string>", cache_size: int = 4096) -> None:
+        self.cache_size = cache_size
+        self._cache: dict = {}
         self.contexts = contexts
         self.order = order
         self.warnings = warnings
@@ -51,30 +53,33 @@ class Dialplan:
     # -- loading ------------------------------------------------------------------------
     @classmethod
     def from_string(cls, text: str, path: str = "<string>", strict: bool = False,
-                    default_context: str | None = None) -> "Dialplan":
+                    default_context: str | None = None, cache_size: int = 4096) -> "Dialplan":
         """Load extensions.conf text; ``strict=True`` turns the first warning into a ConfigError.
 
         ``default_context`` names the context for lines before any ``[section]`` (trixbox's
         external.conf / link.conf fragments); without it such lines are an error, as in Asterisk.
         ``#include`` needs a file on disk and is refused in text loaded this way.
+        ``cache_size`` bounds a memo of recent answers (with their cost as first measured;
+        0 disables it) — a loaded dialplan never changes, so a repeated lookup is answered
+        from it without walking the context again.
         """
         b = read(text, path, default_context=default_context)
-        return cls._finish(b, path, strict)
+        return cls._finish(b, path, strict, cache_size)
 
     @classmethod
     def from_file(cls, path: "str | os.PathLike[str]", strict: bool = False,
-                  default_context: str | None = None) -> "Dialplan":
+                  default_context: str | None = None, cache_size: int = 4096) -> "Dialplan":
         """Load an extensions.conf file (``#include`` resolved relative to it)."""
         p = os.fspath(path)
         b = read(None, p, from_file=True, default_context=default_context)
-        return cls._finish(b, p, strict)
+        return cls._finish(b, p, strict, cache_size)
 
     @classmethod
-    def _finish(cls, b, path: str, strict: bool) -> "Dialplan":
+    def _finish(cls, b, path: str, strict: bool, cache_size: int) -> "Dialplan":
         if strict and b.warnings:
             w = b.warnings[0]
             raise ConfigError(w.message, w.path, w.line)
-        return cls(b.contexts, b.order, b.warnings, b.general, b.globals, path)
+        return cls(b.contexts, b.order, b.warnings, b.general, b.globals, path, cache_size)
 
     # -- queries --------------------------------------------------------------------------
     def context(self, name: str) -> Context:
@@ -118,13 +123,25 @@ class Dialplan:
         return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0]) is not None
 
     def _search(self, number: str, context: str, engine: str, mode, callerid, priority, counter) -> Extension | None:
+        key = (number, context, engine, mode, callerid, priority)
+        hit = self._cache.get(key)
+        if hit is not None:
+            counter[:] = hit[1]
+            return hit[0]
         if engine not in ENGINES:
             raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
+        if not isinstance(number, str) or not isinstance(context, str):
+            raise DialplanError(f"number and context must be strings, not {type(number).__name__}/{type(context).__name__}")
         m = MatchMode.parse(mode)
         data = strip_fluff(number)
         stack: list[str] = []
         seen: set[str] = set()
-        return self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, stack, seen)
+        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, stack, seen)
+        if self.cache_size:
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
+            self._cache[key] = (ext, tuple(counter))
+        return ext
 
     def _search_ctx(self, data, name, use_trie, mode, callerid, priority, counter, stack, seen):
         if len(stack) >= MAX_STACK:

@@ -25,6 +25,9 @@ from iaxsim.dialplan.patterns import BANG, DOT, MatchMode
 __all__ = ["Trie"]
 
 
+_NO_CHILDREN: dict = {}
+
+
 class _Node:
     __slots__ = ("lit", "others", "terms", "ordered")
 
@@ -94,9 +97,12 @@ class Trie:
         stack = [root]
         while stack:
             node = stack.pop()
-            node.others.sort(key=lambda e: e[0])
+            node.others = tuple(sorted(node.others, key=lambda e: e[0])) if node.others else ()
             lits = sorted(node.lit.items(), key=lambda kv: kv[0].encode())
-            node.ordered = [(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others]
+            node.ordered = tuple([(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others])
+            node.terms = tuple(node.terms) if node.terms else ()
+            if not node.lit:
+                node.lit = _NO_CHILDREN  # shared: leaves cost less memory, lookups stay in cache
             stack.extend(n for _, n in node.ordered)
 
     # -- search -----------------------------------------------------------------------
@@ -141,9 +147,9 @@ def _literal(root: _Node, data: str, mode, callerid, priority, visits):
     visits[0] += 1
     for ch in data:
         node = node.lit.get(ch)
-        visits[0] += 1
         if node is None:
             return None, None
+        visits[0] += 1
     if mode == MatchMode.MATCH:
         return _consider(node.terms, 1, mode, callerid, priority) if node.terms else (None, None)
     if mode == MatchMode.CANMATCH and node.terms:
@@ -194,7 +200,17 @@ def _enumerate(node: _Node, r: int, mode, callerid, priority, visits):
 
 
 def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visits):
-    visits[0] += 1
+    # Walk down chains of nodes whose only children are single characters: with digits
+    # left there is exactly one way on, so no recursion (and no backtracking) is needed.
+    n = 1
+    while i < nd and not node.others:
+        node = node.lit.get(data[i])
+        if node is None:
+            visits[0] += n
+            return None, None
+        i += 1
+        n += 1
+    visits[0] += n
     if i == nd:
         if mode != MatchMode.MATCH:
             for kind, child in node.ordered:
