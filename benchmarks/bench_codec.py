@@ -1,7 +1,8 @@
 """Codec benchmarks: frames/s for decode+encode of a NEW (8 IEs), an ACK and a voice mini
 frame, and decoding a capture of voice mini frames against ``tshark -T fields``.
 
-Each figure is printed with its ratio against a baseline measured in the same run:
+Each figure is the best of 5 timed loops (the least disturbed by other processes) and is
+printed with its ratio against a baseline measured in the same run:
 * round trips: the bare cost of unpacking the 12-byte header with a precompiled
   ``struct.Struct`` (the least any Python decoder must do per frame);
 * capture: tshark extracting the same two fields from the same file.
@@ -28,17 +29,26 @@ from iaxsim.iax2 import (IE, FullFrame, IAXSubclass, IEType, MediaFormat, MiniFr
 from iaxsim.iax2.pcap import Datagram, PcapReader, read_mini_frames, write_pcap  # noqa: E402
 
 
-def rate(fn, data: bytes, seconds: float) -> float:
-    """Calls per second of ``fn(data)`` over about ``seconds``."""
+def rate(fn, data: bytes, seconds: float, repeats: int = 5) -> float:
+    """Best calls/s of ``fn(data)`` over ``repeats`` timed loops of about ``seconds/repeats``
+    each (the best run is the least disturbed by other processes, as with ``timeit``)."""
     n = 1000
-    while True:
+    while True:                                    # calibrate the loop size
         t0 = time.perf_counter()
         for _ in range(n):
             fn(data)
         dt = time.perf_counter() - t0
-        if dt >= seconds:
-            return n / dt
-        n = int(n * max(2.0, seconds / max(dt, 1e-6) * 1.1))
+        if dt >= seconds / repeats / 2:
+            break
+        n *= 2
+    n = max(1, int(n * (seconds / repeats) / dt))
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn(data)
+        best = max(best, n / (time.perf_counter() - t0))
+    return best
 
 
 def new_frame() -> bytes:

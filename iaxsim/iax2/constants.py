@@ -42,9 +42,12 @@ class EncodeError(IaxsimError, ValueError):
 
 
 class FrameType(enum.IntEnum):
-    """Full frame types (byte 10 of the header). 11 and 12 are Asterisk additions."""
+    """Full frame types (byte 10 of the header), RFC 5456 names; 11 and 12 are Asterisk's.
 
-    DTMF_END = 1
+    Asterisk's names are aliases: DTMF_END (1, Asterisk splits DTMF into begin/end) and CNG (10).
+    """
+
+    DTMF = 1
     VOICE = 2
     VIDEO = 3
     CONTROL = 4
@@ -53,12 +56,12 @@ class FrameType(enum.IntEnum):
     TEXT = 7
     IMAGE = 8
     HTML = 9
-    CNG = 10
+    COMFORT_NOISE = 10
     MODEM = 11
     DTMF_BEGIN = 12
-    # aliases
-    DTMF = 1
-    COMFORT_NOISE = 10
+    # Asterisk aliases
+    DTMF_END = 1
+    CNG = 10
 
 
 class IAXSubclass(enum.IntEnum):
