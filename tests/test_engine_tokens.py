@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from iaxsim.dialplan import Dialplan
-from iaxsim.iax2 import FullFrame, IAXSubclass as S, IE, IEType as T
+from iaxsim.iax2 import IAXSubclass as S, IEType as T, decode
 from iaxsim.iax2.engine import CallAnswered, CallRejected, Endpoint, EndpointConfig, IncomingCall
 from iaxsim.iax2.engine.wire import Wire
 
@@ -123,3 +123,25 @@ def test_stale_token_after_call_setup_does_not_reopen_the_call():
     w.run(until=2.0)
     assert b.stats.dialogs_created == 1 and b.stats.duplicates == 1
     assert len([e for e in w.events[B] if isinstance(e, IncomingCall)]) == 1
+
+
+def test_tokenless_dialogs_are_capped_by_max_calls_nonvalidated():
+    b = Endpoint(EndpointConfig(dialplan=PLAN, calltoken_optional=["198.51.100.0/24"],
+                                max_calls_nonvalidated=5), seed=7)
+    for i in range(8):
+        b.receive_datagram(raw_new(100 + i, ie(11, b"\x00\x02") + ie(1, b"6000") +
+                                   ie(9, b"\x00\x00\x00\x04") + ie(8, b"\x00\x00\x00\x04")),
+                           ("198.51.100.1", 4569), now=0.0)
+    replies = [decode(d)
+               for d, _ in b.datagrams_to_send(0.0)]
+    assert [r.subclass for r in replies] == [S.ACCEPT] * 5 + [S.REJECT] * 3
+    assert all(r.source_call == 1 for r in replies[5:])
+    assert b.active_dialogs == 5 and b.stats.nonvalidated_limit == 3
+    # a caller with a token is not limited by the cap
+    a = Endpoint(EndpointConfig(), seed=8)
+    w = Wire()
+    w.attach(A, a)
+    w.attach(B, b)
+    a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    assert "ACCEPT" in w.labels(B)

@@ -48,6 +48,9 @@ class EndpointConfig:
     auto_answer: bool = False
     #: Call numbers 2 .. max_calls-1; the upper half is for trunked calls (TRUNK_CALL_START).
     max_calls: int = 32768
+    #: maxcallnumbers_nonvalidated: call numbers that dialogs started without a call token
+    #: (from calltoken_optional networks) may hold at once.
+    max_calls_nonvalidated: int = 8192
     callno_hold_off: float = 60.0
     #: Retransmission: RTO = 2 x ping time, clamped, x10 per retry, max_sends sends in all.
     initial_pingtime: float = 1.0

@@ -41,6 +41,7 @@ class Dialog:
         "called_number", "context", "calling_number", "calling_name", "format", "capability",
         "tbd", "trunk", "tx_format", "last_voice_ts", "next_voice_ts", "rx_format",
         "last_rx_ts", "rx_voice", "rx_ooo", "reg", "dp_queue", "dp_waiting", "ping_sent",
+        "validated",
     )
 
     def __init__(self, callno: int, addr: Address, kind: Kind, caller: bool, now: float,
@@ -87,6 +88,7 @@ class Dialog:
         self.dp_queue: list[str] = []          # DPREQs waiting for ACCEPT
         self.dp_waiting: set[str] = set()      # DPREQs sent, reply pending
         self.ping_sent: dict[int, float] = {}
+        self.validated = True                  # False: started without a call token
 
     def next_deadline(self) -> Optional[float]:
         """Earliest retransmission or timer deadline, or None."""

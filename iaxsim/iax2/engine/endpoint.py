@@ -124,6 +124,7 @@ class Endpoint:
         self._registrations: dict[int, Registration] = {}
         self._peers: dict[str, PeerEntry] = {}
         self._trunks: dict[Address, TrunkBuffer] = {}
+        self._nonvalidated = 0
         self.stats = EndpointStats()
 
     # ------------------------------------------------------------------ public I/O surface
@@ -423,6 +424,8 @@ class Endpoint:
         if not d.alive:
             return
         d.alive = False
+        if not d.validated:
+            self._nonvalidated -= 1
         self._calls.pop(d.callno, None)
         if d.peer_callno is not None and self._by_peer.get((d.addr, d.peer_callno)) is d:
             del self._by_peer[(d.addr, d.peer_callno)]
@@ -593,11 +596,18 @@ class Endpoint:
             self._send_apathetic(f, addr, refusal)
             st.token_rejects += 1
             return
+        elif self._nonvalidated >= cfg.max_calls_nonvalidated:
+            self._send_apathetic(f, addr, refusal)
+            st.nonvalidated_limit += 1
+            return
         try:
             d = self._new_dialog(addr, Kind.CALL if sub == S.NEW else Kind.REGISTRAR, False, now)
         except EngineError:
             self._send_apathetic(f, addr, refusal)
             return
+        if token is None:
+            d.validated = False
+            self._nonvalidated += 1
         d.peer_callno = f.source_call
         self._by_peer[(addr, f.source_call)] = d
         if sub == S.NEW:

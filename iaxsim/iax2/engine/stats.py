@@ -30,6 +30,7 @@ class EndpointStats:
     calls_received: int = 0
     calls_refused: int = 0
     callno_exhausted: int = 0
+    nonvalidated_limit: int = 0      # token-less requests refused: max_calls_nonvalidated reached
     frames_sent: int = 0             # sequenced full frames (first sends)
     acks_sent: int = 0
     vnaks_sent: int = 0
