@@ -3,6 +3,7 @@ only DecodeError (and whatever decodes re-encodes to the same bytes and renders 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -103,7 +104,7 @@ def test_ie_values_round_trip(pairs):
     for (i, v), ie in zip(pairs, back.ies):
         got = ie.value
         if i == IEType.APPARENT_ADDR:
-            assert (got.ip, got.port) == (__import__("ipaddress").ip_address(v[0]), v[1])
+            assert (got.ip, got.port) == (ipaddress.ip_address(v[0]), v[1])
         elif i == IEType.CALLTOKEN or isinstance(v, (bytes, str, int, dt.datetime)):
             assert got == v
         else:
