@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from iaxsim.iax2 import (IE, IE_TABLE, DecodeError, FrameType, FullFrame, IEType, MediaFormat,
                          MiniFrame, TrunkEntry, TrunkFrame, VideoFrame, decode)
 
-SETTINGS = settings(deadline=None, max_examples=300,
+SETTINGS = settings(deadline=None, max_examples=200,
                     suppress_health_check=[HealthCheck.too_slow])
 
 u8 = st.integers(0, 0xFF)
