@@ -187,3 +187,37 @@ def test_trunked_frames_with_timestamps_decode():
     assert len(trunks) > 100
     # each trunk frame carries one 160-byte ulaw entry per call active on the pair at that tick
     assert all(len(e.payload) == 160 for f in trunks for e in f.entries)
+
+
+def test_digit_by_digit_waits_the_digit_timeout_on_ambiguous_prefixes():
+    sc = scenario_from_dict({
+        "duration": 1800.0, "seed": 2,
+        "servers": [{"id": "A", "extensions": ["600", "6000-6009"], "qualify": False}],
+        "traffic": {"calls_per_hour": 600.0, "local": 1.0, "dialling": "digits",
+                    "digit_interval": 0.3, "extension_busy": False,
+                    "holding": {"dist": "exponential", "mean": 30.0}},
+    })
+    calls = simulate(sc, seed=2).calls
+    short = calls[calls.dialled == "600"]
+    long = calls[calls.dialled != "600"]
+    assert len(short) > 5 and len(long) > 50
+    # after "600" more digits could still match (6000-6009): Asterisk waits 5 s for one
+    assert (short["digit_wait"] == 5.0).all()
+    assert short["post_dial_delay"].to_numpy() == pytest.approx(5.0, abs=1e-3)
+    assert (short["outcome"] == "answered").all()
+    # a 4-digit number is complete as soon as its last digit arrives: no wait
+    assert (long["digit_wait"] == 0.0).all()
+    assert (long["post_dial_delay"] < 1e-3).all()
+
+
+def test_switch_mode_asks_with_dpreq_then_dials_once():
+    calls = remote_calls({"linking": "switch", "network.internal_scope": "global", "warmup": 0.0})
+    ok = calls[calls.outcome == "answered"]
+    assert (calls["attempts"] == 1).all() and len(ok) > 50
+    # cached answer: call set-up only; DPREQ/DPREP on the standing TBD call first: +2 trips;
+    # the very first lookup also opens the TBD call (NEW, CALLTOKEN, NEW, ACCEPT): +4 trips
+    pdd = ok["post_dial_delay"].round(3)
+    assert set(pdd) <= {0.08, 0.12, 0.2}
+    first_per_origin = ok.sort_values("start").groupby("origin").head(1)
+    assert (first_per_origin["post_dial_delay"].round(3) == 0.2).all()
+    assert (pdd == 0.12).sum() > (pdd == 0.08).sum()  # 1000 numbers per server: few repeats in 600 s

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import simpy
 
-from iaxsim.iax2.engine import Endpoint
+from iaxsim.iax2.engine import Endpoint, IncomingCall
 
 Address = tuple[str, int]
 
@@ -111,7 +111,10 @@ class EngineDriver:
             if event is None and not out:
                 break
             while event is not None:
-                handler = self.handlers.get(getattr(event, "call_id", -1))
+                # a call id announced by IncomingCall is new: a handler left under the same
+                # (reused) number by a dialog the engine closed silently must not take it
+                handler = None if type(event) is IncomingCall else self.handlers.get(
+                    getattr(event, "call_id", -1))
                 (handler or self.default_handler)(event)
                 event = ep.next_event()
         t = ep.get_timer()

@@ -180,6 +180,8 @@ class SimServer:
                                    on_datagram=self._account, cpu_charge=self.charge_cpu_work,
                                    dp_proxy=self.meter)
         self.calls_by_callno: dict[int, CallRecord] = {}
+        self.tbd_waiters: dict[int, dict[str, list[Mailbox]]] = {}
+        self.tbd_dialogs: dict[int, Any] = {}
 
     # -- CPU and channels
     def charge_cpu(self, comparisons: int, rec: CallRecord | None = None):
@@ -369,14 +371,14 @@ class Model:
             return
         try:
             number = rec.dialled
+            t_dialled = env.now
             if tr.dialling == "digits":
-                number = yield from self.collect_digits(o, rec, tr, rng)
+                number, t_dialled = yield from self.collect_digits(o, rec, tr, rng)
                 if number is None:
                     rec.outcome = "rejected"
                     rec.cause_code = NO_EXTENSION[1]
-                    rec.post_dial_delay = rec.digit_wait
+                    rec.post_dial_delay = env.now - t_dialled
                     return
-            t_dialled = env.now - rec.digit_wait
             if self.scenario.linking == "switch":
                 yield from self.place_switch(o, rec, number, tr, holding, t_dialled, rng)
             else:
@@ -386,7 +388,8 @@ class Model:
             self._finish(rec)
 
     def collect_digits(self, o: SimServer, rec: CallRecord, tr: TrafficSpec, rng):
-        """Digit-by-digit dialling at the origin: returns the number the PBX goes with, or None.
+        """Digit-by-digit dialling at the origin: returns (the number the PBX goes with, or
+        None when invalid; the time the caller pressed the last digit it used).
 
         After each digit the PBX asks its dialplan (MATCH and MATCHMORE lookups, charged to
         the CPU): a prefix that exists and cannot match more is dialled at once; a prefix
@@ -396,19 +399,22 @@ class Model:
         env = self.env
         number = rec.dialled
         gaps = tr.digit_interval.sample(rng, len(number))
+        pressed = env.now
         for i in range(1, len(number) + 1):
             if i > 1:
-                yield env.timeout(float(gaps[i - 1]))
+                # the next key press comes after the gap, or at once if the PBX was still busy
+                yield env.timeout(max(0.0, pressed + float(gaps[i - 1]) - env.now))
+                pressed = env.now
             prefix = number[:i]
             exists, more, can = yield from self.union_status(o, prefix, rec)
             if exists and not more:
-                return prefix
+                return prefix, pressed
             if not can and not more:
-                return None
-        wait = o.spec.digit_timeout
+                return None, pressed
+        wait = o.spec.digit_timeout  # Asterisk starts waiting once its lookup said MATCHMORE
         rec.digit_wait = wait
         yield env.timeout(wait)
-        return number if exists else None
+        return (number if exists else None), pressed
 
     def union_status(self, o: SimServer, prefix: str, rec: CallRecord):
         """(exists, matchmore, canmatch) of ``prefix`` on the origin's whole dialplan."""
@@ -478,7 +484,8 @@ class Model:
             if delay:
                 yield env.timeout(delay)
             rec.answered_by = o.id
-            rec.outcome = "answered" if rec.target in (o.id, "") else "misrouted"
+            right = rec.target in (o.id, "") and number == rec.dialled
+            rec.outcome = "answered" if right else "misrouted"
             rec.duration = holding
             yield env.timeout(holding)
         finally:
@@ -518,7 +525,8 @@ class Model:
                     if rec.post_dial_delay != rec.post_dial_delay:
                         rec.post_dial_delay = env.now - t_dialled
                     rec.answered_by = peer.id
-                    rec.outcome = "answered" if rec.target in (peer.id, "") else "misrouted"
+                    right = rec.target in (peer.id, "") and number == rec.dialled
+                    rec.outcome = "answered" if right else "misrouted"
                     rec.duration = holding
                     yield from self.media(o, peer, cid, rec, holding)
                     if ep.call_state(cid) is not None:
@@ -618,30 +626,40 @@ class Model:
         if hit is not None and hit[0] > env.now:
             return hit[1]
         ip = self._switch_address(o, peer)
-        ep = o.endpoint
-        cid = ep.dial_lookup((ip, IAX2_PORT), number, CONTEXT, now=env.now)
-        mb = o.watch(cid)
-        o.calls_by_callno.pop(cid, None)
+        cid = o.endpoint.dial_lookup((ip, IAX2_PORT), number, CONTEXT, now=env.now)
+        dialog = o.endpoint.call_info(cid)
+        if o.tbd_dialogs.get(cid) is not dialog:
+            # a new TBD call (call numbers are reused once a closed one's hold-off ends):
+            # one dispatcher serves every lookup on it
+            o.tbd_dialogs[cid] = dialog
+            o.tbd_waiters[cid] = {}
+            o.driver.handlers[cid] = lambda event, o=o, cid=cid: self._tbd_event(o, cid, event)
+        waiting = o.tbd_waiters[cid]
+        mb = Mailbox(env)
+        waiting.setdefault(number, []).append(mb)
         o.driver.pump()
-        status = 0
-        try:
-            while True:
-                event = yield from mb.wait()
-                if isinstance(event, DialplanReply) and event.number == number:
-                    status = int(event.status)
-                    o.dp_cache[key] = (env.now + DP_CACHE, status)
-                    rec.comparisons += peer.meter.last_cost.pop(number, 0)
-                    break
-                if isinstance(event, DialplanTimeout) and event.number == number:
-                    o.dp_cache[key] = (env.now + DP_CACHE_TIMEOUT, 0)
-                    break
-                if isinstance(event, (CallFailed, CallHungUp, CallRejected)):
-                    o.dp_cache[key] = (env.now + DP_CACHE_TIMEOUT, 0)
-                    break
-        finally:
-            # the TBD call stays up for other lookups; keep routing its events to a fresh mailbox
-            o.unwatch(cid)
-        return status
+        # Asterisk's dialplan thread waits at most iaxdefaulttimeout for the answer
+        event = yield from mb.wait(o.endpoint.config.dp_timeout)
+        if isinstance(event, DialplanReply):
+            status = int(event.status)
+            o.dp_cache[key] = (env.now + DP_CACHE, status)
+            rec.comparisons += peer.meter.last_cost.pop(number, 0)
+            return status
+        o.dp_cache[key] = (env.now + DP_CACHE_TIMEOUT, 0)  # timeout, or the TBD call died
+        return 0
+
+    def _tbd_event(self, o: SimServer, cid: int, event) -> None:
+        waiting = o.tbd_waiters.get(cid, {})
+        if isinstance(event, (DialplanReply, DialplanTimeout)):
+            for mb in waiting.pop(event.number, []):
+                mb.put(event)
+        elif isinstance(event, (CallFailed, CallHungUp, CallRejected)):
+            o.tbd_waiters.pop(cid, None)
+            o.tbd_dialogs.pop(cid, None)
+            o.driver.handlers.pop(cid, None)
+            for boxes in waiting.values():
+                for mb in boxes:
+                    mb.put(event)
 
     def place_switch(self, o, rec, number, tr, holding, t_dialled, rng):
         ext, cost = o.local_dp.lookup(number, CONTEXT, engine=o.spec.matcher)
