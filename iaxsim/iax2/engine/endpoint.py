@@ -700,8 +700,11 @@ class Endpoint:
         self.stats.trunk_received += 1
         for e in f.entries:
             d = self._by_peer.get((addr, e.source_call))
-            if d is None or d.kind is not Kind.CALL or not d.rx_format:
+            if d is None or d.kind is not Kind.CALL or d.state is State.CLOSING:
                 self.stats.unknown_call += 1
+                continue
+            if not d.rx_format:
+                self.stats.mini_before_full += 1
                 continue
             ts16 = e.timestamp if e.timestamp is not None else f.timestamp & 0xFFFF
             self._voice_in(d, e.payload, unwrap_timestamp(d.last_rx_ts, ts16))
