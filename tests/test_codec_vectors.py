@@ -13,9 +13,10 @@ import pytest
 
 from iaxsim.errors import IaxsimError
 from iaxsim.iax2 import (IE, ControlSubclass, DecodeError, EncodeError, FrameType, FullFrame,
-                         IAXSubclass, IEType, MediaFormat, MiniFrame, MsgCount, RRLoss, SockAddr,
-                         TrunkEntry, TrunkFrame, VideoFrame, calltoken_last, compress_subclass,
-                         decode, uncompress_subclass)
+                         IAXSubclass, IEType, MediaFormat, MiniFrame, MsgCount, OspBlock, RRLoss,
+                         SockAddr, TrunkEntry, TrunkFrame, VideoFrame, calltoken_last,
+                         compress_subclass, decode, join_osp_blocks, merge_variables,
+                         uncompress_subclass)
 
 H = bytes.fromhex
 
@@ -329,3 +330,12 @@ def test_encode_range_errors_are_clear():
         IE(IEType.CALLED_NUMBER, "9" * 256)
     with pytest.raises(EncodeError):
         IE(IEType.VERSION, 70000)
+
+
+def test_variables_concatenate_and_osp_blocks_join():
+    # Asterisk appends the value of a repeated VARIABLE name to the earlier one
+    body = (bytes([52, 6]) + b"A=abc;" + bytes([52, 3]) + b"B=2" + bytes([52, 4]) + b"A=de")
+    g = decode(H("80010000000000000000" "0601") + body)
+    assert merge_variables(g.ies_all(IEType.VARIABLE)) == {"A": "abc;de", "B": "2"}
+    blocks = [OspBlock(1, b"world"), OspBlock(0, b"hello ")]
+    assert join_osp_blocks(blocks) == b"hello world"

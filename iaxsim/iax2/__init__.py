@@ -13,7 +13,8 @@ from iaxsim.iax2.frames import (Frame, FullFrame, MiniFrame, TrunkEntry, TrunkFr
                                 compress_subclass, decode, frametype_name, subclass_name,
                                 uncompress_subclass)
 from iaxsim.iax2.ies import (IE, IE_TABLE, MsgCount, OspBlock, RRLoss, SockAddr, calltoken_last,
-                             encode_ies, ie_name, parse_ies, split_variable)
+                             encode_ies, ie_name, join_osp_blocks, merge_variables, parse_ies,
+                             split_variable)
 from iaxsim.iax2.media import (MediaFormat, alaw_decode, alaw_encode, format_name, payload_bytes,
                                ulaw_decode, ulaw_encode)
 
@@ -23,7 +24,8 @@ __all__ = [
     "MetaCommand", "ModemSubclass", "SamplingRate", "Frame", "FullFrame", "MiniFrame",
     "TrunkEntry", "TrunkFrame", "VideoFrame", "compress_subclass", "decode", "frametype_name",
     "subclass_name", "uncompress_subclass", "IE", "IE_TABLE", "MsgCount", "OspBlock", "RRLoss",
-    "SockAddr", "calltoken_last", "encode_ies", "ie_name", "parse_ies", "split_variable",
+    "SockAddr", "calltoken_last", "encode_ies", "ie_name", "join_osp_blocks", "merge_variables",
+    "parse_ies", "split_variable",
     "MediaFormat", "alaw_decode", "alaw_encode", "format_name", "payload_bytes", "ulaw_decode",
     "ulaw_encode",
 ]

@@ -94,6 +94,21 @@ def split_variable(value: str) -> tuple[str, str]:
     return name, val
 
 
+def merge_variables(values: list[str]) -> dict[str, str]:
+    """VARIABLE IE values → ``{name: value}``. As in Asterisk, repeated names concatenate
+    their values (how a value longer than one IE is carried); first-seen order is kept."""
+    out: dict[str, str] = {}
+    for item in values:
+        name, val = split_variable(item)
+        out[name] = out.get(name, "") + val
+    return out
+
+
+def join_osp_blocks(blocks: list["OspBlock"]) -> bytes:
+    """The OSP token carried in OSPTOKEN IEs: the blocks' data in block-number order."""
+    return b"".join(b.data for b in sorted(blocks, key=lambda b: b.block))
+
+
 # --- value kinds ------------------------------------------------------------------------------
 
 
