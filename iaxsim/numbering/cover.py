@@ -15,6 +15,10 @@ built in three steps:
    repeated until nothing merges.
 3. The same is done on the reversed numbers (factoring from the last digit); the smaller
    result wins.
+4. *Expand and drop* (as Espresso does): each pattern, largest first, gains every digit
+   at every position that keeps it inside the set; patterns may now overlap (harmless: they
+   route to the same server), and a pattern whose numbers are all matched by other kept
+   patterns is dropped, smallest first.
 
 This is exact and usually minimal (single aligned or unaligned ranges come out minimal);
 finding the true minimum for arbitrary sets is a multi-valued logic-minimisation problem
@@ -23,11 +27,14 @@ finding the true minimum for arbitrary sets is a multi-valued logic-minimisation
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import product
 
 __all__ = ["cover", "cover_masks", "render", "parse_simple", "pattern_size",
            "ALL_DIGITS", "verify_cover"]
 
 ALL_DIGITS = 0x3FF  # bits 0..9
+#: Step 4 (expand and drop) runs only on covers of at most this many patterns (cost).
+EXPAND_LIMIT = 5000
 _Z = 0x3FE  # 1-9
 _N = 0x3FC  # 2-9
 
@@ -49,6 +56,8 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
             rev = _merge(_factor(sorted(s[::-1] for s in group)))
             if len(rev) < len(fwd):
                 fwd = [tuple(reversed(p)) for p in rev]
+        if 1 < len(fwd) <= EXPAND_LIMIT:
+            fwd = _irredundant(_expand(fwd, group), group)
         out.extend(sorted(fwd, key=_order_key))
     return out
 
@@ -132,6 +141,56 @@ def _merge(patterns: list[Masks]) -> list[Masks]:
             changed = True
             pats = {key[:pos] + (mask,) + key[pos:] for key, mask in groups.items()}
     return list(pats)
+
+
+def _members(p: Masks) -> Iterable[str]:
+    digits = [[str(d) for d in range(10) if m >> d & 1] for m in p]
+    return ("".join(t) for t in product(*digits))
+
+
+def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -> list[Masks]:
+    """Grow each pattern digit by digit while it stays inside ``members`` (Espresso's EXPAND)."""
+    out = []
+    spent = 0
+    for p in sorted(patterns, key=pattern_size, reverse=True):
+        p = list(p)
+        low = [str((m & -m).bit_length() - 1) for m in p]  # smallest member, digit by digit
+        for pos in range(len(p)):
+            head, tail = "".join(low[:pos]), "".join(low[pos + 1:])
+            for d in range(10):
+                bit = 1 << d
+                if p[pos] & bit or head + str(d) + tail not in members:
+                    continue  # quick reject: the slab's smallest number is missing
+                slab = p[:pos] + [bit] + p[pos + 1:]
+                size = pattern_size(slab)
+                if spent + size > budget:
+                    continue
+                spent += size
+                if size == 1 or all(n in members for n in _members(tuple(slab))):
+                    p[pos] |= bit
+            low[pos] = str((p[pos] & -p[pos]).bit_length() - 1)
+        out.append(tuple(p))
+    return out
+
+
+def _irredundant(patterns: list[Masks], members: set[str]) -> list[Masks]:
+    """Drop patterns whose every number another kept pattern also matches."""
+    patterns = list(dict.fromkeys(patterns))
+    if len(patterns) < 2:
+        return patterns
+    count: dict[str, int] = {}
+    for p in patterns:
+        for n in _members(p):
+            count[n] = count.get(n, 0) + 1
+    kept = []
+    for p in sorted(patterns, key=pattern_size):
+        nums = list(_members(p))
+        if all(count[n] > 1 for n in nums):
+            for n in nums:
+                count[n] -= 1
+        else:
+            kept.append(p)
+    return kept
 
 
 def render(p: Sequence[int]) -> str:
