@@ -119,19 +119,42 @@ def write_pcap(target: str | os.PathLike | BinaryIO, datagrams: Iterable[Datagra
     own = not hasattr(target, "write")
     fh: BinaryIO = open(target, "wb") if own else target  # type: ignore[arg-type]
     count = 0
+    # IPv4 headers depend only on (addresses, ports, length) with ident 0 and DF set (an
+    # atomic datagram, RFC 6864), so whole link+IP+UDP prefixes are cached; IPv6 headers carry
+    # a payload-dependent UDP checksum and are built each time.
+    prefixes: dict[tuple, bytes] = {}
+    rec = struct.Struct("<IIII")
+    write = fh.write
     try:
-        fh.write(struct.pack("<IHHiIII", _PCAP_MAGIC_US, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
-        rec = struct.Struct("<IIII")
+        write(struct.pack("<IHHiIII", _PCAP_MAGIC_US, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
         for t, src, dst, data in datagrams:
-            ethertype, pkt = _ip_packet(src, dst, bytes(data), count)
-            frame = _ETH_DST + _ETH_SRC + struct.pack("!H", ethertype) + pkt
-            usec = round(float(t) * 1_000_000)
+            data = bytes(data)
+            key = (src, dst, len(data))
+            prefix = prefixes.get(key)
+            if prefix is None:
+                ethertype, pkt = _ip_packet(src, dst, data, 0)
+                head = _ETH_DST + _ETH_SRC + struct.pack("!H", ethertype) + pkt[:len(pkt) - len(data)]
+                if ethertype == 0x0800:
+                    if len(prefixes) > 4096:
+                        prefixes.clear()
+                    prefixes[key] = head
+                frame = head + data
+            else:
+                frame = prefix + data
+            try:
+                usec = round(t * 1_000_000)
+            except TypeError:
+                raise PcapError(f"record {count}: time {t!r} is not a number") from None
             if usec < 0:
                 raise PcapError(f"record {count}: negative time {t!r}")
             sec, usec = divmod(usec, 1_000_000)
-            caplen = min(len(frame), snaplen)
-            fh.write(rec.pack(sec, usec, caplen, len(frame)))
-            fh.write(frame[:caplen])
+            n = len(frame)
+            if n <= snaplen:
+                write(rec.pack(sec, usec, n, n))
+                write(frame)
+            else:
+                write(rec.pack(sec, usec, snaplen, n))
+                write(frame[:snaplen])
             count += 1
     finally:
         if own:
