@@ -33,6 +33,12 @@ exten => 200,n,NoOp(y)
     assert dp.warnings == []
 
 
+def test_next_after_a_hint_is_skipped_and_does_not_move_lastpri():
+    dp = load("[c]\nexten => 1,hint,SIP/1\nexten => 1,n,NoOp(a)\nexten => 1,n,NoOp(b)\n")
+    assert [(p.number, p.data) for p in dp.find("1", "c", priority=-1).priorities] == [(-1, ""), ]
+    assert len(dp.warnings) == 2
+
+
 def test_next_priority_continues_across_extensions_as_pbx_config_does():
     # lastpri is per context, not per extension (pbx_config.c).
     dp = load("[c]\nexten => 1,1,NoOp\nexten => 2,n,NoOp\n")
@@ -153,6 +159,7 @@ def test_callerid_qualified_extension():
     ("[c]\n#bogus x\n", 2, "Unknown directive '#bogus' at line 2 of t.conf"),
     ("[c]\n#exec /bin/true\n", 2, "Cannot perform #exec unless execincludes option is enabled in asterisk.conf (options section)!"),
     ("[c]\nexten => 1,1(a),A\nexten => 1,2(a),B\n", 3, "Extension '1' priority 2 in 'c', label 'a' already in use at priority 1"),
+    ("[c]\nexten => 1,hint,SIP/1\nexten => 1,n,NoOp\n", 3, "Priority works out to 0 at line 3 of t.conf; Asterisk skips this line"),
 ])
 def test_warnings_name_file_and_line(text, line, message):
     dp = load(text)

@@ -249,13 +249,14 @@ class DialplanBuilder:
                     data = after
                     self.warn(v.path, v.line, f"No closing parenthesis found? '{appl}({data}' at line {v.line} of {v.path}")
         appl = appl.lstrip()
+        if ipri == 0:
+            # 'n' right after a hint works out to 0: pbx_config skips the line without a word
+            # (and without touching lastpri); iaxsim says so.
+            self.warn(v.path, v.line, f"Priority works out to 0 at line {v.line} of {v.path}; Asterisk skips this line")
+            return lastpri
         if plus is not None:
             m = re.match(r"\s*([+-]?\d+)", plus)
             ipri += int(m.group(1)) if m else 0
-        if ipri == 0:
-            # Asterisk skips a priority that works out to 0 (e.g. 'n' after a hint) without a word.
-            self.warn(v.path, v.line, f"Priority works out to 0 at line {v.line} of {v.path}; Asterisk skips this line")
-            return 0
         lastpri = ipri
         if realext in ("_.", "_!"):
             self.warn(v.path, v.line, f"The use of '{realext}' for an extension is strongly discouraged and can have unexpected behavior.  Please use '_X{realext[1]}' instead at line {v.line} of {v.path}")
