@@ -424,3 +424,20 @@ def test_crossing_hangups_release_both_sides_without_extra_events():
     assert not kinds(w.events[A], CallHungUp) and not kinds(w.events[B], CallHungUp)
     assert a.active_dialogs == 0 and b.active_dialogs == 0
     assert a.stats.gave_up == 0 and b.stats.gave_up == 0
+
+
+def test_callee_side_voice_toward_a_trunk_peer_is_trunked_too():
+    cfg_b = EndpointConfig(dialplan=Dialplan.from_string(DIALPLAN), trunk_peers=[A])
+    a, b, w = pair(cfg_b=cfg_b)
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    bid = kinds(w.events[B], IncomingCall)[0].call_id
+    assert bid >= 16384
+    for i in range(3):
+        b.send_voice(bid, bytes([i]) * 160, now=w.now)
+        w.run(until=w.now + 0.02)
+    w.run(until=2.0)
+    assert [lbl for lbl in w.labels(B) if lbl in ("VOICE", "MINI", "TRUNK")][:1] == ["VOICE"]
+    assert "MINI" not in w.labels(B) and "TRUNK" in w.labels(B)
+    assert [e.payload[0] for e in kinds(w.events[A], VoiceReceived)] == [0, 1, 2]
+    assert [e.call_id for e in kinds(w.events[A], VoiceReceived)] == [cid] * 3

@@ -600,8 +600,10 @@ class Endpoint:
             self._send_apathetic(f, addr, refusal)
             st.nonvalidated_limit += 1
             return
+        trunk = sub == S.NEW and addr in cfg.trunk_peers
         try:
-            d = self._new_dialog(addr, Kind.CALL if sub == S.NEW else Kind.REGISTRAR, False, now)
+            d = self._new_dialog(addr, Kind.CALL if sub == S.NEW else Kind.REGISTRAR, False, now,
+                                 trunk=trunk)
         except EngineError:
             self._send_apathetic(f, addr, refusal)
             return
@@ -609,6 +611,7 @@ class Endpoint:
             d.validated = False
             self._nonvalidated += 1
         d.peer_callno = f.source_call
+        d.trunk = trunk
         self._by_peer[(addr, f.source_call)] = d
         if sub == S.NEW:
             st.calls_received += 1
