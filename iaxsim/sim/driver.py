@@ -73,8 +73,6 @@ class EngineDriver:
     # -- input
     def receive(self, data: bytes, addr: Address) -> None:
         """A datagram arrived from the network."""
-        if self.on_datagram is not None:
-            self.on_datagram(data, addr, False)
         self.ep.receive_datagram(data, addr, self.env.now)
         work = self.dp_proxy.take() if self.dp_proxy is not None else 0
         if work and self.cpu_charge is not None:
@@ -100,13 +98,14 @@ class EngineDriver:
     def pump(self) -> None:
         """Send what the engine queued, dispatch its events, re-arm its timer."""
         ep, now = self.ep, self.env.now
+        send, sid, account = self.net.send, self.sid, self.on_datagram
         while True:
             out = ep.datagrams_to_send(now)
             for data, addr in out:
-                self.datagrams_out += 1
-                if self.on_datagram is not None:
-                    self.on_datagram(data, addr, True)
-                self.net.send(self.sid, data, addr)
+                if account is not None:
+                    account(data, addr, True)
+                send(sid, data, addr)
+            self.datagrams_out += len(out)
             event = ep.next_event()
             if event is None and not out:
                 break

@@ -38,6 +38,7 @@ Media is accounted by formula (:mod:`iaxsim.experiments.theory`) unless ``media 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,7 @@ QUALIFY_NOTOK_EVERY = 10.0
 DP_CACHE = 600.0
 DP_CACHE_TIMEOUT = 60.0
 BIN_SECONDS = 60.0
+_AUTO_CONGEST = object()
 
 _FORMATS = {"ulaw": MediaFormat.ULAW, "alaw": MediaFormat.ALAW, "gsm": MediaFormat.GSM,
             "g729": MediaFormat.G729, "g722": MediaFormat.G722, "slinear": MediaFormat.SLINEAR,
@@ -154,8 +156,8 @@ class SimServer:
                                    link_context=link_ctx)
         self.local_dp = local
         self.link_dp = link
-        self.cpu = simpy.Resource(env, capacity=spec.cores)
         self.cpu_busy = 0
+        self.cpu_queue: deque[simpy.Event] = deque()
         self.channels_busy = 0
         self.busy_ext: set[str] = set()
         self.tw_channels = TimeWeighted(BIN_SECONDS)
@@ -185,18 +187,23 @@ class SimServer:
 
     # -- CPU and channels
     def charge_cpu(self, comparisons: int, rec: CallRecord | None = None):
-        """Generator: occupy one core for the lookup's CPU time (queueing if all are busy)."""
+        """Generator: occupy one core for the lookup's CPU time (FIFO queue when all are busy)."""
         cpu_model = self.model.scenario.cpu
         service = cpu_model.base + cpu_model.per_comparison * comparisons
         env = self.model.env
-        req = self.cpu.request()
-        yield req
-        self.cpu_busy += 1
-        self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
+        if self.cpu_busy >= self.spec.cores:
+            turn = env.event()
+            self.cpu_queue.append(turn)
+            yield turn  # the core is handed over by the lookup that frees it
+        else:
+            self.cpu_busy += 1
+            self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
         yield env.timeout(service)
-        self.cpu_busy -= 1
-        self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
-        self.cpu.release(req)
+        if self.cpu_queue:
+            self.cpu_queue.popleft().succeed()  # the core goes straight to the next lookup
+        else:
+            self.cpu_busy -= 1
+            self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
         if rec is not None:
             rec.lookup_cpu += service
             rec.comparisons += comparisons
@@ -503,12 +510,17 @@ class Model:
         mb = o.watch(cid, rec)
         o.driver.pump()
         accepted = False
-        congest_at = env.now + 2 * o.endpoint.config.qualify_maxms if o.spec.qualify else None
+        if o.spec.qualify:  # Asterisk's auto-congest timer: 2 x maxms for a qualified peer
+            env.timeout(2 * o.endpoint.config.qualify_maxms).callbacks.append(
+                lambda _e: mb.put(_AUTO_CONGEST))
         try:
             while True:
-                timeout = None if (accepted or congest_at is None) else congest_at - env.now
-                event = yield from mb.wait(timeout)
-                if event is None:  # Asterisk's auto-congest: no ACCEPT within 2 x maxms
+                event = yield from mb.wait()
+                if event is _AUTO_CONGEST:
+                    if accepted:
+                        continue
+                    event = None
+                if event is None:  # auto-congest: no ACCEPT within 2 x maxms
                     if ep.call_state(cid) is not None:
                         ep.hangup(cid, CONGESTION[0], CONGESTION[1], now=env.now)
                         o.driver.pump()
