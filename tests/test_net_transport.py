@@ -41,8 +41,8 @@ def test_retransmissions_follow_the_rto_on_the_event_loop_clock():
     # RTO = 2 x ping time = 0.1 s; x10 per retry: sends at 0 and 0.1 s, give up at 1.1 s
     rel = [t - t0 for t in arrivals]
     assert len(rel) == 2
-    assert rel[0] < 0.05 and 0.09 <= rel[1] < 0.2
-    assert 1.09 <= t_fail < 1.5
+    assert rel[0] < 0.08 and 0.09 <= rel[1] < 0.4
+    assert 1.09 <= t_fail < 2.0
     assert (event.cause, event.code) == ("Max retries exceeded", 27)
 
 
