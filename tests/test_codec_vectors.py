@@ -339,3 +339,10 @@ def test_variables_concatenate_and_osp_blocks_join():
     assert merge_variables(g.ies_all(IEType.VARIABLE)) == {"A": "abc;de", "B": "2"}
     blocks = [OspBlock(1, b"world"), OspBlock(0, b"hello ")]
     assert join_osp_blocks(blocks) == b"hello world"
+
+
+def test_readable_repr():
+    assert repr(decode(H(NEW_HEX))) == (
+        "FullFrame(source_call=5, dest_call=0, timestamp=3, oseqno=0, iseqno=0, frametype=IAX, "
+        "subclass=NEW, ies=[IE(VERSION, 2), IE(CALLED_NUMBER, '6000'), IE(CALLTOKEN, b'')])")
+    assert repr(decode(H("0005" "1234" "0102"))) == "MiniFrame(source_call=5, timestamp=4660, payload=b'\\x01\\x02')"

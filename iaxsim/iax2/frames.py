@@ -16,6 +16,7 @@ Wire layouts (RFC 5456 §8.1, Asterisk ``iax2.h``):
 from __future__ import annotations
 
 import dataclasses
+import enum
 import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -135,7 +136,7 @@ def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-@dataclass(slots=True, eq=True)
+@dataclass(slots=True, eq=True, repr=False)
 class FullFrame(_Frame):
     """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
 
@@ -178,6 +179,23 @@ class FullFrame(_Frame):
     def has_ie(self, ie_id: int) -> bool:
         """True if an IE with this number is present (useful for empty IEs)."""
         return any(item[0] == ie_id for item in self.ies)
+
+    def __repr__(self) -> str:
+        ft = self.frametype_name or str(self.frametype)
+        sub = self.subclass_name if isinstance(self.subclass, enum.Enum) else None
+        parts = [f"source_call={self.source_call}", f"dest_call={self.dest_call}",
+                 f"timestamp={self.timestamp}", f"oseqno={self.oseqno}", f"iseqno={self.iseqno}",
+                 f"frametype={ft}", f"subclass={sub if sub else repr(self.subclass)}"]
+        if self.ies:
+            parts.append(f"ies={self.ies!r}")
+        if self.payload:
+            parts.append(f"payload=<{len(self.payload)} bytes>" if len(self.payload) > 16
+                         else f"payload={self.payload!r}")
+        if self.retransmitted:
+            parts.append("retransmitted=True")
+        if self.marker:
+            parts.append("marker=True")
+        return f"FullFrame({', '.join(parts)})"
 
     # -- names
     @property
