@@ -9,7 +9,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iaxsim.iax2 import (IE, IE_TABLE, DecodeError, FrameType, FullFrame, IEType, MediaFormat,
+from iaxsim.iax2 import (IE, IE_TABLE, DecodeError, FrameType, FullFrame, IEType,
                          MiniFrame, TrunkEntry, TrunkFrame, VideoFrame, decode)
 
 SETTINGS = settings(deadline=None, max_examples=200,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import struct
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Callable, NamedTuple
