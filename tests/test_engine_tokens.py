@@ -145,3 +145,39 @@ def test_tokenless_dialogs_are_capped_by_max_calls_nonvalidated():
     a.place_call(B, "6000", now=0.0)
     w.run(until=1.0)
     assert "ACCEPT" in w.labels(B)
+
+
+def test_memory_stays_flat_under_a_flood_while_a_legitimate_call_completes():
+    import tracemalloc
+
+    b = Endpoint(EndpointConfig(dialplan=PLAN), seed=9)
+    a = Endpoint(EndpointConfig(), seed=10)
+    rng = random.Random(1)
+    w = Wire()
+    w.attach(A, a)
+    w.attach(B, b, lambda e, now: b.answer(e.call_id, now=now)
+             if isinstance(e, IncomingCall) else None)
+
+    def flood(n):
+        for i in range(n):
+            src = (f"203.0.113.{rng.randrange(1, 255)}", rng.randrange(1024, 65535))
+            if i % 4 == 0:
+                data = raw_new(rng.randrange(1, 0x7FFF), ie(11, b"\x00\x02") + ie(1, b"6000"))
+            else:
+                data = rng.randbytes(rng.randrange(0, 60))
+            b.receive_datagram(data, src, now=w.now)
+        b.datagrams_to_send(w.now)        # the transport sends these and forgets them
+
+    flood(2000)                            # warm caches before measuring
+    tracemalloc.start()
+    base = tracemalloc.take_snapshot()
+    cid = a.place_call(B, "6000", now=w.now)
+    for _ in range(5):
+        flood(3000)
+        w.run(until=w.now + 0.1)
+    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
+    tracemalloc.stop()
+    assert a.call_state(cid) == "up"
+    assert b.active_dialogs == 1 and b.stats.dialogs_created == 1
+    assert b.stats.token_rejects >= 3750 and b.stats.garbage > 0
+    assert grown < 200_000, grown        # bytes, for 15,000 datagrams
