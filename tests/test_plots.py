@@ -182,3 +182,20 @@ def test_style_sets_palette_cycle() -> None:
     plots.style()
     cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
     assert cycle == list(plots.PALETTE)
+
+
+def test_server_counts_have_distinct_fixed_colours() -> None:
+    cols = [plots.color(f"{n} servers") for n in (2, 3, 4, 5, 6)]
+    assert len(set(cols)) == 5
+    assert plots.color("2 servers") == plots.PALETTE[0]
+
+
+def test_plot_bands_key_format_and_linestyle() -> None:
+    df = pd.DataFrame({"servers": [3, 3], "overlap": [0.0, 0.5], "y": [1.0, 2.0]})
+    fig, ax = plt.subplots()
+    plots.plot_bands(ax, df, "overlap", "y", by="servers", label_format="{} servers, trie",
+                     key_format="{} servers", linestyle="--")
+    (line,) = ax.get_lines()
+    assert line.get_label() == "3 servers, trie"
+    assert to_hex(line.get_color()) == plots.color("3 servers").lower()
+    assert line.get_linestyle() == "--"

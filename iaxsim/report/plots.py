@@ -52,6 +52,8 @@ SERIES_COLORS: dict[str, str] = {
     # reference curves drawn beside simulated ones
     "theory": "#555555", "asterisk": "#555555", "formula": "#555555", "simulated": PALETTE[0],
 }
+#: Server counts ("2 servers" …) keep one colour each across the sweeps.
+SERIES_COLORS.update({f"{n} servers": PALETTE[(n - 2) % len(PALETTE)] for n in range(2, 11)})
 
 _UNIT = re.compile(r"\([^()]+\)\s*$|\[[^\[\]]+\]\s*$")
 
@@ -151,14 +153,20 @@ def band(ax, x: Sequence[float], mean: Sequence[float], low: Sequence[float] | N
 
 
 def plot_bands(ax, df: pd.DataFrame, x: str, y: str, by: str | None = None, *,
-               label_format: str = "{}", marker: str = "o") -> pd.DataFrame:
-    """Replicated runs → one mean line with its 95 % band per ``by`` value; returns the CI table drawn."""
+               label_format: str = "{}", key_format: str | None = None, marker: str = "o",
+               linestyle: str = "-") -> pd.DataFrame:
+    """Replicated runs → one mean line with its 95 % band per ``by`` value; returns the CI table drawn.
+
+    ``label_format`` makes the legend text from the ``by`` value, ``key_format`` the colour key
+    (default: the label), so e.g. linear and trie lines of "3 servers" share a colour.
+    """
     table = ci_frame(df, x, y, by)
     parts = [(None, table)] if by is None else list(table.groupby(by, sort=True))
     for key, part in parts:
         label = y if key is None else label_format.format(key)
+        ckey = label if key is None or key_format is None else key_format.format(key)
         band(ax, part[x].to_numpy(), part["mean"].to_numpy(), part["ci_low"].to_numpy(),
-             part["ci_high"].to_numpy(), label=label, key=key if key is not None else y, marker=marker)
+             part["ci_high"].to_numpy(), label=label, key=ckey, marker=marker, linestyle=linestyle)
     ax.legend()
     return table
 
