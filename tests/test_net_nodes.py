@@ -198,3 +198,59 @@ def test_registered_phone_is_rung_for_its_extension_through_the_link(tmp_path):
     assert heard == [VOICE]                         # A relayed to B, B relayed to the phone
     assert len(hungup) == 1                         # the hangup followed through both nodes
     assert any("peer 6005 registered" in m for m in pair.logs["B"])
+
+
+def test_node_command_contract_on_the_seed_directory(tmp_path):
+    """DESIGN contract: `iaxsim node --conf DIR --bind ADDR:PORT` serves DIR's dialplan; the
+    NEW's CALLED_CONTEXT picks the context (seed dial strings send `external`, as user
+    c1001i) and a TBD call answers DPREQ from that context. No iax.conf: defaults."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from net_helpers import ROOT, SEED
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "iaxsim.cli", "node", "--conf",
+                             str(SEED / "serverB"), "--bind", "127.0.0.1:0", "--duration", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp_path)
+
+    async def main(addr):
+        phone = await Phone().start()
+        try:
+            answered = await _call_as(phone, addr, "6001", "external", "c1001i")
+            rejected = await _call_as(phone, addr, "7001", "external", "c1001i")
+            fut = phone.tr.expect(lambda e: isinstance(e, DialplanReply))
+            phone.tr.command("dial_lookup", addr, "6", "external")
+            dp = await phone.tr.wait(fut, 5)
+            return answered, rejected, dp
+        finally:
+            phone.close()
+
+    try:
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        assert m
+        answered, rejected, dp = run(main(("127.0.0.1", int(m.group(1)))))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert isinstance(answered, CallAnswered)
+    assert isinstance(rejected, CallRejected) and rejected.code == 3
+    assert dp.status == 0x8002                        # CANEXIST | MATCHMORE (REFERENCE §10)
+    assert re.search(r"from 127\.0\.0\.1:\d+ \(c1001i\) to 6001@external", out)
+    assert "answered locally (VoiceMail, echo)" in out
+    assert "to 7001@external: rejected, No such context/extension (3)" in out
+
+
+async def _call_as(phone: Phone, addr, number: str, context: str, username: str):
+    tr = phone.tr
+    done = tr.expect(lambda e: isinstance(e, (CallAnswered, CallRejected, CallHungUp)))
+    call = tr.command("place_call", addr, number, context=context, username=username)
+    event = await tr.wait(done, 8)
+    if isinstance(event, CallAnswered):
+        tr.command("hangup", call)
+        await asyncio.sleep(0.1)
+    return event

@@ -28,6 +28,8 @@ The directory holds either an ``extensions.conf`` or trixbox's ``external.conf``
     secret = s3cret
 
 Every key is checked; anything unknown or malformed is a ConfigError naming file and line.
+With trixbox files, the user names the node's own link.conf dials with (``c${ACCOUNT}i`` and
+``c${ACCOUNT}x``) are accepted without a secret unless iax.conf defines them.
 """
 from __future__ import annotations
 

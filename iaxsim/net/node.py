@@ -111,7 +111,7 @@ class Node:
         self.iax: IaxConf = load_iax_conf(directory)
         self.dialplan = NodeDialplan.from_dir(directory, account=self.iax.account,
                                               internal_context=self.iax.context)
-        cfg = dict(users=self.iax.users, calltoken_required=self.iax.requirecalltoken,
+        cfg = dict(users=self._users(), calltoken_required=self.iax.requirecalltoken,
                    calltoken_optional=tuple(self.iax.calltokenoptional),
                    dialplan=self.dialplan, default_context=self.iax.context,
                    answer_from_dialplan=False, initial_pingtime=self.iax.pingtime,
@@ -123,6 +123,12 @@ class Node:
         self.capture = capture
         self.transport: Optional[Transport] = None
         self._legs: dict[int, _Leg] = {}
+
+    def _users(self) -> dict[str, str]:
+        users = {name: "" for name in self.dialplan.link_usernames()
+                 if name not in self.iax.peers}
+        users.update(self.iax.users)
+        return users
 
     # ---------------------------------------------------------------- life cycle
     async def start(self, binds: list[Address]) -> list[Address]:
@@ -138,7 +144,7 @@ class Node:
         """Re-read iax.conf's peers and users (like ``iax2 reload``); [general] settings and
         the dialplan need a restart."""
         self.iax = load_iax_conf(self.directory)
-        self.endpoint.config.users = self.iax.users
+        self.endpoint.config.users = self._users()
         self.log(f"reloaded iax.conf: {len(self.iax.peers)} peers/users")
 
     def close(self) -> None:

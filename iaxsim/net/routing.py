@@ -143,6 +143,22 @@ class NodeDialplan:
         """``${ACCOUNT}`` for dial strings."""
         return self.linked.account if self.linked is not None else "1001"
 
+    def link_usernames(self) -> list[str]:
+        """User names our own link.conf dials peers as (``c${ACCOUNT}i``/``x``): by the trixbox
+        convention linked servers call each other with them, so a node accepts them (no
+        secret) unless iax.conf says otherwise."""
+        if self.linked is None:
+            return []
+        names: list[str] = []
+        for ctx in self.linked.link.contexts.values():
+            for ext in ctx.sorted_extensions():
+                for prio in ext.priorities:
+                    if prio.app.lower() == "dial" and prio.data.strip().upper().startswith("IAX2/"):
+                        for step in parse_dial(prio.data, "0", self.account, prio.path, prio.line):
+                            if step.username and step.username not in names:
+                                names.append(step.username)
+        return names
+
     def find(self, number: str, context: str, callerid: Optional[str] = None) -> Optional[Extension]:
         """The extension Asterisk would run for ``number`` in ``context``, or None."""
         try:
