@@ -95,3 +95,18 @@ def test_lookup_times_out_after_5s_then_idle_tbd_call_is_hung_up_after_30s():
 def test_dp_status_without_a_dialplan_is_nonexistent():
     ep = Endpoint(EndpointConfig(), seed=0)
     assert ep.dp_status("6000", "default") == DPStatus.NONEXISTENT
+
+
+def test_a_new_tbd_call_is_opened_after_the_idle_one_was_hung_up():
+    a, b, w = setup()
+    first = a.dial_lookup(B, "6000", "default", now=0.0)
+    w.run(until=1.0)
+    assert a.dial_lookup(B, "60", "default", now=w.now) == first      # reused while open
+    w.run(until=40.0)                        # 30 s idle after the last reply: hung up
+    assert a.call_state(first) is None
+    second = a.dial_lookup(B, "6000", "default", now=w.now)
+    assert second != first
+    w.run(until=41.0)
+    got = [e for e in w.events[A] if isinstance(e, DialplanReply)]
+    assert [(e.call_id, e.number, int(e.status)) for e in got] == [
+        (first, "6000", 1), (first, "60", 0x8002), (second, "6000", 1)]

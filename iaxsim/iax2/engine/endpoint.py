@@ -125,6 +125,7 @@ class Endpoint:
         self._peers: dict[str, PeerEntry] = {}
         self._trunks: dict[Address, TrunkBuffer] = {}
         self._nonvalidated = 0
+        self._tbd: dict[tuple, Dialog] = {}      # open lookup calls by (peer, context, user)
         self.stats = EndpointStats()
 
     # ------------------------------------------------------------------ public I/O surface
@@ -375,16 +376,12 @@ class Endpoint:
         opened on first use and reused); ``DialplanReply`` or ``DialplanTimeout`` follows.
         Returns the TBD call's id."""
         addr = (addr[0], addr[1])
-        d = None
-        for cand in self._calls.values():
-            if (cand.kind is Kind.CALL and cand.tbd and cand.caller and cand.addr == addr
-                    and cand.context == context and cand.username == username
-                    and cand.state is not State.CLOSING):
-                d = cand
-                break
-        if d is None:
+        key = (addr, context, username)
+        d = self._tbd.get(key)
+        if d is None or not d.alive or d.state is State.CLOSING:
             d = self._calls[self.place_call(addr, "TBD", context=context, username=username,
                                             secret=secret, now=now)]
+            self._tbd[key] = d
         if d.state is State.WAIT_REPLY:
             d.dp_queue.append(number)
         else:
@@ -433,6 +430,10 @@ class Endpoint:
             d.callno, now)
         if d.reg is not None and d.reg.dialog is d:
             d.reg.dialog = None
+        if d.tbd and d.caller:
+            key = (d.addr, d.context, d.username)
+            if self._tbd.get(key) is d:
+                del self._tbd[key]
 
     def _close(self, d: Dialog) -> None:
         """A final frame went out: only its acknowledgement matters now."""
