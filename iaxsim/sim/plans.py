@@ -47,23 +47,18 @@ def numbering_plan(scenario: Scenario):
 
 def build_plans(scenario: Scenario) -> dict[str, ServerPlan]:
     """Every server's numbers and its external.conf / link.conf texts."""
-    from iaxsim.numbering import external_conf, link_conf, server_patterns
+    from iaxsim.numbering import external_conf, link_conf
 
     plan = numbering_plan(scenario)
     nb = scenario.numbering
     mode = nb.link_mode if nb else "block"
     digits = nb.block_digits if nb else 2
     base = Path(scenario.base_dir)
-    patterns = {sid: server_patterns(plan, sid, mode, digits) for sid in plan.servers if plan.of(sid)}
     out = {}
     for s in scenario.servers:
         numbers = plan.of(s.id)
         ext_text = _read(base, s.external_conf, s.id) if s.external_conf else external_conf(plan, s.id)
-        if s.link_conf:
-            link_text = _read(base, s.link_conf, s.id)
-        else:
-            link_text = link_conf(plan, s.id, mode, digits,
-                                  patterns={p: patterns.get(p, []) for p in plan.servers})
+        link_text = _read(base, s.link_conf, s.id) if s.link_conf else link_conf(plan, s.id, mode, digits)
         out[s.id] = ServerPlan(tuple(numbers), ext_text, link_text)
     return out
 
