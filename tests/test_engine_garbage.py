@@ -99,13 +99,17 @@ def test_well_formed_frames_in_any_state_never_raise(sub, dest, src, oseq, iseq,
     a, b, w, cid = A_PAIR
     frame = FullFrame(source_call=src, dest_call=dest, timestamp=5, oseqno=oseq, iseqno=iseq,
                       subclass=sub, ies=ies)
+    before = (a.stats.datagrams_received, b.stats.datagrams_received)
     b.receive_datagram(frame.encode(), A, now=w.now)
     a.receive_datagram(frame.encode(), B, now=w.now)
     b.handle_timer(w.now + 100.0)
+    assert (a.stats.datagrams_received, b.stats.datagrams_received) == (before[0] + 1,
+                                                                        before[1] + 1)
     for ep in (a, b):
         while ep.next_event() is not None:
             pass
-        ep.datagrams_to_send(w.now)
+        for out, _ in ep.datagrams_to_send(w.now):
+            decode(out)                        # every reply is a well-formed datagram
 
 
 def test_raw_bytes_for_wrong_source_call_change_nothing():
