@@ -34,7 +34,8 @@ class Pair:
     loopback address (A: 127.0.0.2 / 127.0.0.3, B: 127.0.0.4 / 127.0.0.5), linked by their
     link.conf; their iax.conf is written once the ports are known, then reloaded."""
 
-    def __init__(self, tmp: Path, general: str = FAST, extra_a: str = "", extra_b: str = ""):
+    def __init__(self, tmp: Path, general: str = FAST, extra_a: str = "", extra_b: str = "",
+                 engine_a: Optional[dict] = None, engine_b: Optional[dict] = None):
         self.dirs = {}
         for name in ("serverA", "serverB"):
             d = tmp / name
@@ -43,8 +44,8 @@ class Pair:
             self.dirs[name] = d
         self.general, self.extra_a, self.extra_b = general, extra_a, extra_b
         self.logs: dict[str, list[str]] = {"A": [], "B": []}
-        self.a = Node(self.dirs["serverA"], seed=11, log=self.logs["A"].append)
-        self.b = Node(self.dirs["serverB"], seed=22, log=self.logs["B"].append)
+        self.a = Node(self.dirs["serverA"], seed=11, log=self.logs["A"].append, **(engine_a or {}))
+        self.b = Node(self.dirs["serverB"], seed=22, log=self.logs["B"].append, **(engine_b or {}))
 
     async def start(self) -> "Pair":
         self.a_addrs = await self.a.start([("127.0.0.2", 0), ("127.0.0.3", 0)])
