@@ -1,33 +1,41 @@
 """external.conf / link.conf generation for linked servers (the trixbox/FONcore layout).
 
-For server ``S`` of a plan:
+Files follow the seed's layout (``data/seed/``), which is what
+:class:`iaxsim.dialplan.linked.LinkedServer` reads:
 
-* ``external.conf`` holds S's own extensions in context ``[external]``, one literal per
-  extension: ``exten => 6001,1,Dial(SIP/6001)``. Literals (not patterns) because each
-  extension is a phone; it is also what Asterisk searches first (literals sort first).
-* ``link.conf`` holds, in context ``[external]``, for every *other* server ``P`` (plan order)
-  and every pattern of P's cover::
+* ``external.conf`` holds the server's own extensions in context ``[external]``. By default
+  one literal per extension (each extension is a phone; literals are also what Asterisk
+  searches first)::
 
-      exten => _60XX,1,Dial(IAX2/c${ACCOUNT}i@cserverPi/${EXTEN}@external)
-      exten => _60XX,2,Dial(IAX2/c${ACCOUNT}x@cserverPx/${EXTEN}@external)
+      exten => 6001,1,Dial(IAX2/${EXTEN},20)
+      exten => 6001,2,VoiceMail(${EXTEN},u)
 
-  priority 1 dials P's internal address, priority 2 its external address.
+  ``external="patterns"`` writes the cover of the server's extensions instead
+  (``exten => _6XXX,1,…`` as in the seed).
+* ``link.conf`` holds, in context ``[link]``, one extension per pattern with the dial
+  attempts for the servers that may own the numbers it matches, internal address first::
+
+      exten => _60XX,1,Dial(IAX2/c${ACCOUNT}i@cserverBi/${EXTEN}@external)
+      exten => _60XX,2,Dial(IAX2/c${ACCOUNT}x@cserverBx/${EXTEN}@external)
 
 Which numbers a server's patterns claim depends on ``mode``:
 
-* ``"exact"`` — the patterns match exactly the server's extensions (:func:`~iaxsim.numbering.cover.cover`).
+* ``"exact"`` — exactly the server's extensions (:func:`~iaxsim.numbering.cover.cover`).
   Routing is unambiguous (except true conflicts), but an interleaved plan needs many patterns.
-* ``"block"`` — the patterns claim every block of ``10**block_digits`` numbers (same length,
-  same leading digits) in which the server has at least one extension, as an administrator
-  writes ``_60XX`` for "our 6000s". Few patterns, but servers sharing a block claim each
-  other's numbers: more candidates, wrong servers tried. ``block_digits`` is capped at
-  ``length - 1`` so a pattern always keeps one literal leading digit.
+* ``"block"`` — every block of ``10**block_digits`` numbers (same length, same leading
+  digits) in which the server has at least one extension, as an administrator writes
+  ``_60XX`` for "our 6000s". Few patterns in a clean plan, but servers sharing a block
+  claim each other's numbers: more candidates, wrong servers tried. ``block_digits`` is
+  capped at ``length - 1`` so a pattern keeps at least one literal leading digit.
 
-When two servers get the very same pattern (a conflict in exact mode, a shared block in
-block mode) Asterisk would refuse a second ``exten => _60XX,1`` as a duplicate; the later
-server's lines therefore continue the same extension at priorities 3 and 4 (then 5 and 6
-…), which is how Asterisk itself chains fall-backs: a failed ``Dial`` goes on to the next
-priority.
+When several servers claim the same numbers (a conflict in exact mode, a shared block in
+block mode) one pattern must carry all of them: Asterisk runs only the first matching
+extension, and refuses a second ``exten => _60XX,1`` as a duplicate. So link.conf groups the
+claimed numbers by the set of peers claiming them, covers each group with its own
+(disjoint) patterns, and gives each pattern priorities 1 and 2 for the first peer, 3 and 4
+for the second, … (plan order) — a failed ``Dial`` goes on to the next priority, which is
+how Asterisk chains fall-backs. In a clean plan this is exactly one pattern per peer with
+priorities 1 and 2.
 """
 from __future__ import annotations
 
@@ -37,13 +45,16 @@ from pathlib import Path
 from iaxsim.numbering.cover import ALL_DIGITS, cover_masks, render
 from iaxsim.numbering.plan import NumberingPlan, PlanError
 
-__all__ = ["MODES", "claim_key", "block_keys", "server_patterns", "external_conf", "link_conf",
-           "write_server_confs", "write_all_confs", "pattern_counts", "DIAL_TEMPLATE"]
+__all__ = ["MODES", "claim_key", "block_keys", "server_patterns", "unit_claims", "link_routes",
+           "external_conf", "link_conf", "write_server_confs", "write_all_confs", "pattern_counts",
+           "DIAL_TEMPLATE", "LOCAL_CONTEXT", "LINK_CONTEXT"]
 
 MODES = ("exact", "block")
-CONTEXT = "external"
+LOCAL_CONTEXT = "external"
+LINK_CONTEXT = "link"
 DIAL_TEMPLATE = "Dial(IAX2/c${{ACCOUNT}}{kind}@cserver{peer}{kind}/${{EXTEN}}@external)"
-LOCAL_TEMPLATE = "Dial(SIP/{ext})"
+LOCAL_LINES = ("Dial(IAX2/${EXTEN},20)", "VoiceMail(${EXTEN},u)")
+EXTERNAL_STYLES = ("literal", "patterns")
 
 
 def _check_mode(mode: str, block_digits: int) -> None:
@@ -66,17 +77,12 @@ def block_keys(exts: Iterable[str], mode: str, block_digits: int) -> set[tuple[i
     return {claim_key(e, mode, block_digits) for e in exts}
 
 
-def server_patterns(plan: NumberingPlan, server: str, mode: str = "exact",
-                    block_digits: int = 2) -> list[str]:
-    """The patterns that route to ``server`` (what the other servers' link.conf lists)."""
-    _check_mode(mode, block_digits)
-    exts = plan.of(server)
-    if mode == "exact":
-        return [render(p) for p in cover_masks(exts)]
-    out = []
+def _cover_units(units: Iterable[tuple[int, str]]) -> list[str]:
+    """Patterns matching exactly the numbers of the given claim units."""
     by_len: dict[int, set[str]] = {}
-    for length, prefix in block_keys(exts, mode, block_digits):
+    for length, prefix in units:
         by_len.setdefault(length, set()).add(prefix)
+    out = []
     for length in sorted(by_len):
         k = length - len(next(iter(by_len[length])))
         for masks in cover_masks(by_len[length]):
@@ -84,69 +90,107 @@ def server_patterns(plan: NumberingPlan, server: str, mode: str = "exact",
     return out
 
 
+def server_patterns(plan: NumberingPlan, server: str, mode: str = "exact",
+                    block_digits: int = 2) -> list[str]:
+    """The cover of the numbers ``server`` claims under ``mode`` (one pattern in a clean plan)."""
+    _check_mode(mode, block_digits)
+    return _cover_units(block_keys(plan.of(server), mode, block_digits))
+
+
 def pattern_counts(plan: NumberingPlan, mode: str = "exact", block_digits: int = 2) -> dict[str, int]:
     """Size of each server's pattern cover (one per server in a clean plan)."""
     return {s: len(server_patterns(plan, s, mode, block_digits)) for s in plan.servers}
 
 
-def external_conf(plan: NumberingPlan, server: str) -> str:
-    """external.conf text for ``server``: its own extensions as literals in ``[external]``."""
-    lines = [f"; external.conf for server {server}: its own extensions",
-             f"[{CONTEXT}]"]
-    for ext in plan.of(server):
-        lines.append(f"exten => {ext},1,{LOCAL_TEMPLATE.format(ext=ext)}")
+def unit_claims(plan: NumberingPlan, mode: str = "exact",
+                block_digits: int = 2) -> dict[tuple[int, str], tuple[str, ...]]:
+    """Map every claim unit to the servers claiming it, in plan order."""
+    _check_mode(mode, block_digits)
+    claims: dict[tuple[int, str], list[str]] = {}
+    for s in plan.servers:
+        for key in block_keys(plan.extensions[s], mode, block_digits):
+            claims.setdefault(key, []).append(s)
+    return {k: tuple(v) for k, v in claims.items()}
+
+
+def link_routes(plan: NumberingPlan, server: str, mode: str = "exact", block_digits: int = 2,
+                claims: dict[tuple[int, str], tuple[str, ...]] | None = None
+                ) -> list[tuple[str, tuple[str, ...]]]:
+    """``server``'s link.conf as data: (pattern, peers to dial in order) pairs."""
+    plan.of(server)
+    if claims is None:
+        claims = unit_claims(plan, mode, block_digits)
+    groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    for key, owners in claims.items():
+        peers = tuple(p for p in owners if p != server)
+        if peers:
+            groups.setdefault(peers, []).append(key)
+    rank = {s: i for i, s in enumerate(plan.servers)}
+    out = []
+    for peers in sorted(groups, key=lambda g: [rank[p] for p in g]):
+        for pat in _cover_units(groups[peers]):
+            out.append((pat, peers))
+    return out
+
+
+def external_conf(plan: NumberingPlan, server: str, external: str = "literal") -> str:
+    """external.conf text for ``server``: its own extensions in ``[external]``."""
+    if external not in EXTERNAL_STYLES:
+        raise PlanError(f"unknown external.conf style {external!r} "
+                        f"(choose from {', '.join(EXTERNAL_STYLES)})")
+    exts = plan.of(server)
+    names = exts if external == "literal" else server_patterns(plan, server, "exact")
+    lines = [f"; Server {server}: its own extensions (trixbox external.conf), "
+             f"{len(exts)} extension(s).", f"[{LOCAL_CONTEXT}]"]
+    for name in names:
+        for prio, app in enumerate(LOCAL_LINES, start=1):
+            lines.append(f"exten => {name},{prio},{app}")
     return "\n".join(lines) + "\n"
 
 
 def link_conf(plan: NumberingPlan, server: str, mode: str = "exact", block_digits: int = 2,
-              patterns: dict[str, list[str]] | None = None) -> str:
-    """link.conf text for ``server``: every other server's patterns, internal then external.
+              claims: dict[tuple[int, str], tuple[str, ...]] | None = None) -> str:
+    """link.conf text for ``server``: how to reach the other servers (see module docstring).
 
-    ``patterns`` may pass precomputed ``{peer: server_patterns(...)}`` to share work
-    when generating every server's file.
+    ``claims`` may pass a precomputed :func:`unit_claims` to share work across servers.
     """
-    _check_mode(mode, block_digits)
-    plan.of(server)
-    lines = [f"; link.conf for server {server}: routes to the linked servers "
-             f"({mode} patterns)", f"[{CONTEXT}]"]
-    next_priority: dict[tuple, int] = {}
-    for peer in plan.servers:
-        if peer == server:
-            continue
-        pats = patterns[peer] if patterns is not None else server_patterns(plan, peer, mode, block_digits)
-        for pat in pats:
-            key = _canonical(pat)
-            prio = next_priority.get(key, 1)
-            next_priority[key] = prio + 2
-            lines.append(f"exten => {pat},{prio},{DIAL_TEMPLATE.format(kind='i', peer=peer)}")
-            lines.append(f"exten => {pat},{prio + 1},{DIAL_TEMPLATE.format(kind='x', peer=peer)}")
+    routes = link_routes(plan, server, mode, block_digits, claims)
+    lines = [f"; Server {server}: how to reach the linked servers (trixbox link.conf), "
+             f"{mode} patterns.",
+             "; Priority 1 dials the peer's internal address, priority 2 its external address;",
+             "; numbers several servers may own try each of them in turn (3/4, 5/6 ...).",
+             f"[{LINK_CONTEXT}]"]
+    for pat, peers in routes:
+        prio = 1
+        for peer in peers:
+            for kind in "ix":
+                lines.append(f"exten => {pat},{prio},{DIAL_TEMPLATE.format(kind=kind, peer=peer)}")
+                prio += 1
     return "\n".join(lines) + "\n"
 
 
-def _canonical(pattern: str) -> tuple:
-    from iaxsim.numbering.cover import parse_simple
-    return parse_simple(pattern)
-
-
 def write_server_confs(plan: NumberingPlan, server: str, out_dir: str | Path, mode: str = "exact",
-                       block_digits: int = 2,
-                       patterns: dict[str, list[str]] | None = None) -> tuple[Path, Path]:
+                       block_digits: int = 2, external: str = "literal",
+                       claims: dict[tuple[int, str], tuple[str, ...]] | None = None
+                       ) -> tuple[Path, Path]:
     """Write ``out_dir/external.conf`` and ``out_dir/link.conf`` for ``server``."""
+    ext_text = external_conf(plan, server, external)
+    link_text = link_conf(plan, server, mode, block_digits, claims)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext_path, link_path = out / "external.conf", out / "link.conf"
-    ext_path.write_text(external_conf(plan, server), encoding="utf-8")
-    link_path.write_text(link_conf(plan, server, mode, block_digits, patterns), encoding="utf-8")
+    ext_path.write_text(ext_text, encoding="utf-8")
+    link_path.write_text(link_text, encoding="utf-8")
     return ext_path, link_path
 
 
 def write_all_confs(plan: NumberingPlan, out_dir: str | Path, mode: str = "exact",
-                    block_digits: int = 2) -> dict[str, Path]:
+                    block_digits: int = 2, external: str = "literal") -> dict[str, Path]:
     """Write ``out_dir/server<ID>/{external,link}.conf`` for every server; returns the folders."""
-    pats = {s: server_patterns(plan, s, mode, block_digits) for s in plan.servers}
+    claims = unit_claims(plan, mode, block_digits)
     dirs = {}
     for server in plan.servers:
         folder = Path(out_dir) / f"server{server}"
-        write_server_confs(plan, server, folder, mode, block_digits, pats)
+        write_server_confs(plan, server, folder, mode, block_digits, external, claims)
         dirs[server] = folder
     return dirs
