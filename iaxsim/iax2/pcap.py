@@ -465,12 +465,16 @@ def _records(buf: memoryview, name: str) -> Iterator[_Record]:
 
 
 def _load(source: str | os.PathLike | bytes | BinaryIO) -> tuple[memoryview, str]:
+    """The capture's bytes and a name for messages; files are memory-mapped, not read."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return memoryview(bytes(source)), "<capture>"
     if hasattr(source, "read"):
         return memoryview(source.read()), getattr(source, "name", "<capture>")
     path = Path(source)
-    return memoryview(path.read_bytes()), str(path)
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return memoryview(b""), str(path)
+        return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)), str(path)
 
 
 class PcapReader:
@@ -655,18 +659,6 @@ def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: in
     return cols, slow
 
 
-def _open_buffer(source: str | os.PathLike | bytes) -> tuple[memoryview, str]:
-    """The capture's bytes; files are memory-mapped (no copy)."""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
-                return memoryview(b""), str(path)
-            return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)), str(path)
-    return _load(source)
-
-
 def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | None = (DEFAULT_PORT,)
                      ) -> MiniFrameBatch:
     """Decode every IAX2 datagram of a capture, voice mini frames column-wise with numpy.
@@ -676,7 +668,7 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
     (IPv6, IP options, fragments, full/trunk frames) goes through :class:`PcapReader` and
     :func:`decode` into ``others``/``errors``. ``ports`` as in :class:`PcapReader`.
     """
-    mv, name = _open_buffer(source)
+    mv, name = _load(source)
     buf = np.frombuffer(mv, dtype=np.uint8)
     portset = None if ports is None else frozenset(int(p) for p in ports)
     magic = bytes(mv[:4])
