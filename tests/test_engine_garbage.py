@@ -82,8 +82,10 @@ def test_mutated_valid_frames_never_raise(index, flips, cut):
         if pos < len(raw):
             raw[pos] ^= 1 << bit
     for target, src in ((a, B), (b, A)):
+        before = target.stats.datagrams_received
         target.receive_datagram(bytes(raw[:max(cut, 1)]), src, now=w.now)
         target.receive_datagram(bytes(raw), src, now=w.now)
+        assert target.stats.datagrams_received == before + 2
         for out, _ in target.datagrams_to_send(w.now):
             decode(out)
 
