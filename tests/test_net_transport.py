@@ -107,3 +107,32 @@ def test_wait_for_times_out_with_a_net_error():
 
     with pytest.raises(NetError, match="no matching event within 0.05 s"):
         run(main())
+
+
+def test_route_table_is_bounded_under_many_sources():
+    async def main():
+        server = Transport(Endpoint(seed=3))
+        server.max_routes = 10
+        await server.bind(("127.0.0.2", 0))
+        second = await server.bind(("127.0.0.3", 0))
+        loop = asyncio.get_running_loop()
+        socks = []
+        poke = FullFrame(source_call=9, subclass=IAXSubclass.POKE).encode()
+        for _ in range(30):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+            socks.append(s)
+            await loop.sock_sendto(s, poke, second)
+        replies = [await asyncio.wait_for(loop.sock_recvfrom(s, 2048), 5) for s in socks]
+        routes = dict(server._routes)
+        names = [s.getsockname() for s in socks]
+        for s in socks:
+            s.close()
+        server.close()
+        return replies, routes, names
+
+    replies, routes, names = run(main())
+    assert all(src == replies[0][1] for _, src in replies)   # each answered from the 2nd socket
+    assert replies[0][1][0] == "127.0.0.3"
+    assert list(routes) == names[-10:]           # only the 10 most recent sources kept

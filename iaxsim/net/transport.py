@@ -101,6 +101,9 @@ class _Proto(asyncio.DatagramProtocol):
 class Transport:
     """An :class:`Endpoint` on real UDP sockets. Create it inside a running event loop."""
 
+    #: Most peers remembered as reaching a socket other than the first (oldest forgotten).
+    max_routes = 4096
+
     def __init__(self, endpoint: Endpoint, on_event: Optional[Callable[[Event], None]] = None,
                  capture: Optional[list] = None):
         self.endpoint = endpoint
@@ -211,9 +214,22 @@ class Transport:
                 self.stats.dropped_in += 1
                 return
         self.stats.received += 1
-        self._routes[addr] = index
+        self._learn_route(addr, index)
         self.endpoint.receive_datagram(data, addr, self.now())
         self.pump()
+
+    def _learn_route(self, addr: Address, index: int) -> None:
+        """Remember which socket ``addr`` reached, when not the first one; the table keeps
+        the ``max_routes`` most recent entries so a flood of sources cannot grow it."""
+        routes = self._routes
+        if index == 0:
+            if addr in routes:
+                del routes[addr]
+            return
+        routes.pop(addr, None)
+        routes[addr] = index
+        if len(routes) > self.max_routes:
+            del routes[next(iter(routes))]
 
     def _error(self, exc: Exception, index: int) -> None:
         self.stats.icmp_errors += 1
