@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.codec",
     "iaxsim.commands.net",
     "iaxsim.commands.sim",
+    "iaxsim.commands.plan",
 ]
 
 

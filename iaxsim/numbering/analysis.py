@@ -99,6 +99,29 @@ class PlanAnalysis:
     def __str__(self) -> str:
         return self.summary()
 
+    def to_dict(self) -> dict:
+        """Headline figures and findings as plain JSON-ready data."""
+        return {
+            "servers": list(self.plan.servers),
+            "extensions": len(self.plan),
+            "mode": self.mode,
+            "block_digits": self.block_digits,
+            "pattern_counts": dict(self.pattern_counts),
+            "conflicts": [{"number": r.number, "servers": list(r.servers)}
+                          for r in self.conflicts.itertuples()],
+            "prefix_hazards": [{"short": r.short, "long": r.long, "scope": r.scope}
+                               for r in self.prefix_hazards.itertuples()],
+            "reserved_collisions": [{"server": r.server, "extension": r.extension,
+                                     "reserved": r.reserved, "kind": r.kind}
+                                    for r in self.reserved_collisions.itertuples()],
+            "uniform_length": bool(self.uniform_length),
+            "overlap_score": float(self.overlap_score),
+            "pair_scores": [{"a": r.server_a, "b": r.server_b, "score": float(r.score)}
+                            for r in self.pair_scores.itertuples()],
+            "candidates_histogram": {int(k): int(v) for k, v in self.candidate_histogram.items()},
+            "clean": bool(self.is_clean),
+        }
+
     def summary(self, limit: int = _LIST_LIMIT) -> str:
         """A readable multi-line report, listing at most ``limit`` items per finding."""
         plan = self.plan

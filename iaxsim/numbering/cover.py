@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import product
 
-__all__ = ["cover", "cover_masks", "render", "parse_simple", "pattern_size",
+__all__ = ["cover", "cover_masks", "numbers_from_specs", "render", "parse_simple", "pattern_size",
            "ALL_DIGITS", "verify_cover"]
 
 ALL_DIGITS = 0x3FF  # bits 0..9
@@ -59,6 +59,22 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
         if 1 < len(fwd) <= EXPAND_LIMIT:
             fwd = _irredundant(_expand(fwd, group), group)
         out.extend(sorted(fwd, key=_order_key))
+    return out
+
+
+def numbers_from_specs(specs: Iterable[str]) -> list[str]:
+    """Expand ``["6000-6049", "6100"]`` into digit strings; ranges keep the width of ``first``."""
+    from iaxsim.numbering.plan import PlanError
+
+    out: list[str] = []
+    for spec in specs:
+        first, sep, last = spec.strip().partition("-")
+        last = last if sep else first
+        if not (first.isdigit() and last.isdigit() and first.isascii() and last.isascii()):
+            raise PlanError(f"{spec!r} is not NUMBER or FIRST-LAST")
+        if len(first) != len(last) or int(first) > int(last):
+            raise PlanError(f"{spec!r}: a range needs equal widths and first <= last")
+        out.extend(str(n).zfill(len(first)) for n in range(int(first), int(last) + 1))
     return out
 
 
