@@ -346,3 +346,10 @@ def test_readable_repr():
         "FullFrame(source_call=5, dest_call=0, timestamp=3, oseqno=0, iseqno=0, frametype=IAX, "
         "subclass=NEW, ies=[IE(VERSION, 2), IE(CALLED_NUMBER, '6000'), IE(CALLTOKEN, b'')])")
     assert repr(decode(H("0005" "1234" "0102"))) == "MiniFrame(source_call=5, timestamp=4660, payload=b'\\x01\\x02')"
+
+
+def test_non_ie_items_are_refused():
+    with pytest.raises(EncodeError, match="expected an IE"):
+        FullFrame(ies=[IE(IEType.VERSION, 2), (1, b"6000x")]).encode()
+    with pytest.raises(TypeError):
+        FullFrame().replace(no_such_field=1)

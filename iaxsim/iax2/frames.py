@@ -207,8 +207,17 @@ class FullFrame(_Frame):
         return subclass_name(self.frametype, self.subclass)
 
     def replace(self, **changes: Any) -> "FullFrame":
-        """A copy with some fields changed; keeps the received subclass byte form."""
-        new = dataclasses.replace(self, **changes)
+        """A copy with some fields changed (``dataclasses.replace`` semantics); keeps the
+        received subclass byte form while it still stands for the subclass."""
+        new = FullFrame(
+            changes.pop("source_call", self.source_call), changes.pop("dest_call", self.dest_call),
+            changes.pop("timestamp", self.timestamp), changes.pop("oseqno", self.oseqno),
+            changes.pop("iseqno", self.iseqno), changes.pop("frametype", self.frametype),
+            changes.pop("subclass", self.subclass), changes.pop("ies", self.ies),
+            changes.pop("payload", self.payload), changes.pop("retransmitted", self.retransmitted),
+            changes.pop("marker", self.marker))
+        if changes:
+            raise TypeError(f"FullFrame has no field(s) {', '.join(sorted(changes))}")
         new._csub = self._csub
         return new
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import struct
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Callable, NamedTuple
@@ -578,16 +579,15 @@ def parse_ies(data: bytes, start: int = 0) -> list[IE]:
     return ies
 
 
+_pack_hdr = struct.Struct("BB").pack
+
+
 def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
-    parts = []
     for ie in ies:
-        if not isinstance(ie, IE):
+        if ie.__class__ is not IE and not isinstance(ie, IE):
             raise EncodeError(f"expected an IE, got {ie!r}")
-        data = ie[1]
-        parts.append(bytes((ie[0], len(data))))
-        parts.append(data)
-    return b"".join(parts)
+    return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in ies])
 
 
 def calltoken_last(ies: list[IE]) -> list[IE]:
