@@ -284,3 +284,23 @@ def test_sequence_numbers_wrap_past_255_under_loss_and_reordering(seed):
     assert [e.digit for e in of(w.events[A], DtmfReceived)] == sent
     assert a.call_state(cid) == "up" and b.call_state(bid) == "up"
     assert a.stats.retransmissions > 0 and a.stats.duplicates > 0
+
+
+def test_auto_congest_for_a_qualified_peer_after_twice_maxtime():
+    """chan_iax2 with qualify: ping time maxms/2 (so the NEW is resent after maxms) and
+    CONTROL_CONGESTION to the channel at 2 x maxms without an answer (REFERENCE §1.13, §8)."""
+    from iaxsim.iax2.engine import CallCongestion
+    a, b, w = setup()
+    w.add_filter(drop_from(A))
+    seen = []
+    w.handlers[A] = lambda e, now: seen.append((e, now))
+    cid = a.place_call(B, "6000", maxtime=2.0, now=0.0)
+    w.run(until=4.5)
+    assert seen == [(CallCongestion(cid), pytest.approx(4.0))]
+    assert [round(p.sent, 3) for p in w.sent(A)] == [0.0, 2.0]      # RTO = maxtime
+    a.hangup(cid, now=w.now)
+    # an answered call is not congested
+    a2, b2, w2 = setup()
+    c2 = a2.place_call(B, "6000", maxtime=2.0, now=0.0)
+    w2.run(until=10.0)
+    assert not of(w2.events[A], CallCongestion) and a2.call_state(c2) == "up"

@@ -219,16 +219,26 @@ class Endpoint:
     def place_call(self, addr: Address, number: str, *, now: float, context: str = "default",
                    calling_number: Optional[str] = None, calling_name: Optional[str] = None,
                    username: Optional[str] = None, secret: Optional[str] = None,
-                   formats: Optional[int] = None, format: Optional[int] = None) -> int:
-        """Send a NEW to ``addr`` for ``number`` in ``context``; returns the call id."""
+                   formats: Optional[int] = None, format: Optional[int] = None,
+                   maxtime: Optional[float] = None) -> int:
+        """Send a NEW to ``addr`` for ``number`` in ``context``; returns the call id.
+
+        ``maxtime`` (seconds) is Asterisk's auto-congest for a qualified peer (its maxms):
+        ping time maxtime/2, and ``CallCongestion`` if no ACCEPT came within 2 x maxtime
+        (the application then hangs up, as Asterisk's dialplan does)."""
         cfg = self.config
         addr = (addr[0], addr[1])
         caps = int(formats if formats is not None else cfg.formats)
         fmt = int(format if format is not None else cfg.preferred_format)
         if not caps & fmt:
             raise EngineError(f"format {fmt:#x} is not among the offered formats {caps:#x}")
+        if maxtime is not None and maxtime <= 0:
+            raise EngineError(f"maxtime must be positive, got {maxtime}")
         trunk = addr in cfg.trunk_peers
-        d = self._new_dialog(addr, Kind.CALL, True, now, trunk=trunk)
+        d = self._new_dialog(addr, Kind.CALL, True, now, trunk=trunk,
+                             pingtime=maxtime / 2.0 if maxtime is not None else None)
+        if maxtime is not None:
+            d.timers["congest"] = now + 2.0 * maxtime
         d.called_number, d.context, d.username, d.secret = number, context, username, secret
         d.calling_number, d.calling_name = calling_number, calling_name
         d.format, d.capability, d.tbd, d.trunk = fmt, caps, number == "TBD", trunk
@@ -238,6 +248,7 @@ class Endpoint:
                    (T.USERNAME, username), (T.FORMAT, MediaFormat(fmt)),
                    (T.CAPABILITY, MediaFormat(caps)), (T.DATETIME, self._datetime(now)))
         self._send_request(d, S.NEW, ies, now)
+        self._schedule(d, d.next_deadline())
         self.stats.calls_placed += 1
         return d.callno
 
@@ -778,6 +789,10 @@ class Endpoint:
             self._events.append(ev.DialplanTimeout(d.callno, number))
         self._arm_idle(d, now)
 
+    def _timer_congest(self, d: Dialog, now: float, arg: str) -> None:
+        if d.state is State.WAIT_REPLY:
+            self._events.append(ev.CallCongestion(d.callno))
+
     def _timer_idle(self, d: Dialog, now: float, arg: str) -> None:
         if d.state in _ANY_OPEN:
             self._send(d, _IAX, S.HANGUP, now, ies=_ies((T.CAUSECODE, 16)), final=True)
@@ -955,6 +970,7 @@ class Endpoint:
         self._send(d, _IAX, S.AUTHREP, now, ies=ies)
 
     def _h_accept(self, d: Dialog, f: FullFrame, now: float) -> None:
+        d.timers.pop("congest", None)
         d.format = int(f.ie(T.FORMAT) or d.format)
         d.state = State.ACCEPTED
         self._events.append(ev.CallAccepted(d.callno, d.format))
@@ -1229,4 +1245,5 @@ _TIMER_HANDLERS: dict[str, Callable[[Endpoint, Dialog, float, str], None]] = {
     "lagrq": Endpoint._timer_lagrq,
     "dp": Endpoint._timer_dp,
     "idle": Endpoint._timer_idle,
+    "congest": Endpoint._timer_congest,
 }
