@@ -15,7 +15,7 @@ import os
 from typing import Iterable
 
 from iaxsim.dialplan import linear
-from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost
+from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
 from iaxsim.dialplan.parser import Context, read
 from iaxsim.dialplan.patterns import MatchMode, match_compiled, strip_fluff
 from iaxsim.dialplan.trie import Trie
@@ -63,7 +63,8 @@ class Dialplan:
         0 disables it) — a loaded dialplan never changes, so a repeated lookup is answered
         from it without walking the context again.
         """
-        b = read(text, path, default_context=default_context)
+        with bulk_build():
+            b = read(text, path, default_context=default_context)
         return cls._finish(b, path, strict, cache_size)
 
     @classmethod
@@ -71,7 +72,8 @@ class Dialplan:
                   default_context: str | None = None, cache_size: int = 4096) -> "Dialplan":
         """Load an extensions.conf file (``#include`` resolved relative to it)."""
         p = os.fspath(path)
-        b = read(None, p, from_file=True, default_context=default_context)
+        with bulk_build():
+            b = read(None, p, from_file=True, default_context=default_context)
         return cls._finish(b, p, strict, cache_size)
 
     @classmethod
@@ -92,7 +94,8 @@ class Dialplan:
     def _trie(self, ctx: Context) -> Trie:
         t = self._tries.get(ctx.name)
         if t is None:
-            t = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
+            with bulk_build():
+                t = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
         return t
 
     def lookup(self, number: str, context: str, engine: str = "linear", mode: "MatchMode | str" = "match",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from iaxsim.dialplan import linear
 from iaxsim.dialplan.model import Extension
-from iaxsim.dialplan.patterns import BANG, DOT, MatchMode
+from iaxsim.dialplan.patterns import BANG, DOT, SET, MatchMode
 
 __all__ = ["Trie"]
 
@@ -29,13 +29,17 @@ _NO_CHILDREN: dict = {}
 
 
 class _Node:
-    __slots__ = ("lit", "others", "terms", "ordered")
+    __slots__ = ("lit", "others", "terms", "ordered", "only")
 
     def __init__(self) -> None:
-        self.lit: dict[str, _Node] = {}     # single-character positions, by character
-        self.others: list = []              # (key, kind, chars, node) sorted by key
-        self.terms: list[Extension] = []    # extensions ending here, in order
-        self.ordered: list = []             # every child (kind, node) in key order
+        self.lit = None       # single-character positions, by character (dict)
+        self.others = None    # (key, kind, chars, node) sorted by key; a dict by key while building
+        self.terms = None     # extensions ending here, in order
+        self.ordered = ()     # every child (kind, node) in key order
+        self.only = None      # (chars, child) when one set is the only way on
+
+
+_SETS: dict[str, frozenset] = {}
 
 
 class Trie:
@@ -46,63 +50,75 @@ class Trie:
         self.literals = _Node()   # literal extensions: they all sort before any pattern
         self.irregular: list[Extension] = []
         self.size = 2
-        staging: dict[int, dict] = {}
+        new = _Node
         for ext in exts:  # exts are in precedence order: terms stay ordered
             comp = ext.compiled
             if not comp.is_pattern:
-                node = self._child(self.literals, comp.text, staging)
-                if node is None:
-                    self.irregular.append(ext)
+                if not comp.text.isascii():
+                    self.irregular.append(ext)  # byte order differs from char order: keep linear
                     continue
-                node.terms.append(ext)
-                continue
-            if not comp.regular:
+                node = self.literals
+                for ch in comp.text:
+                    lit = node.lit
+                    if lit is None:
+                        lit = node.lit = {}
+                    nxt = lit.get(ch)
+                    if nxt is None:
+                        nxt = lit[ch] = new()
+                        self.size += 1
+                    node = nxt
+            elif not comp.regular:
                 self.irregular.append(ext)
                 continue
-            node = self.root
-            for (kind, chars), key in zip(comp.elements, comp.positions):
-                if kind in (DOT, BANG) or len(chars) != 1:
-                    node = self._other(node, key, kind, chars, staging)
-                else:
-                    node = self._lit(node, chars)
-            node.terms.append(ext)
-        self._finish(self.root, staging)
-        self._finish(self.literals, staging)
+            else:
+                node = self.root
+                for (kind, chars), key in zip(comp.elements, comp.positions):
+                    if kind == SET and len(chars) == 1:
+                        lit = node.lit
+                        if lit is None:
+                            lit = node.lit = {}
+                        nxt = lit.get(chars)
+                        if nxt is None:
+                            nxt = lit[chars] = new()
+                            self.size += 1
+                    else:
+                        others = node.others
+                        if others is None:
+                            others = node.others = {}
+                        entry = others.get(key)
+                        if entry is None:
+                            fs = _SETS.get(chars)
+                            if fs is None:
+                                fs = _SETS[chars] = frozenset(chars)
+                            entry = others[key] = (key, kind, fs, new())
+                            self.size += 1
+                        nxt = entry[3]
+                    node = nxt
+            if node.terms is None:
+                node.terms = [ext]
+            else:
+                node.terms.append(ext)
+        self._finish(self.root)
+        self._finish(self.literals)
 
-    def _lit(self, node: _Node, ch: str) -> _Node:
-        nxt = node.lit.get(ch)
-        if nxt is None:
-            nxt = node.lit[ch] = _Node()
-            self.size += 1
-        return nxt
-
-    def _child(self, node: _Node, text: str, staging) -> _Node | None:
-        for ch in text:
-            if ord(ch) > 127:
-                return None  # non-ASCII literals: byte order differs, keep them linear
-            node = self._lit(node, ch)
-        return node
-
-    def _other(self, node: _Node, key: int, kind: int, chars: str, staging) -> _Node:
-        table = staging.setdefault(id(node), {})
-        entry = table.get(key)
-        if entry is None:
-            nxt = _Node()
-            self.size += 1
-            entry = table[key] = (key, kind, frozenset(chars), nxt)
-            node.others.append(entry)
-        return entry[3]
-
-    def _finish(self, root: _Node, staging) -> None:
+    @staticmethod
+    def _finish(root: _Node) -> None:
         stack = [root]
         while stack:
             node = stack.pop()
-            node.others = tuple(sorted(node.others, key=lambda e: e[0])) if node.others else ()
-            lits = sorted(node.lit.items(), key=lambda kv: kv[0].encode())
-            node.ordered = tuple([(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others])
-            node.terms = tuple(node.terms) if node.terms else ()
-            if not node.lit:
+            if node.others:
+                node.others = tuple(sorted(node.others.values(), key=lambda e: e[0]))
+            else:
+                node.others = ()
+            if node.lit:
+                lits = sorted(node.lit.items(), key=lambda kv: kv[0].encode()) if len(node.lit) > 1 else list(node.lit.items())
+                node.ordered = tuple([(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others])
+            else:
                 node.lit = _NO_CHILDREN  # shared: leaves cost less memory, lookups stay in cache
+                node.ordered = tuple([(kind, n) for _, kind, _, n in node.others])
+                if len(node.others) == 1 and node.others[0][1] not in (DOT, BANG):
+                    node.only = (node.others[0][2], node.others[0][3])
+            node.terms = tuple(node.terms) if node.terms else ()
             stack.extend(n for _, n in node.ordered)
 
     # -- search -----------------------------------------------------------------------
@@ -203,8 +219,13 @@ def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visi
     # Walk down chains of nodes whose only children are single characters: with digits
     # left there is exactly one way on, so no recursion (and no backtracking) is needed.
     n = 1
-    while i < nd and not node.others:
-        node = node.lit.get(data[i])
+    while i < nd:
+        if not node.others:
+            node = node.lit.get(data[i])
+        elif node.only is not None:
+            node = node.only[1] if data[i] in node.only[0] else None
+        else:
+            break
         if node is None:
             visits[0] += n
             return None, None
