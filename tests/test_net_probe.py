@@ -13,6 +13,8 @@ import time
 from net_helpers import ROOT, SEED, run
 
 from iaxsim import cli
+from iaxsim.iax2 import IAXSubclass, decode
+from iaxsim.iax2.pcap import read_pcap
 from iaxsim.iax2.engine import Endpoint
 from iaxsim.net.filters import DropRemote
 from iaxsim.net.probe import probe
@@ -89,8 +91,10 @@ def test_probe_from_two_addresses_exposes_a_one_way_block():
 
 def test_node_command_serves_and_probe_command_reports(capsys, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    pcap = tmp_path / "node.pcap"
     proc = subprocess.Popen([sys.executable, "-m", "iaxsim.cli", "node", "--conf",
-                             str(SEED / "serverB"), "--bind", "127.0.0.1:0", "--duration", "20"],
+                             str(SEED / "serverB"), "--bind", "127.0.0.1:0", "--duration", "20",
+                             "--pcap", str(pcap)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             cwd=tmp_path)
     try:
@@ -107,6 +111,10 @@ def test_node_command_serves_and_probe_command_reports(capsys, tmp_path):
     assert re.search(rf"127\.0\.0\.1:\d+ -> 127\.0\.0\.1:{port}: PONG, round trip \d+\.\d+ ms", out)
     assert f"127.0.0.1:{port} is reachable" in out
     assert proc.returncode == 0 and "stopping: 0 calls received" in rest
+    # the node's capture: our POKE in, its PONG out, our ACK in
+    assert f"wrote 3 datagrams to {pcap}" in rest
+    frames = [(dg.dst[1] == port, decode(dg.data).subclass) for dg in read_pcap(pcap)]
+    assert frames == [(True, IAXSubclass.POKE), (False, IAXSubclass.PONG), (True, IAXSubclass.ACK)]
 
 
 def test_probe_command_exit_code_and_bad_address(capsys):

@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     n.add_argument("--seed", type=int, default=0)
     n.add_argument("--duration", type=float, default=None,
                    help="stop after this many seconds (default: until interrupted)")
+    n.add_argument("--pcap", type=Path, default=None, metavar="FILE",
+                   help="write every datagram sent and received to FILE (classic pcap) on exit")
     n.set_defaults(func=run_node)
 
 
@@ -55,7 +57,8 @@ def run_node(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    node = Node(args.conf, seed=args.seed, log=log)
+    capture: list | None = [] if args.pcap is not None else None
+    node = Node(args.conf, seed=args.seed, log=log, capture=capture)
 
     async def serve() -> None:
         addrs = await node.start(binds)
@@ -76,6 +79,11 @@ def run_node(args: argparse.Namespace) -> int:
             log(f"stopping: {stats.calls_received} calls received, {stats.calls_refused} refused, "
                 f"{stats.garbage} garbage datagrams, {stats.token_rejects} token rejects")
             node.close()
+            if capture is not None:
+                from iaxsim.iax2.pcap import write_pcap
+
+                count = write_pcap(args.pcap, capture)
+                log(f"wrote {count} datagrams to {args.pcap}")
 
     asyncio.run(serve())
     sys.stdout.flush()
