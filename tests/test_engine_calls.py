@@ -1,7 +1,7 @@
 """Call set-up and tear-down between two endpoints, driven only by the bytes on the wire.
 
-Expected sequences follow REFERENCE §1.18 (Asterisk <-> Asterisk call set-up), §1.12 and §10
-(causes and codes Asterisk sends), §1.13 (ACK rules).
+Expected sequences are Asterisk <-> Asterisk call set-up as Asterisk 22 puts it on the wire
+(chan_iax2.c: causes and codes it sends, its ACK rules); docs/engine.md tabulates them.
 """
 from __future__ import annotations
 

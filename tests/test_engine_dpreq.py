@@ -1,4 +1,4 @@
-"""DPREQ/DPREP over a "TBD" call, answered from a real Dialplan (REFERENCE §1.17, §10)."""
+"""DPREQ/DPREP over a "TBD" call, answered from a real Dialplan (chan_iax2.c dp_lookup; Asterisk 22's answers on the wire)."""
 from __future__ import annotations
 
 import pytest

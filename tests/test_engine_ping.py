@@ -1,4 +1,4 @@
-"""PING/PONG and LAGRQ/LAGRP during a call (REFERENCE §1.13, §10)."""
+"""PING/PONG and LAGRQ/LAGRP during a call (chan_iax2.c; intervals as Asterisk 22 sends them)."""
 from __future__ import annotations
 
 import pytest

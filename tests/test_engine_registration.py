@@ -1,4 +1,4 @@
-"""Registration both ways (REFERENCE §1.16, §9 iaxmodem, §10 REFRESH clamp)."""
+"""Registration both ways (chan_iax2.c; iaxmodem's libiax2 quirks; Asterisk 22's REFRESH clamp)."""
 from __future__ import annotations
 
 import hashlib
@@ -119,7 +119,7 @@ def _ie(num, data):
 
 def test_iaxmodem_style_registration_without_calltoken_from_an_optional_network():
     """libiax2 (iaxmodem) sends REGREQ(USERNAME, REFRESH) with no CALLTOKEN IE and reuses
-    the first REGREQ's timestamp for its MD5 answer (REFERENCE §9)."""
+    the first REGREQ's timestamp for its MD5 answer."""
     b = Endpoint(EndpointConfig(users={"modem": "pw"}, calltoken_optional=["127.0.0.0/8"]),
                  seed=3)
     modem = ("127.0.0.1", 4570)

@@ -1,5 +1,5 @@
 """Retransmission, acknowledgement and sequencing under injected loss, duplication, delay and
-reordering. Timings are Asterisk's, as observed on the wire (REFERENCE §1.13, §10)."""
+reordering. Timings are Asterisk's, as observed on the wire (chan_iax2.c; docs/engine.md)."""
 from __future__ import annotations
 
 import pytest
@@ -242,7 +242,7 @@ def test_property_faulty_network_leaves_no_dialog_behind(seed, loss, dup, jitter
 
 
 def test_ack_acknowledges_by_iseqno_even_without_echoed_timestamp():
-    """iaxmodem does not echo a timestamp of 0 in its ACKs (REFERENCE §9): acknowledgement
+    """iaxmodem does not echo a timestamp of 0 in its ACKs (libiax2): acknowledgement
     goes by sequence number, so such an ACK still stops the retransmissions."""
     from iaxsim.iax2 import FullFrame
     b = Endpoint(EndpointConfig(dialplan=PLAN, calltoken_optional=["10.0.0.0/8"], **QUIET),
@@ -288,7 +288,7 @@ def test_sequence_numbers_wrap_past_255_under_loss_and_reordering(seed):
 
 def test_auto_congest_for_a_qualified_peer_after_twice_maxtime():
     """chan_iax2 with qualify: ping time maxms/2 (so the NEW is resent after maxms) and
-    CONTROL_CONGESTION to the channel at 2 x maxms without an answer (REFERENCE §1.13, §8)."""
+    CONTROL_CONGESTION to the channel at 2 x maxms without an answer (chan_iax2.c auto_congest)."""
     from iaxsim.iax2.engine import CallCongestion
     a, b, w = setup()
     w.add_filter(drop_from(A))

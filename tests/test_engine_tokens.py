@@ -1,4 +1,4 @@
-"""Call tokens as Asterisk does them (REFERENCE §1.14, §10): nothing is allocated for a request
+"""Call tokens as Asterisk does them (chan_iax2.c, doc/IAX2-security.txt; Asterisk 22 on the wire): nothing is allocated for a request
 without a valid token; the client resends its request with the token."""
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from iaxsim.iax2.engine.callnumbers import CallNumberPool
 from iaxsim.iax2.engine.reliability import acked_by, classify, first_rto, next_rto
 from iaxsim.iax2.engine.tokens import CallTokens
 
-# ---- MD5 (REFERENCE §1.15: lowercase hex of MD5(challenge || secret))
+# ---- MD5 (RFC 5456 §8.6.16, chan_iax2.c: lowercase hex of MD5(challenge || secret))
 # Expected digest from coreutils: printf '%s' 1234567890secret | md5sum
 
 
@@ -34,7 +34,7 @@ def test_challenge_is_decimal_31_bit_and_seeded():
     assert a[0].isdigit() and 0 <= int(a[0]) < 2**31
 
 
-# ---- call tokens (REFERENCE §1.14 / §10: "<time>?<40 hex>", whole-second lifetime 10 s)
+# ---- call tokens (chan_iax2.c: "<time>?<40 hex>", whole-second lifetime 10 s)
 
 def test_token_shape_and_address_binding():
     t = CallTokens(random.Random(1), lifetime=10)
@@ -50,7 +50,7 @@ def test_token_shape_and_address_binding():
     (100.9, 109.9, True),    # 9 whole seconds: accepted
     (100.0, 109.99, True),   # just under 10 s
     (100.9, 110.4, False),   # whole-second age 10 although only 9.5 s passed
-    (100.0, 110.5, False),   # 10.5 s: Asterisk rejects (REFERENCE §10)
+    (100.0, 110.5, False),   # 10.5 s: Asterisk 22 rejects it on the wire
     (100.0, 99.0, False),    # from the future
 ])
 def test_token_lifetime_whole_seconds(issued, checked, ok):
@@ -88,7 +88,7 @@ def test_pool_order_is_seeded():
     assert a[0] == a[1]
 
 
-# ---- retransmission timers (REFERENCE §1.13, §7)
+# ---- retransmission timers (chan_iax2.c iax2_send, MIN/MAX_RETRY_TIME)
 
 @pytest.mark.parametrize("pingtime, rto", [(1.0, 2.0), (0.02, 0.1), (0.25, 0.5), (6.0, 10.0)])
 def test_first_rto_is_twice_ping_time_clamped(pingtime, rto):

@@ -1,4 +1,4 @@
-"""MD5 challenge/response as Asterisk does it (REFERENCE §1.15)."""
+"""MD5 challenge/response as Asterisk does it (chan_iax2.c authenticate; RFC 5456 §8.6.16)."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Sequencing and retransmission rules (RFC 5456 §7, Asterisk chan_iax2.c; REFERENCE §1.13).
+"""Sequencing and retransmission rules (RFC 5456 §7, Asterisk chan_iax2.c; docs/engine.md).
 
 Small pure functions and one record type, so each rule can be tested on its own:
 

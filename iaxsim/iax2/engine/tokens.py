@@ -1,4 +1,4 @@
-"""Stateless call tokens, shaped like Asterisk's (REFERENCE §1.14).
+"""Stateless call tokens, shaped like Asterisk's (chan_iax2.c, doc/IAX2-security.txt).
 
 A token is ``"<unix time>?<sha1 hex>"`` where the SHA1 covers the peer's ``host:port``, that
 time and a secret drawn once per endpoint. Validating needs no stored state: recompute the
