@@ -384,8 +384,8 @@ class Node:
             return
         leg.record.voice_in += 1
         target = leg if leg.mode == "echo" else self._other(leg)
-        if target is None or not target.answered and target is not leg:
-            return
+        if target is None or (target is not leg and not target.answered):
+            return  # nowhere to send it yet (no bridge, or the other leg not answered)
         try:
             self.endpoint.send_voice(target.call_id, e.payload, now=self.now(), format=e.format)
             target.record.voice_out += 1
