@@ -39,6 +39,7 @@ from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.dialog import Dialog, Kind, PeerEntry, Registration, State, TrunkBuffer
 from iaxsim.iax2.engine.reliability import UNSEQUENCED, Pending, acked_by, classify, next_rto
 from iaxsim.iax2.engine.stats import EndpointStats
+from iaxsim.iax2.engine.tokens import CallTokens
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkEntry, TrunkFrame, decode
 from iaxsim.iax2.ies import IE
 from iaxsim.iax2.media import FRAME_SIZES, MediaFormat
@@ -112,7 +113,6 @@ class Endpoint:
         half = cfg.max_calls // 2
         self._pool = CallNumberPool(2, half - 1, self._rng, cfg.callno_hold_off)
         self._trunk_pool = CallNumberPool(half, cfg.max_calls - 1, self._rng, cfg.callno_hold_off)
-        from iaxsim.iax2.engine.tokens import CallTokens
         self._tokens = CallTokens(self._rng, cfg.token_lifetime)
         self._calls: dict[int, Dialog] = {}
         self._by_peer: dict[tuple[Address, int], Dialog] = {}
