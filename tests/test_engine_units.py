@@ -150,3 +150,11 @@ def test_calltoken_optional_networks():
     assert cfg.token_optional_for("2001:db8::1")
     assert not cfg.token_optional_for("10.0.0.1")
     assert EndpointConfig(calltoken_required=False).token_optional_for("10.0.0.1")
+
+
+def test_package_docstring_example_runs():
+    import doctest
+
+    import iaxsim.iax2.engine as engine
+    result = doctest.testmod(engine)
+    assert result.attempted >= 3 and result.failed == 0
