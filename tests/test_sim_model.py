@@ -221,3 +221,31 @@ def test_switch_mode_asks_with_dpreq_then_dials_once():
     first_per_origin = ok.sort_values("start").groupby("origin").head(1)
     assert (first_per_origin["post_dial_delay"].round(3) == 0.2).all()
     assert (pdd == 0.12).sum() > (pdd == 0.08).sum()  # 1000 numbers per server: few repeats in 600 s
+
+
+def test_per_pair_latency_overrides():
+    calls = remote_calls({"network.internal_scope": "global",
+                          "network.links": [{"from": "A", "to": "B", "latency": 0.05},
+                                            {"from": "B", "to": "A", "latency": 0.01}]})
+    ok = calls[calls.outcome == "answered"]
+    cpu = (10e-6 + 2 * 0.6e-6) + (10e-6 + 0.6e-6)
+    # set-up = two round trips A→B→A whichever side calls: 2 × (0.05 + 0.01)
+    assert ok["post_dial_delay"].to_numpy() == pytest.approx(0.12 + cpu, abs=2e-6)
+
+
+def test_overloaded_cpu_queues_lookups_like_md1():
+    # One core, every lookup 0.5 s (base), local calls at 1 per second: an M/D/1 queue with
+    # rho = 0.5. Pollaczek-Khinchine: Wq = rho / (2 mu (1 - rho)) = 0.25 s, so the post-dial
+    # delay (wait + service) averages 0.75 s and the CPU is busy half of the time.
+    sc = scenario_from_dict({
+        "duration": 4000.0, "warmup": 100.0, "seed": 9,
+        "servers": [{"id": "A", "extensions": ["100-109"], "qualify": False}],
+        "cpu": {"base": 0.5, "per_comparison": 0.0},
+        "traffic": {"calls_per_hour": 3600.0, "local": 1.0, "extension_busy": False,
+                    "holding": {"dist": "exponential", "mean": 10.0}},
+    })
+    res = simulate(sc, seed=9)
+    pdd = res.summary().loc["post_dial_delay"]
+    assert pdd["ci_low"] <= 0.75 <= pdd["ci_high"]
+    assert res.servers["cpu_utilisation"].mean() == pytest.approx(0.5, abs=0.03)
+    assert (res.calls["lookup_cpu"] == 0.5).all()
