@@ -92,7 +92,7 @@ def test_load_sweep_file(tmp_path):
                                       '[grid]\n"servers.A.channels" = [1, 2]\n')
     spec = load_sweep(tmp_path / "sw.toml")
     assert spec.replications == 2 and spec.seed == 5 and spec.grid == {"servers.A.channels": [1, 2]}
-    assert spec.cache == tmp_path / ".iaxsim-cache" / "sw"
+    assert spec.cache.parts[-3:] == ("iaxsim", "sweeps", "sw")
     (tmp_path / "bad.toml").write_text('scenario = "sc.toml"\n[grid]\n"servers.Z.channels" = [1]\n')
     with pytest.raises(ConfigError, match="no server 'Z'"):
         load_sweep(tmp_path / "bad.toml")

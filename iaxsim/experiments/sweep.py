@@ -169,6 +169,13 @@ def _progress(total: int, initial: int, enabled: bool):
 # --------------------------------------------------------------------------- sweep files
 
 
+def default_cache_dir() -> Path:
+    """Where sweeps cache runs unless told otherwise: ``$XDG_CACHE_HOME/iaxsim/sweeps``
+    (``~/.cache/iaxsim/sweeps``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "iaxsim" / "sweeps"
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """A sweep file: the scenario, the grid, replications, base seed and cache folder."""
@@ -177,7 +184,7 @@ class SweepSpec:
     grid: Mapping[str, list[Any]]
     replications: int = 1
     seed: int = 0
-    cache: Path = Path(".iaxsim-cache")
+    cache: Path = Path("sweeps")
     out: Path | None = None
 
 
@@ -212,6 +219,6 @@ def load_sweep(path: str | Path) -> SweepSpec:
             scenario.with_values(point)
     except ConfigError as err:
         raise ConfigError(f"[grid] {err}", str(path)) from None
-    cache = base / data.get("cache", f".iaxsim-cache/{path.stem}")
+    cache = base / data["cache"] if "cache" in data else default_cache_dir() / path.stem
     out = base / data["out"] if "out" in data else None
     return SweepSpec(scenario, dict(grid), reps, seed, cache, out)

@@ -807,8 +807,7 @@ class Model:
         end = env.now
         wall = time.perf_counter() - wall
         return SimResult(self.scenario, self.seed, self._calls_frame(), self._servers_frame(end),
-                         self._links_frame(end), self._link_totals(), self.capture or [], wall,
-                         env._eid if hasattr(env, "_eid") else 0)
+                         self._links_frame(end), self._link_totals(), self.capture or [], wall)
 
     def _calls_frame(self) -> pd.DataFrame:
         rows = [r.row() for r in self.records]

@@ -79,7 +79,6 @@ class SimResult:
     link_totals: pd.DataFrame
     datagrams: list = field(default_factory=list, repr=False)
     wall_seconds: float = 0.0
-    events: int = 0
 
     def summary(self, batches: int = 20) -> pd.DataFrame:
         """Means and 95% confidence intervals (batch means over the measured period).
