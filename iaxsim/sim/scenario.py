@@ -213,10 +213,13 @@ class Scenario:
         return d
 
     def key(self, seed: int | None = None) -> str:
-        """Stable hash of the scenario content and a seed (cache key)."""
+        """Stable hash of the scenario content, a seed and the iaxsim version (cache key)."""
+        from iaxsim import __version__
+
         d = self.to_dict()
         d.pop("base_dir", None)
         d["seed"] = self.seed if seed is None else seed
+        d["iaxsim_version"] = __version__
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
