@@ -57,7 +57,9 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
             if len(rev) < len(fwd):
                 fwd = [tuple(reversed(p)) for p in rev]
         if 1 < len(fwd) <= EXPAND_LIMIT:
-            fwd = _irredundant(_expand(fwd, group), group)
+            grown, grew = _expand(fwd, group)
+            if grew:
+                fwd = _irredundant(grown, group)
         out.extend(sorted(fwd, key=_order_key))
     return out
 
@@ -164,29 +166,54 @@ def _members(p: Masks) -> Iterable[str]:
     return ("".join(t) for t in product(*digits))
 
 
-def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -> list[Masks]:
-    """Grow each pattern digit by digit while it stays inside ``members`` (Espresso's EXPAND)."""
+def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -> tuple[list[Masks], bool]:
+    """Grow each pattern while it stays inside ``members`` (Espresso's EXPAND).
+
+    ``slots[pos]`` maps a number with position ``pos`` removed to the mask of digits that
+    complete it inside the set; the digits a pattern may hold at ``pos`` are the AND of
+    that mask over every combination of its other positions. Returns the patterns and
+    whether any grew.
+    """
+    if not patterns:
+        return patterns, False
+    length = len(patterns[0])
+    slots: list[dict[str, int]] = [{} for _ in range(length)]
+    for n in members:
+        for pos in range(length):
+            key = n[:pos] + n[pos + 1:]
+            slots[pos][key] = slots[pos].get(key, 0) | (1 << (ord(n[pos]) - 48))
     out = []
+    grew = False
     spent = 0
+    digit_lists = {}
+
+    def digits(mask: int) -> list[str]:
+        got = digit_lists.get(mask)
+        if got is None:
+            got = digit_lists[mask] = [str(d) for d in range(10) if mask >> d & 1]
+        return got
+
     for p in sorted(patterns, key=pattern_size, reverse=True):
         p = list(p)
-        low = [str((m & -m).bit_length() - 1) for m in p]  # smallest member, digit by digit
-        for pos in range(len(p)):
-            head, tail = "".join(low[:pos]), "".join(low[pos + 1:])
-            for d in range(10):
-                bit = 1 << d
-                if p[pos] & bit or head + str(d) + tail not in members:
-                    continue  # quick reject: the slab's smallest number is missing
-                slab = p[:pos] + [bit] + p[pos + 1:]
-                size = pattern_size(slab)
-                if spent + size > budget:
-                    continue
-                spent += size
-                if size == 1 or all(n in members for n in _members(tuple(slab))):
-                    p[pos] |= bit
-            low[pos] = str((p[pos] & -p[pos]).bit_length() - 1)
+        for pos in range(length):
+            others = [digits(m) for i, m in enumerate(p) if i != pos]
+            size = 1
+            for o in others:
+                size *= len(o)
+            if spent + size > budget:
+                continue
+            spent += size
+            slot = slots[pos]
+            mask = ALL_DIGITS
+            for combo in product(*others):
+                mask &= slot.get("".join(combo), 0)
+                if mask == p[pos]:
+                    break
+            if mask != p[pos]:
+                p[pos] = mask
+                grew = True
         out.append(tuple(p))
-    return out
+    return out, grew
 
 
 def _irredundant(patterns: list[Masks], members: set[str]) -> list[Masks]:
