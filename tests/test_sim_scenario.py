@@ -121,3 +121,11 @@ def test_distributions_table():
                 {"dist": "exponential", "mean": -1}, {"dist": "fixed", "value": 1, "x": 2}):
         with pytest.raises(DistributionError):
             Distribution.parse(bad)
+
+
+def test_key_follows_the_content_of_referenced_files(tmp_path):
+    (tmp_path / "ext.conf").write_text("[external]\nexten => 100,1,Answer()\n")
+    (tmp_path / "s.toml").write_text('[[servers]]\nid = "A"\nextensions = ["100"]\nexternal_conf = "ext.conf"\n')
+    before = load_scenario(tmp_path / "s.toml").key()
+    (tmp_path / "ext.conf").write_text("[external]\nexten => 100,1,Answer()\nexten => 101,1,Answer()\n")
+    assert load_scenario(tmp_path / "s.toml").key() != before

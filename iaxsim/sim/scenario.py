@@ -220,8 +220,22 @@ class Scenario:
         d.pop("base_dir", None)
         d["seed"] = self.seed if seed is None else seed
         d["iaxsim_version"] = __version__
+        d["files"] = self._file_digests()
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def _file_digests(self) -> dict[str, str]:
+        """SHA-256 of every file the scenario reads (dialplans, plan CSV), so edits change keys."""
+        names = [n for s in self.servers for n in (s.external_conf, s.link_conf) if n]
+        if self.numbering is not None and self.numbering.plan:
+            names.append(self.numbering.plan)
+        out = {}
+        for name in names:
+            try:
+                out[name] = hashlib.sha256((Path(self.base_dir) / name).read_bytes()).hexdigest()
+            except OSError:
+                out[name] = "missing"
+        return out
 
     def with_values(self, values: Mapping[str, Any]) -> "Scenario":
         """A copy with dotted-path fields replaced, re-validated (e.g. ``servers.B.channels``)."""
