@@ -126,20 +126,19 @@ class Dialplan:
         return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0]) is not None
 
     def _search(self, number: str, context: str, engine: str, mode, callerid, priority, counter) -> Extension | None:
-        key = (number, context, engine, mode, callerid, priority)
-        hit = self._cache.get(key)
-        if hit is not None:
-            counter[:] = hit[1]
-            return hit[0]
+        if self.cache_size:
+            key = (number, context, engine, mode, callerid, priority)
+            hit = self._cache.get(key)
+            if hit is not None:
+                counter[:] = hit[1]
+                return hit[0]
         if engine not in ENGINES:
             raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
         if not isinstance(number, str) or not isinstance(context, str):
             raise DialplanError(f"number and context must be strings, not {type(number).__name__}/{type(context).__name__}")
-        m = MatchMode.parse(mode)
-        data = strip_fluff(number)
-        stack: list[str] = []
-        seen: set[str] = set()
-        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, stack, seen)
+        m = mode if type(mode) is MatchMode else MatchMode.parse(mode)
+        data = number.replace("-", "") if "-" in number else number
+        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, [], set())
         if self.cache_size:
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
@@ -147,10 +146,9 @@ class Dialplan:
         return ext
 
     def _search_ctx(self, data, name, use_trie, mode, callerid, priority, counter, stack, seen):
-        if len(stack) >= MAX_STACK:
-            return None
-        if name.lower() in seen:
-            return None
+        if stack:
+            if len(stack) >= MAX_STACK or name.lower() in seen:
+                return None
         ctx = self.contexts.get(name)
         if ctx is None:
             return None

@@ -29,9 +29,10 @@ _NO_CHILDREN: dict = {}
 
 
 class _Node:
-    __slots__ = ("lit", "others", "terms", "ordered", "only")
+    __slots__ = ("lit", "others", "terms", "ordered", "only", "seg")
 
     def __init__(self) -> None:
+        self.seg = ()         # positions of a single-path chain folded into this node
         self.lit = None       # single-character positions, by character (dict)
         self.others = None    # (key, kind, chars, node) sorted by key; a dict by key while building
         self.terms = None     # extensions ending here, in order
@@ -100,6 +101,16 @@ class Trie:
                 node.terms.append(ext)
         self._finish(self.root)
         self._finish(self.literals)
+        self.jump_depth, self.jump = _jump_table(self.root, exts)
+        _compress(self.root)
+        for node in self.jump.values():  # a jump target may have been folded into its parent
+            if not node.seg:
+                _compress(node)
+        # exact literal lookups go through a hash, as Asterisk's root_table does
+        self.exact: dict[str, tuple] = {}
+        for ext in exts:
+            if not ext.compiled.is_pattern and ext.compiled.text.isascii():
+                self.exact[ext.compiled.text] = self.exact.get(ext.compiled.text, ()) + (ext,)
 
     @staticmethod
     def _finish(root: _Node) -> None:
@@ -127,9 +138,20 @@ class Trie:
         if mode == MatchMode.MATCH and data.startswith("_"):
             return linear.search(self._all_sorted(), data, mode, callerid, priority, counter)
         visits = [0]
-        ev, ext = _literal(self.literals, data, mode, callerid, priority, visits)
+        if mode == MatchMode.MATCH:
+            visits[0] += 1
+            terms = self.exact.get(data)
+            ev, ext = _consider(terms, 1, mode, callerid, priority) if terms else (None, None)
+        else:
+            ev, ext = _literal(self.literals, data, mode, callerid, priority, visits)
         if ev is None:
-            ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
+            d = self.jump_depth
+            node = self.jump.get(data[:d]) if d and len(data) >= d else None
+            if node is not None:  # the first d characters lead here and nowhere else
+                visits[0] += d
+                ev, ext = _dfs(node, data, d, len(data), mode, callerid, priority, visits)
+            else:
+                ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
         counter[0] += visits[0]
         counter[1] += min(len(data), visits[0])
         if self.irregular:
@@ -149,6 +171,59 @@ class Trie:
         out.extend(self.irregular)
         out.sort(key=lambda e: e.sort_key)
         return out
+
+
+def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict]:
+    """Nodes reached from the root by ``depth`` single characters with no alternative on the way.
+
+    Walking those first characters is deterministic (each node on the way has only
+    single-character children), so one hash probe on the number's first ``depth`` characters
+    lands where the walk would; ``depth`` is the most common leading literal run.
+    """
+    runs: dict[int, int] = {}
+    for ext in exts:
+        comp = ext.compiled
+        if comp.is_pattern and comp.regular:
+            k = 0
+            for kind, chars in comp.elements:
+                if kind != SET or len(chars) != 1:
+                    break
+                k += 1
+            runs[k] = runs.get(k, 0) + 1
+    depth = max(runs, key=lambda k: (runs[k], k)) if runs else 0
+    if depth < 2:
+        return 0, {}
+    table: dict[str, _Node] = {}
+    stack = [(root, "")]
+    while stack:
+        node, prefix = stack.pop()
+        if len(prefix) == depth:
+            table[prefix] = node
+            continue
+        if node.others:
+            continue
+        for ch, child in node.lit.items():
+            stack.append((child, prefix + ch))
+    return depth, table
+
+
+def _compress(root: _Node) -> None:
+    """Fold single-path chains (one child, not ``.``/``!``, no extension ending on the way)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        seg = []
+        while not node.terms and len(node.ordered) == 1 and node.ordered[0][0] not in (DOT, BANG):
+            child = node.ordered[0][1]
+            if node.lit:
+                seg.append(next(iter(node.lit)))
+            else:
+                seg.append(node.others[0][2])
+            seg.extend(child.seg)  # the child may be folded already (jump targets)
+            node.lit, node.others, node.terms = child.lit, child.others, child.terms
+            node.ordered, node.only = child.ordered, child.only
+        node.seg = tuple(seg) if seg or not node.seg else node.seg
+        stack.extend(c for _, c in node.ordered)
 
 
 def _collect(node: _Node, out: list) -> None:
@@ -205,7 +280,11 @@ def _consider(terms, r, mode, callerid, priority):
 
 def _enumerate(node: _Node, r: int, mode, callerid, priority, visits):
     """Every extension of the subtree matches with result ``r``: first acceptable one."""
-    visits[0] += 1
+    visits[0] += 1 + len(node.seg)
+    return _enumerate_body(node, r, mode, callerid, priority, visits)
+
+
+def _enumerate_body(node: _Node, r: int, mode, callerid, priority, visits):
     for _, child in node.ordered:
         ev = _enumerate(child, r, mode, callerid, priority, visits)
         if ev[0] is not None:
@@ -218,19 +297,36 @@ def _enumerate(node: _Node, r: int, mode, callerid, priority, visits):
 def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visits):
     # Walk down chains of nodes whose only children are single characters: with digits
     # left there is exactly one way on, so no recursion (and no backtracking) is needed.
-    n = 1
-    while i < nd:
+    n = 0
+    while True:
+        n += 1
+        seg = node.seg
+        if seg:
+            for k, cs in enumerate(seg):
+                if i == nd:
+                    # digits ran out inside a folded chain: all below is a partial match
+                    visits[0] += n + len(seg) - k
+                    if mode == MatchMode.MATCH:
+                        return None, None
+                    return _enumerate_body(node, 1, mode, callerid, priority, visits)
+                if data[i] not in cs:
+                    visits[0] += n
+                    return None, None
+                i += 1
+                n += 1
+        if i == nd:
+            break
         if not node.others:
-            node = node.lit.get(data[i])
+            nxt = node.lit.get(data[i])
         elif node.only is not None:
-            node = node.only[1] if data[i] in node.only[0] else None
+            nxt = node.only[1] if data[i] in node.only[0] else None
         else:
             break
-        if node is None:
+        if nxt is None:
             visits[0] += n
             return None, None
+        node = nxt
         i += 1
-        n += 1
     visits[0] += n
     if i == nd:
         if mode != MatchMode.MATCH:
