@@ -290,10 +290,13 @@ def analyze(plan: NumberingPlan, mode: str = "block", block_digits: int = 2,
     by_len = {length: (m, sorted(ps), ps) for length, (m, _, ps) in by_len.items()}
     lengths_sorted = sorted(by_len)
     route_rows = []
+    exact = mode == "exact"
     for n in sorted(owners, key=lambda x: (len(x), x)):
-        cands = tuple(mode_servers.get(claim_key(n, mode, block_digits), ()))
+        ln = len(n)
+        key = (ln, n) if exact else (ln, n[:ln - min(block_digits, ln - 1)])
+        cands = tuple(mode_servers.get(key, ()))
         own = owners[n]
-        wrong = sum(1 for c in cands if c not in own)
+        wrong = len(cands) - sum(1 for o in own if o in cands)
         waits = False
         for length in lengths_sorted[bisect.bisect_right(lengths_sorted, len(n)):]:
             m, ordered, pset = by_len[length]
