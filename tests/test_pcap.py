@@ -189,3 +189,24 @@ def test_mini_frame_batch_matches_general_reader(tmp_path):
     general = [d for d in read_pcap(path, ports=[4569])]
     minis = [decode(d.data) for d in general if d.data[:1] != b"\x80"]
     assert minis == [batch.frame(i) for i in range(len(batch))]
+
+
+def test_pcapng_option_and_simple_block_damage_is_pcap_error():
+    import struct as st
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\x00" * (-len(body) % 4)
+        return st.pack("<II", btype, 12 + len(body)) + body + st.pack("<I", 12 + len(body))
+
+    shb = block(0x0A0D0D0A, st.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    # if_tsoffset (code 14) claims 8 bytes but the block ends after 4
+    bad_idb = block(1, st.pack("<HHI", 1, 0, 65535) + st.pack("<HH", 14, 8) + b"\x00" * 4)
+    with pytest.raises(PcapError, match="option 14"):
+        read_pcap(shb + bad_idb)
+    idb = block(1, st.pack("<HHI", 1, 0, 65535))
+    with pytest.raises(PcapError, match="simple packet block"):
+        read_pcap(shb + idb + st.pack("<III", 3, 12, 12))
+    # a simple packet block carries the packet without a timestamp
+    pkt = eth(ipv4_udp(PAYLOAD))
+    (d,) = read_pcap(shb + idb + block(3, st.pack("<I", len(pkt)) + pkt))
+    assert d.data == PAYLOAD and d.time == 0.0

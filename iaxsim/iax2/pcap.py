@@ -418,6 +418,9 @@ def _read_pcapng(buf: memoryview, name: str) -> Iterator[_Record]:
                 if code == 0:
                     break
                 val = body[opos + 4:opos + 4 + olen]
+                if len(val) < olen:
+                    raise PcapError(f"{name}: interface option {code} at offset "
+                                    f"{pos + 8 + opos} runs past its block")
                 if code == 9 and olen >= 1:
                     r = val[0]
                     scale = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0 ** -r
@@ -445,6 +448,8 @@ def _read_pcapng(buf: memoryview, name: str) -> Iterator[_Record]:
         elif btype == 3:  # simple packet block
             if not interfaces:
                 raise PcapError(f"{name}: simple packet block at offset {pos} before any interface")
+            if len(body) < 4:
+                raise PcapError(f"{name}: truncated simple packet block at offset {pos}")
             origlen = struct.unpack_from(endian + "I", body)[0]
             linktype, _, _, snaplen = interfaces[0]
             caplen = min(origlen, snaplen or origlen, len(body) - 4)
@@ -659,6 +664,12 @@ def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: in
     return cols, slow
 
 
+def _empty_columns() -> dict[str, np.ndarray]:
+    u16, u32, i64 = np.zeros(0, np.uint16), np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    return {"time": np.zeros(0), "src_ip": u32, "src_port": u16, "dst_ip": u32, "dst_port": u16,
+            "source_call": u16, "timestamp": u16, "payload_offset": i64, "payload_length": i64}
+
+
 def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | None = (DEFAULT_PORT,)
                      ) -> MiniFrameBatch:
     """Decode every IAX2 datagram of a capture, voice mini frames column-wise with numpy.
@@ -700,9 +711,10 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
         cols, slow = _classify(rows, endian, scale, linktype, linkoff, port_arr)
         parts.append(cols)
         slow_starts.append(rows.starts[slow])
-    if len(parts) == 1:
+    if not parts:
+        merged = _empty_columns()
+    elif len(parts) == 1:
         merged = parts[0]
-        order = None
     else:
         merged = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
         order = np.argsort(merged["payload_offset"], kind="stable")   # back to file order
