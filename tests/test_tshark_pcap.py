@@ -71,7 +71,7 @@ def _live_capture(tshark: str, out: Path, frames: list[bytes], fmt: str) -> tupl
             if "ermission" in text and os.environ.get("IAXSIM_REQUIRE_ORACLES") != "1":
                 pytest.skip(f"not allowed to capture on loopback here: {text.strip()}")
         assert started, f"tshark did not start capturing: {''.join(seen)}"
-        time.sleep(0.2)
+        time.sleep(0.5)   # let dumpcap settle after it reports the capture started
         for i, data in enumerate(frames):
             if i % 2:
                 server.sendto(data, client.getsockname())
