@@ -180,3 +180,24 @@ def test_fuzzed_text_never_crashes_the_loader(text, number):
         for engine in ("linear", "trie"):
             dp.lookup(number, ctx, engine=engine, mode="canmatch")
         dp.matches(number, ctx)
+
+
+FIXED = Dialplan.from_string("""[c]
+exten => _X.,1,NoOp
+exten => _[a-c]!,1,NoOp
+exten => s,1,NoOp
+exten => é1,1,NoOp
+exten => _1[]2/_5.,1,NoOp
+include => d
+[d]
+exten => _N!,1,NoOp
+""", cache_size=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=8), st.one_of(st.none(), st.text(max_size=4)))
+def test_any_dialled_text_is_answered_without_crashing_and_engines_agree(number, cid):
+    for mode in ("match", "canmatch", "matchmore"):
+        a, _ = FIXED.lookup(number, "c", engine="linear", mode=mode, callerid=cid)
+        b, _ = FIXED.lookup(number, "c", engine="trie", mode=mode, callerid=cid)
+        assert a is b
