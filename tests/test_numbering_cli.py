@@ -95,3 +95,12 @@ def test_help_mentions_every_action(capsys):
     out = capsys.readouterr().out
     for action in ("lint", "linkconf", "renumber", "cover", "synth"):
         assert action in out
+
+
+def test_readme_lint_example_is_current(capsys):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    marker = "$ iaxsim plan lint data/plans/five_sites.csv --limit 3\n"
+    assert marker in readme
+    shown = readme.split(marker, 1)[1].split("```", 1)[0]
+    main(["plan", "lint", str(PLANS / "five_sites.csv"), "--limit", "3"])
+    assert capsys.readouterr().out == shown
