@@ -7,6 +7,7 @@ import sys
 
 
 def register(subparsers) -> None:
+    """Add the ``decode`` and ``pcap`` sub-commands."""
     d = subparsers.add_parser(
         "decode", help="decode one IAX2 datagram given in hex",
         description="Decode one IAX2 datagram (a UDP payload) written in hex; spaces, colons "
@@ -36,6 +37,7 @@ def _print_table(rows, header) -> None:
 
 
 def run_decode(args: argparse.Namespace) -> int:
+    """``iaxsim decode``: print one datagram decoded."""
     from iaxsim.iax2 import DecodeError, decode
     from iaxsim.iax2.pcap import TABLE_HEADER, record_json, table_row
 
@@ -55,6 +57,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def run_pcap(args: argparse.Namespace) -> int:
+    """``iaxsim pcap``: print every IAX2 datagram of a capture."""
     from iaxsim.iax2.constants import DEFAULT_PORT, DecodeError
     from iaxsim.iax2.pcap import TABLE_HEADER, _addr, iter_iax2, record_json, table_row
 

@@ -200,10 +200,12 @@ class FullFrame(_Frame):
     # -- names
     @property
     def frametype_name(self) -> str | None:
+        """RFC name of the frame type (``"IAX"``), or None for unknown numbers."""
         return frametype_name(self.frametype)
 
     @property
     def subclass_name(self) -> str | None:
+        """Name of the subclass (``"NEW"``, ``"RINGING"``, ``"ULAW"``), or None."""
         return subclass_name(self.frametype, self.subclass)
 
     def replace(self, **changes: Any) -> "FullFrame":
@@ -318,6 +320,7 @@ class MiniFrame(_Frame):
     kind: ClassVar[str] = "mini"
 
     def encode(self) -> bytes:
+        """The frame on the wire."""
         sc, ts = self.source_call, self.timestamp
         if isinstance(sc, int) and 0 < sc <= 0x7FFF and isinstance(ts, int) and ts >= 0:
             return _MINI_HDR.pack(sc, ts & 0xFFFF) + bytes(self.payload)
@@ -326,10 +329,12 @@ class MiniFrame(_Frame):
         raise EncodeError(f"cannot encode {self!r}")
 
     def to_json(self) -> dict[str, Any]:
+        """JSON view (see ``iaxsim decode --json``)."""
         return {"kind": "mini", "source_call": self.source_call, "timestamp": self.timestamp,
                 "payload_length": len(self.payload)}
 
     def describe(self) -> str:
+        """One-line human summary."""
         return f"voice {len(self.payload)} bytes"
 
 
@@ -348,6 +353,7 @@ class VideoFrame(_Frame):
     kind: ClassVar[str] = "video"
 
     def encode(self) -> bytes:
+        """The frame on the wire."""
         _check_range("source_call", self.source_call, 0, 0x7FFF)
         _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
         return (_VIDEO_HDR.pack(0, 0x8000 | self.source_call,
@@ -355,10 +361,12 @@ class VideoFrame(_Frame):
                 + bytes(self.payload))
 
     def to_json(self) -> dict[str, Any]:
+        """JSON view (see ``iaxsim decode --json``)."""
         return {"kind": "video", "source_call": self.source_call, "timestamp": self.timestamp,
                 "marker": self.marker, "payload_length": len(self.payload)}
 
     def describe(self) -> str:
+        """One-line human summary."""
         return f"video {len(self.payload)} bytes{' marker' if self.marker else ''}"
 
 
@@ -371,6 +379,7 @@ class TrunkEntry:
     timestamp: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """JSON view of the entry."""
         out: dict[str, Any] = {"source_call": self.source_call,
                                "payload_length": len(self.payload)}
         if self.timestamp is not None:
@@ -396,6 +405,7 @@ class TrunkFrame(_Frame):
     kind: ClassVar[str] = "trunk"
 
     def encode(self) -> bytes:
+        """The frame on the wire."""
         if self._raw is not None and self._seen == (self.timestamp, self.timestamps,
                                                     tuple(self.entries)):
             return self._raw
@@ -422,10 +432,12 @@ class TrunkFrame(_Frame):
         return b"".join(parts)
 
     def to_json(self) -> dict[str, Any]:
+        """JSON view (see ``iaxsim decode --json``)."""
         return {"kind": "trunk", "timestamp": self.timestamp, "timestamps": self.timestamps,
                 "entries": [e.to_json() for e in self.entries]}
 
     def describe(self) -> str:
+        """One-line human summary."""
         calls = ",".join(str(e.source_call) for e in self.entries)
         form = "with" if self.timestamps else "without"
         return f"trunk {len(self.entries)} entries {form} timestamps (calls {calls})"

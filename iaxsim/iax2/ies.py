@@ -56,10 +56,12 @@ class RRLoss(int):
 
     @property
     def percent(self) -> int:
+        """Loss percentage (high byte)."""
         return int(self) >> 24
 
     @property
     def count(self) -> int:
+        """Lost packet count (low 24 bits)."""
         return int(self) & 0xFFFFFF
 
     def __repr__(self) -> str:
@@ -78,10 +80,12 @@ class MsgCount(int):
 
     @property
     def old(self) -> int:
+        """Old (read) messages, high byte."""
         return int(self) >> 8
 
     @property
     def new(self) -> int:
+        """New messages, low byte."""
         return int(self) & 0xFF
 
     def __repr__(self) -> str:
@@ -124,17 +128,21 @@ class Kind:
         return None
 
     def decode(self, data: bytes) -> Any:
+        """Wire data (already validated) → typed value."""
         return bytes(data)
 
     def encode(self, value: Any) -> bytes:
+        """Typed value → wire data; raises EncodeError if it does not fit."""
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
         raise EncodeError(f"expected bytes, got {type(value).__name__}")
 
     def json(self, value: Any) -> Any:
+        """Typed value → JSON-ready value."""
         return bytes(value).hex()
 
     def text(self, value: Any) -> str:
+        """Typed value → short human text."""
         return bytes(value).hex() or "(empty)"
 
 
