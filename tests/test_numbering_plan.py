@@ -126,3 +126,19 @@ def test_non_utf8_file(tmp_path):
     path.write_bytes(b"server,extension\nA,\xff\n")
     with pytest.raises(PlanError, match="not UTF-8"):
         NumberingPlan.from_csv(path)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='AB,0123456789-\n#" x\r;', max_size=120))
+def test_fuzzed_csv_gives_a_plan_or_a_plan_error(body):
+    for text in (body, "server,first,last,name\n" + body, "server,extension\n" + body):
+        try:
+            plan = NumberingPlan.from_csv_text(text, path="f.csv")
+        except PlanError as err:
+            assert str(err).startswith("f.csv")
+        else:
+            assert all(e.isdigit() for s in plan.servers for e in plan.extensions[s])
