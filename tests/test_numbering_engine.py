@@ -161,3 +161,11 @@ def test_written_folders_load_with_from_dir(tmp_path):
     assert peers(plant.resolve("2100")) == ["serverHQ", "serverSALES"]
     # 300 belongs to LAB only
     assert peers(plant.resolve("300")) == ["serverLAB"]
+
+
+def test_link_confs_equals_one_call_per_server():
+    from iaxsim.numbering import link_confs
+
+    plan = synthetic_plan(4, 60, 0.5, 4, seed=3)
+    for mode in ("exact", "block"):
+        assert link_confs(plan, mode) == {s: link_conf(plan, s, mode) for s in plan.servers}
