@@ -127,6 +127,7 @@ def run_sizes(sizes: list[int], workload: str, min_time: float) -> list[tuple]:
     print(f"\n# workload '{workload}': find() lookups per CPU second, one context, 8-digit numbers")
     print(f"{'patterns':>9} {'load s':>7} {'trie s':>7} {'gc s':>6} {'trie/s':>9} {'linear/s':>9} {'regex/s':>9} {'trie×rx':>8} {'lin×rx':>7} {'warm/s':>9} {'memo/s':>9}")
     rows = []
+    costs = []
     for n in sizes:
         pats = make_patterns(n, workload=workload)
         text = context_text(pats)
@@ -158,12 +159,18 @@ def run_sizes(sizes: list[int], workload: str, min_time: float) -> list[tuple]:
         gc.collect()
         memo = per_second(lambda x: memo_dp.find(x, "bench", engine="trie"), nums, min_time / 2)
         del memo_dp
+        sample = nums[: max(20, min(400, 400000 // n))]
+        tcost = sum(dp.lookup(x, "bench", engine="trie")[1].comparisons for x in sample) / len(sample)
+        lcost = sum(dp.lookup(x, "bench")[1].comparisons for x in sample) / len(sample)
+        costs.append((n, tcost, lcost))
         rows.append((n, load, trie, linear, regex, warm, memo))
         print(f"{n:>9} {load:>7.3f} {build:>7.3f} {collect:>6.3f} {trie:>9.0f} {linear:>9.0f} {regex:>9.0f} {trie / regex:>8.1f} "
               f"{linear / regex:>7.2f} {warm:>9.0f} {memo:>9.0f}")
     base = rows[0][2]
     print("  trie lookup time relative to the smallest size: "
           + ", ".join(f"{n}: {base / trie:.2f}" for n, _, trie, *_ in rows))
+    print("  counted cost per lookup (LookupCost.comparisons, machine-independent): "
+          + ", ".join(f"{n}: trie {t:.1f} / linear {lin:.0f}" for n, t, lin in costs))
     return rows
 
 
