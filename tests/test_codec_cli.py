@@ -111,3 +111,12 @@ def test_pcap_missing_or_bad_file(tmp_path, capsys):
     bad.write_bytes(b"hello world, not a capture")
     assert main(["pcap", str(bad)]) == 2
     assert "not a pcap" in capsys.readouterr().err
+
+
+def test_pcap_all_ports(tmp_path, capsys):
+    path = _capture(tmp_path)
+    assert main(["pcap", str(path), "--all-ports", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # every UDP datagram is tried: the SIP text happens to parse as a mini frame ("IN" = 0x494e)
+    assert len(rows) == 7
+    assert rows[5]["src"] == "10.0.0.1:5060" and rows[5]["source_call"] == 0x494E
