@@ -249,3 +249,35 @@ def test_overloaded_cpu_queues_lookups_like_md1():
     assert pdd["ci_low"] <= 0.75 <= pdd["ci_high"]
     assert res.servers["cpu_utilisation"].mean() == pytest.approx(0.5, abs=0.03)
     assert (res.calls["lookup_cpu"] == 0.5).all()
+
+
+def test_media_by_formula_per_call_and_per_link():
+    sc = seed_two_servers(calls_per_hour=300, hours=0.3, remote=1.0, **{
+        "warmup": 0.0, "network.internal_scope": "global", "traffic.extension_busy": False,
+        "traffic.holding": {"dist": "fixed", "value": 10.0}})
+    res = simulate(sc, seed=8)
+    ok = res.calls[res.calls.outcome == "answered"]
+    # 10 s of ulaw, 20 ms frames, both directions: 2 × 500 mini frames of 28 + 4 + 160 = 192 B
+    media_frames, media_bytes = 2 * 500, 2 * 500 * 192
+    signalling = ok["frames"] - media_frames
+    assert signalling.between(6, 16).all()
+    assert ((ok["bytes"] - media_bytes) >= signalling * (28 + 12)).all()  # each ≥ a bare header
+    # per link: 76.8 kbit/s per active call in each direction; area under the curve = Σ holding
+    a_to_b = res.links[(res.links.src == "A") & (res.links.dst == "B")]
+    kbit = float((a_to_b["media_kbps"] * a_to_b["seconds"]).sum())
+    assert kbit == pytest.approx(len(ok) * 10.0 * 76.8, rel=1e-6)
+
+
+def test_simulate_command(tmp_path, capsys):
+    from iaxsim.cli import main
+
+    out = tmp_path / "calls.parquet"
+    pcap = tmp_path / "calls.pcap"
+    assert main(["simulate", "data/scenarios/one_way_firewall.toml", "--seed", "2", "--out", str(out),
+                 "--pcap", str(pcap)]) == 0
+    text = capsys.readouterr().out
+    assert "one_way_firewall" in text and "p_failed" in text
+    calls = pd.read_parquet(out)
+    assert set(calls.loc[calls.origin == "B", "outcome"]) == {"failed"}
+    assert pcap.stat().st_size > 24
+    assert main(["simulate", str(tmp_path / "missing.toml")]) == 2

@@ -820,18 +820,20 @@ class Model:
             ch = s.tw_channels.means(end)
             cpu = s.tw_cpu.means(end)
             for b in sorted(set(ch) | set(cpu)):
-                rows.append({"time": b * BIN_SECONDS, "server": sid, "channels_busy": ch.get(b, 0.0),
+                rows.append({"time": b * BIN_SECONDS, "seconds": min(BIN_SECONDS, end - b * BIN_SECONDS),
+                             "server": sid, "channels_busy": ch.get(b, 0.0),
                              "channel_utilisation": ch.get(b, 0.0) / s.spec.channels,
                              "cpu_utilisation": cpu.get(b, 0.0)})
-        return pd.DataFrame(rows, columns=["time", "server", "channels_busy", "channel_utilisation",
+        return pd.DataFrame(rows, columns=["time", "seconds", "server", "channels_busy", "channel_utilisation",
                                            "cpu_utilisation"])
 
     def _links_frame(self, end: float) -> pd.DataFrame:
         rows = []
         for (a, b), tw in self.tw_links.items():
             for k, kbps in sorted(tw.means(end).items()):
-                rows.append({"time": k * BIN_SECONDS, "src": a, "dst": b, "media_kbps": kbps})
-        return pd.DataFrame(rows, columns=["time", "src", "dst", "media_kbps"])
+                rows.append({"time": k * BIN_SECONDS, "seconds": min(BIN_SECONDS, end - k * BIN_SECONDS),
+                             "src": a, "dst": b, "media_kbps": kbps})
+        return pd.DataFrame(rows, columns=["time", "seconds", "src", "dst", "media_kbps"])
 
     def _link_totals(self) -> pd.DataFrame:
         rows = []
