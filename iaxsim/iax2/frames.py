@@ -1,8 +1,11 @@
 """IAX2 frames: full frames, mini (voice) frames, meta video frames and meta trunk frames.
 
 ``decode(data)`` turns one UDP payload into a frame object and ``frame.encode()`` turns it
-back into bytes; ``decode(x).encode() == x`` for every datagram ``decode`` accepts (a decoded
-frame keeps its wire bytes and returns them while unchanged). Malformed input raises
+back into bytes; ``decode(x).encode() == x`` for every datagram ``decode`` accepts: mini and
+video frames re-encode exactly from their fields, full frames remember the received subclass
+byte form and reuse their wire bytes while header and IEs are unchanged, and trunk frames
+reuse theirs while unchanged (bits their fields do not model survive). Frames are mutable
+dataclasses; ``frame.replace(...)`` returns a changed copy. Malformed input raises
 :class:`DecodeError` naming the offset (and IE); nothing else escapes ``decode``.
 
 Wire layouts (RFC 5456 §8.1, Asterisk ``iax2.h``):
@@ -30,7 +33,6 @@ _FULL_HDR = struct.Struct("!HHIBBBB")
 _MINI_HDR = struct.Struct("!HH")
 _VIDEO_HDR = struct.Struct("!HHH")
 _TRUNK_HDR = struct.Struct("!HBBI")
-_U16 = struct.Struct("!H")
 _TS_ENTRY = struct.Struct("!HHH")
 _NOTS_ENTRY = struct.Struct("!HH")
 
