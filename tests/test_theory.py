@@ -124,3 +124,30 @@ def test_unknown_codec_and_layer_are_named():
         th.iax2_call_kbps("opus")
     with pytest.raises(th.TheoryError, match="fibre"):
         th.iax2_call_kbps("ulaw", "fibre")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.floats(0.01, 200), st.integers(1, 200))
+def test_erlang_b_properties(erl, n):
+    b = th.erlang_b(erl, n)
+    assert 0 <= b < 1
+    if b > 1e-12:  # below that the comparisons are lost in floating-point rounding
+        assert th.erlang_b(erl, n + 1) < b            # more channels, less blocking
+        assert th.erlang_b(erl * 1.1, n) > b          # more traffic, more blocking
+    assert th.carried_load(erl, n) <= min(erl, n)     # never more than offered, nor than N
+    if erl < n:
+        assert b <= th.erlang_c(erl, n) <= 1      # waiting is at least as likely as loss
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.sampled_from(["ulaw", "gsm", "g729", "alaw"]), st.integers(1, 300))
+def test_trunk_share_falls_with_calls_and_stays_above_payload(codec, n):
+    share = th.trunk_call_kbps(codec, n, mtu=None)
+    assert th.trunk_call_kbps(codec, n + 1, mtu=None) < share
+    payload_kbps = th.codec(codec).payload_bytes * 8 * 50 / 1000
+    assert share > payload_kbps + 1.6  # each call still pays its 4-byte entry header
+    # the MTU only ever adds packets, never removes bytes
+    assert th.trunk_call_kbps(codec, n) >= share
