@@ -111,6 +111,11 @@ def test_video_full_frame_marker_bit():
     g = decode(f.encode())
     assert g.marker is True and g.subclass == MediaFormat.H264
 
+    # 2**63 -> 0xBF; with the marker it would be 0xFF, which means subclass -1: refused
+    assert FullFrame(frametype=FrameType.VIDEO, subclass=1 << 63).encode()[11] == 0xBF
+    with pytest.raises(EncodeError, match="0xFF"):
+        FullFrame(frametype=FrameType.VIDEO, subclass=1 << 63, marker=True).encode()
+
 
 def test_control_and_dtmf_subclasses():
     g = decode(H("8003000400000010020204" "03"))

@@ -242,6 +242,9 @@ class FullFrame(_Frame):
                 raise EncodeError(f"video subclass {self.subclass!r} collides with the marker bit")
             if self.marker:
                 byte |= 0x40
+                if byte == 0xFF:  # 2**63 + marker would read back as the special subclass -1
+                    raise EncodeError("video subclass 2**63 with the marker bit encodes as 0xFF, "
+                                      "which every decoder reads as subclass -1")
         elif self.marker:
             raise EncodeError("marker is only meaningful on video frames")
         return byte
