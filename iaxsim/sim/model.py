@@ -734,8 +734,9 @@ class Model:
                 s.driver.pump()
                 delay = tr.answer_delay
                 wait = float(delay.sample(self.net_rng, 1)[0]) if delay.mean else 0.0
-                if wait:
-                    ev = yield from mb.wait(wait)
+                answer_at = env.now + wait
+                while env.now < answer_at:  # ringing; the caller may give up meanwhile
+                    ev = yield from mb.wait(answer_at - env.now)
                     if ev is not None and type(ev) in (CallHungUp, CallFailed):
                         return
                 if ep.call_state(cid) is None:
