@@ -27,6 +27,7 @@ finding the true minimum for arbitrary sets is a multi-valued logic-minimisation
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from itertools import product
 
 __all__ = ["cover", "cover_masks", "numbers_from_specs", "render", "parse_simple", "pattern_size",
@@ -57,9 +58,9 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
             if len(rev) < len(fwd):
                 fwd = [tuple(reversed(p)) for p in rev]
         if 1 < len(fwd) <= EXPAND_LIMIT:
-            grown, grew = _expand(fwd, group)
+            pairs, grew = _expand(fwd, group)
             if grew:
-                fwd = _irredundant(grown, group)
+                fwd = _irredundant(pairs)
         out.extend(sorted(fwd, key=_order_key))
     return out
 
@@ -85,8 +86,13 @@ def cover(numbers: Iterable[str]) -> list[str]:
     return [render(p) for p in cover_masks(numbers)]
 
 
+_POP = [bin(m).count("1") for m in range(1024)]
+_KEY = [(_POP[m], (m & -m).bit_length()) for m in range(1024)]
+_DIGITS = [[str(d) for d in range(10) if m >> d & 1] for m in range(1024)]
+
+
 def _order_key(p: Masks):
-    return tuple((bin(m).count("1"), (m & -m).bit_length()) for m in p)
+    return tuple([_KEY[m] for m in p])
 
 
 def _factor(strings: list[str]) -> list[Masks]:
@@ -149,12 +155,11 @@ def _merge(patterns: list[Masks]) -> list[Masks]:
         changed = False
         for pos in range(length):
             groups: dict[Masks, int] = {}
-            count: dict[Masks, int] = {}
+            get = groups.get
             for p in pats:
                 key = p[:pos] + p[pos + 1:]
-                groups[key] = groups.get(key, 0) | p[pos]
-                count[key] = count.get(key, 0) + 1
-            if all(c == 1 for c in count.values()):
+                groups[key] = get(key, 0) | p[pos]
+            if len(groups) == len(pats):
                 continue
             changed = True
             pats = {key[:pos] + (mask,) + key[pos:] for key, mask in groups.items()}
@@ -162,11 +167,11 @@ def _merge(patterns: list[Masks]) -> list[Masks]:
 
 
 def _members(p: Masks) -> Iterable[str]:
-    digits = [[str(d) for d in range(10) if m >> d & 1] for m in p]
-    return ("".join(t) for t in product(*digits))
+    return map("".join, product(*[_DIGITS[m] for m in p]))
 
 
-def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -> tuple[list[Masks], bool]:
+def _expand(patterns: list[Masks], members: set[str],
+            budget: int = 2_000_000) -> tuple[list[tuple[Masks, Masks]], bool]:
     """Grow each pattern while it stays inside ``members`` (Espresso's EXPAND).
 
     ``slots[pos]`` maps a number with position ``pos`` removed to the mask of digits that
@@ -185,18 +190,14 @@ def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -
     out = []
     grew = False
     spent = 0
-    digit_lists = {}
-
-    def digits(mask: int) -> list[str]:
-        got = digit_lists.get(mask)
-        if got is None:
-            got = digit_lists[mask] = [str(d) for d in range(10) if mask >> d & 1]
-        return got
-
-    for p in sorted(patterns, key=pattern_size, reverse=True):
-        p = list(p)
+    for orig in sorted(patterns, key=pattern_size, reverse=True):
+        p = list(orig)
+        low = [str((m & -m).bit_length() - 1) for m in p]  # the pattern's smallest number
         for pos in range(length):
-            others = [digits(m) for i, m in enumerate(p) if i != pos]
+            # quick reject: the smallest number's completions add nothing at pos
+            if not slots[pos].get("".join(low[:pos] + low[pos + 1:]), 0) & ~p[pos]:
+                continue
+            others = [_DIGITS[m] for i, m in enumerate(p) if i != pos]
             size = 1
             for o in others:
                 size *= len(o)
@@ -211,28 +212,40 @@ def _expand(patterns: list[Masks], members: set[str], budget: int = 2_000_000) -
                     break
             if mask != p[pos]:
                 p[pos] = mask
+                low[pos] = str((mask & -mask).bit_length() - 1)
                 grew = True
-        out.append(tuple(p))
+        out.append((orig, tuple(p)))
     return out, grew
 
 
-def _irredundant(patterns: list[Masks], members: set[str]) -> list[Masks]:
-    """Drop patterns whose every number another kept pattern also matches."""
-    patterns = list(dict.fromkeys(patterns))
-    if len(patterns) < 2:
-        return patterns
-    count: dict[str, int] = {}
-    for p in patterns:
-        for n in _members(p):
-            count[n] = count.get(n, 0) + 1
+def _inside(number: str, p: Masks) -> bool:
+    return all(m >> (ord(c) - 48) & 1 for c, m in zip(number, p))
+
+
+def _irredundant(pairs: list[tuple[Masks, Masks]]) -> list[Masks]:
+    """Drop grown patterns whose every number another kept pattern also matches.
+
+    The original patterns are disjoint, so a number ``n`` is matched ``1 + extra[n]`` times,
+    where ``extra[n]`` counts the patterns that grew over it. A pattern can go when every
+    one of its numbers is still matched at least twice (``extra[n] >= 1``), checked lazily
+    since most patterns fail on their first number; removing it lowers the count of each of
+    its numbers. Smallest patterns are tried first.
+    """
+    extra: dict[str, int] = {}
+    for orig, grown in pairs:
+        if grown != orig:
+            for n in _members(grown):
+                if not _inside(n, orig):
+                    extra[n] = extra.get(n, 0) + 1
+    if not extra:
+        return [g for _, g in pairs]
     kept = []
-    for p in sorted(patterns, key=pattern_size):
-        nums = list(_members(p))
-        if all(count[n] > 1 for n in nums):
-            for n in nums:
-                count[n] -= 1
+    for _, grown in sorted(pairs, key=lambda pr: pattern_size(pr[1])):
+        if all(extra.get(n, 0) >= 1 for n in _members(grown)):
+            for n in _members(grown):
+                extra[n] -= 1
         else:
-            kept.append(p)
+            kept.append(grown)
     return kept
 
 
@@ -243,6 +256,7 @@ def render(p: Sequence[int]) -> str:
     return "_" + "".join(_render_set(m) for m in p)
 
 
+@lru_cache(maxsize=1024)
 def _render_set(m: int) -> str:
     if m <= 0 or m > ALL_DIGITS:
         raise ValueError(f"render: bad digit mask {m:#x}")
@@ -328,7 +342,7 @@ def pattern_size(p: Sequence[int]) -> int:
     """How many numbers a mask tuple matches."""
     size = 1
     for m in p:
-        size *= bin(m).count("1")
+        size *= _POP[m]
     return size
 
 
