@@ -29,9 +29,10 @@ _NO_CHILDREN: dict = {}
 
 
 class _Node:
-    __slots__ = ("lit", "others", "terms", "ordered", "only", "seg")
+    __slots__ = ("lit", "others", "terms", "ordered", "only", "seg", "first1")
 
     def __init__(self) -> None:
+        self.first1 = False   # answer for priority 1 when no term has a CID match (else False)
         self.seg = ()         # positions of a single-path chain folded into this node
         self.lit = None       # single-character positions, by character (dict)
         self.others = None    # (key, kind, chars, node) sorted by key; a dict by key while building
@@ -130,6 +131,8 @@ class Trie:
                 if len(node.others) == 1 and node.others[0][1] not in (DOT, BANG):
                     node.only = (node.others[0][2], node.others[0][3])
             node.terms = tuple(node.terms) if node.terms else ()
+            if node.terms and all(e.cid is None for e in node.terms):
+                node.first1 = next((e for e in node.terms if 1 in e._numbers), None)
             stack.extend(n for _, n in node.ordered)
 
     # -- search -----------------------------------------------------------------------
@@ -221,7 +224,7 @@ def _compress(root: _Node) -> None:
                 seg.append(node.others[0][2])
             seg.extend(child.seg)  # the child may be folded already (jump targets)
             node.lit, node.others, node.terms = child.lit, child.others, child.terms
-            node.ordered, node.only = child.ordered, child.only
+            node.ordered, node.only, node.first1 = child.ordered, child.only, child.first1
         node.seg = tuple(seg) if seg or not node.seg else node.seg
         stack.extend(c for _, c in node.ordered)
 
@@ -341,6 +344,9 @@ def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visi
                     if ev[0] is not None:
                         return ev
         if node.terms and mode != MatchMode.MATCHMORE:
+            if priority == 1 and node.first1 is not False:  # precomputed: no CID, priority 1
+                first = node.first1
+                return first, first
             return _consider(node.terms, 1, mode, callerid, priority)
         return None, None
     c = data[i]
