@@ -1,0 +1,46 @@
+"""Build the whole study report into a temporary folder, as ``iaxsim report --out DIR`` does.
+
+Every notebook of ``notebooks/`` must execute without an error, get its own HTML page with its
+figures embedded as images, and be linked from ``index.html`` under its title.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from iaxsim.report import build_report
+from iaxsim.report.build import notebook_title
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+STUDY = ["01_quickstart", "02_overlap_and_lookup_cost", "03_capacity", "04_firewalls_and_addresses",
+         "05_numbering_plan_explorer", "06_protocol_tour"]
+
+
+def test_the_six_study_notebooks_are_there() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == STUDY
+
+
+@pytest.mark.slow
+def test_full_report_pages_figures_and_no_errors(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    index = build_report(NOTEBOOKS, out, progress=False)
+    assert index == out / "index.html"
+    index_html = index.read_text(encoding="utf-8")
+    for stem in STUDY:
+        page = out / f"{stem}.html"
+        assert page.is_file(), f"{page.name} was not written"
+        assert f'href="{stem}.html"' in index_html
+        title = notebook_title(nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4))
+        assert title and title.split("·")[-1].strip()[:20] in index_html
+        html = page.read_text(encoding="utf-8")
+        figures = re.findall(r'<img[^>]+src="data:image/png;base64,', html)
+        assert figures, f"{page.name} has no embedded figure"
+        assert "application/vnd.jupyter.stderr" not in html, f"{page.name} has output on stderr"
+        assert "Traceback (most recent call last)" not in html, f"{page.name} shows a traceback"
+        assert not re.search(r'class="[^"]*jp-OutputArea-output[^"]*"[^>]*data-mime-type="application/vnd.jupyter.error"', html)
+        # figures are images inside the page, never files next to it
+        assert not re.search(r'<img[^>]+src="(?!data:)', html)
