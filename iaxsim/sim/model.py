@@ -38,7 +38,6 @@ Media is accounted by formula (:mod:`iaxsim.experiments.theory`) unless ``media 
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,8 +155,7 @@ class SimServer:
                                    link_context=link_ctx)
         self.local_dp = local
         self.link_dp = link
-        self.cpu_busy = 0
-        self.cpu_queue: deque[simpy.Event] = deque()
+        self.cpu = simpy.Resource(env, capacity=spec.cores)
         self.channels_busy = 0
         self.busy_ext: set[str] = set()
         self.tw_channels = TimeWeighted(BIN_SECONDS)
@@ -187,23 +185,16 @@ class SimServer:
 
     # -- CPU and channels
     def charge_cpu(self, comparisons: int, rec: CallRecord | None = None):
-        """Generator: occupy one core for the lookup's CPU time (FIFO queue when all are busy)."""
+        """Generator: hold one of the server's CPU cores (a SimPy resource, FIFO) for the
+        lookup's CPU time, ``base + per_comparison × comparisons``."""
         cpu_model = self.model.scenario.cpu
         service = cpu_model.base + cpu_model.per_comparison * comparisons
         env = self.model.env
-        if self.cpu_busy >= self.spec.cores:
-            turn = env.event()
-            self.cpu_queue.append(turn)
-            yield turn  # the core is handed over by the lookup that frees it
-        else:
-            self.cpu_busy += 1
-            self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
-        yield env.timeout(service)
-        if self.cpu_queue:
-            self.cpu_queue.popleft().succeed()  # the core goes straight to the next lookup
-        else:
-            self.cpu_busy -= 1
-            self.tw_cpu.set(env.now, self.cpu_busy / self.spec.cores)
+        with self.cpu.request() as req:
+            yield req
+            self.tw_cpu.set(env.now, self.cpu.count / self.spec.cores)
+            yield env.timeout(service)
+        self.tw_cpu.set(env.now, self.cpu.count / self.spec.cores)
         if rec is not None:
             rec.lookup_cpu += service
             rec.comparisons += comparisons
