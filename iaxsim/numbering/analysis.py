@@ -132,7 +132,7 @@ class PlanAnalysis:
         for s in plan.servers:
             exts = plan.extensions[s]
             span = f"{exts[0]}..{exts[-1]}" if exts else "-"
-            out.append(f"  {s}: {len(exts)} extensions, {span}, "
+            out.append(f"  {s}: {len(exts)} extension{'s' if len(exts) != 1 else ''}, {span}, "
                        f"{self.pattern_counts[s]} link.conf pattern(s)")
         block = 10 ** self.block_digits
         out.append(f"Link patterns: {self.mode} mode"
@@ -172,7 +172,7 @@ class PlanAnalysis:
         _more(out, len(shared), limit)
         hist = self.candidate_histogram
         out.append("Candidate servers per dialled number: "
-                   + ", ".join(f"{k}: {v}" for k, v in hist.items()))
+                   + (", ".join(f"{k}: {v}" for k, v in hist.items()) or "none"))
         waits = int(self.routes["waits"].sum())
         out.append(f"Numbers that wait the digit timeout when dialled: {waits}")
         out.append("")

@@ -46,8 +46,8 @@ from iaxsim.numbering.cover import ALL_DIGITS, cover_masks, render
 from iaxsim.numbering.plan import NumberingPlan, PlanError
 
 __all__ = ["MODES", "claim_key", "block_keys", "server_patterns", "unit_claims", "link_routes",
-           "external_conf", "link_conf", "link_confs", "write_server_confs", "write_all_confs", "pattern_counts",
-           "DIAL_TEMPLATE", "LOCAL_CONTEXT", "LINK_CONTEXT"]
+           "external_conf", "link_conf", "link_confs", "write_server_confs", "write_all_confs",
+           "pattern_counts", "DIAL_TEMPLATE", "LOCAL_CONTEXT", "LINK_CONTEXT"]
 
 MODES = ("exact", "block")
 LOCAL_CONTEXT = "external"
