@@ -129,3 +129,20 @@ def test_key_follows_the_content_of_referenced_files(tmp_path):
     before = load_scenario(tmp_path / "s.toml").key()
     (tmp_path / "ext.conf").write_text("[external]\nexten => 100,1,Answer()\nexten => 101,1,Answer()\n")
     assert load_scenario(tmp_path / "s.toml").key() != before
+
+
+def test_numbering_plan_csv_assigns_extensions(tmp_path):
+    from iaxsim.sim.plans import build_plans
+
+    (tmp_path / "plan.csv").write_text("server,first,last\nA,2000,2009\nB,3000,3004\nB,2010,2010\n")
+    (tmp_path / "s.toml").write_text('[numbering]\nplan = "plan.csv"\nlink_mode = "exact"\n'
+                                     '[[servers]]\nid = "A"\n[[servers]]\nid = "B"\n'
+                                     '[traffic]\nlocal = 0.5\nremote = 0.5\n')
+    plans = build_plans(load_scenario(tmp_path / "s.toml"))
+    assert plans["A"].numbers == tuple(str(n) for n in range(2000, 2010))
+    assert plans["B"].numbers == ("2010", "3000", "3001", "3002", "3003", "3004")
+    assert "exten => 2010" in plans["B"].external_conf and "cserverBi" in plans["A"].link_conf
+    (tmp_path / "bad.csv").write_text("server,first,last\nA,2009,2000\n")
+    (tmp_path / "s.toml").write_text('[numbering]\nplan = "bad.csv"\n[[servers]]\nid = "A"\n')
+    with pytest.raises(ConfigError, match="bad.csv"):
+        build_plans(load_scenario(tmp_path / "s.toml"))
