@@ -104,3 +104,15 @@ def test_readme_lint_example_is_current(capsys):
     shown = readme.split(marker, 1)[1].split("```", 1)[0]
     main(["plan", "lint", str(PLANS / "five_sites.csv"), "--limit", "3"])
     assert capsys.readouterr().out == shown
+
+
+def test_lint_tables_and_cover_verify(tmp_path, capsys):
+    main(["plan", "lint", str(PLANS / "five_sites.csv"), "--tables", str(tmp_path)])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(f"{n}.csv" for n in ("conflicts", "prefix_hazards", "pattern_overlap",
+                                                "pair_scores", "routes", "lengths", "reserved_collisions"))
+    conflicts = (tmp_path / "conflicts.csv").read_text().splitlines()
+    assert conflicts[0] == "number,servers,n_servers" and "2100,HQ;SALES,2" in conflicts
+    capsys.readouterr()
+    assert main(["plan", "cover", "6000-6049", "--verify"]) == 0
+    assert "verified with the dialplan engine: exact" in capsys.readouterr().err

@@ -51,6 +51,8 @@ def register(subparsers) -> None:
     _common_analysis_options(lint)
     lint.add_argument("--limit", type=int, default=10, help="items listed per finding (default 10)")
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+    lint.add_argument("--tables", type=Path, default=None, metavar="DIR",
+                      help="also write every finding table as DIR/<name>.csv (routes, conflicts, ...)")
     lint.set_defaults(func=run_lint)
 
     lc = sub.add_parser(
@@ -98,6 +100,8 @@ def register(subparsers) -> None:
                         epilog="example:\n  iaxsim plan cover 6000-6049      # _60[0-4]X",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     cv.add_argument("numbers", nargs="+", help="NUMBER or FIRST-LAST, any number of them")
+    cv.add_argument("--verify", action="store_true",
+                    help="check with the dialplan engine that the patterns match exactly these numbers")
     cv.set_defaults(func=run_cover)
 
     sy = sub.add_parser("synth", help="write a synthetic plan (for sweeps)",
@@ -133,6 +137,9 @@ def run_lint(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=1))
     else:
         print(report.summary(limit=args.limit))
+    if args.tables is not None:
+        for path in report.write_tables(args.tables):
+            print(f"table written: {path}", file=sys.stderr)
     return 0 if report.is_clean else 1
 
 
@@ -174,6 +181,15 @@ def run_cover(args: argparse.Namespace) -> int:
     for pat in pats:
         print(pat)
     print(f"{len(pats)} pattern(s) for {len(set(numbers))} number(s)", file=sys.stderr)
+    if args.verify:
+        from iaxsim.numbering.cover import verify_cover
+
+        try:
+            verify_cover(pats, numbers)
+        except AssertionError as err:
+            print(f"verification FAILED: {err}", file=sys.stderr)
+            return 1
+        print("verified with the dialplan engine: exact", file=sys.stderr)
     return 0
 
 

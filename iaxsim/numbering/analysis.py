@@ -32,6 +32,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -98,6 +99,24 @@ class PlanAnalysis:
 
     def __str__(self) -> str:
         return self.summary()
+
+    TABLES = ("conflicts", "prefix_hazards", "pattern_overlap", "pair_scores", "routes", "lengths",
+              "reserved_collisions")
+
+    def write_tables(self, folder: str | Path) -> list[Path]:
+        """Write every DataFrame as ``folder/<name>.csv`` (tuples joined with ``;``)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in self.TABLES:
+            df = getattr(self, name).copy()
+            for col in df.columns:
+                if df[col].dtype == object:
+                    df[col] = df[col].map(lambda v: ";".join(v) if isinstance(v, tuple) else v)
+            path = out / f"{name}.csv"
+            df.to_csv(path, index=(name == "pattern_overlap"))
+            written.append(path)
+        return written
 
     def to_dict(self) -> dict:
         """Headline figures and findings as plain JSON-ready data."""
