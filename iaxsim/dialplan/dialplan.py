@@ -7,11 +7,13 @@ As in Asterisk the include stack only grows during one search: each context is s
 most once, loops are cut, and at most 512 contexts are entered.  A ``!`` pattern that ends
 a MATCHMORE search ends the search of that context (and of what it includes); the including
 context carries on with its next include.  Time specs on includes are kept verbatim and
-treated as always open (iaxsim has no wall clock in the dialplan).
+checked against the ``when`` a lookup is given (``ast_check_timing``); without one they
+count as open, since the dialplan keeps no clock of its own.
 """
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Iterable
 
 from iaxsim.dialplan import linear
@@ -99,35 +101,40 @@ class Dialplan:
         return t
 
     def lookup(self, number: str, context: str, engine: str = "linear", mode: "MatchMode | str" = "match",
-               callerid: str | None = None, priority: int = 1) -> tuple[Extension | None, LookupCost]:
-        """The extension Asterisk would pick for ``number`` in ``context``, and what finding it cost."""
+               callerid: str | None = None, priority: int = 1,
+               when: datetime | None = None) -> tuple[Extension | None, LookupCost]:
+        """The extension Asterisk would pick for ``number`` in ``context``, and what finding it cost.
+
+        ``when`` decides time-conditioned includes (None: they are open).
+        """
         counter = [0, 0, 0, 0]
-        ext = self._search(number, context, engine, mode, callerid, priority, counter)
+        ext = self._search(number, context, engine, mode, callerid, priority, counter, when)
         return ext, LookupCost(counter[0], counter[1], counter[2], counter[3])
 
     def find(self, number: str, context: str, engine: str = "linear", callerid: str | None = None,
-             priority: int = 1) -> Extension | None:
+             priority: int = 1, when: datetime | None = None) -> Extension | None:
         """The extension Asterisk runs for ``number`` dialled in ``context`` (E_MATCH), or None."""
-        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0])
+        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0], when)
 
     def exists(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
-               priority: int = 1) -> bool:
+               priority: int = 1, when: datetime | None = None) -> bool:
         """``ast_exists_extension``."""
-        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0]) is not None
+        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0], when) is not None
 
     def canmatch(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
-                 priority: int = 1) -> bool:
+                 priority: int = 1, when: datetime | None = None) -> bool:
         """``ast_canmatch_extension``: matches now or could with more digits."""
-        return self._search(number, context, engine, MatchMode.CANMATCH, callerid, priority, [0, 0, 0, 0]) is not None
+        return self._search(number, context, engine, MatchMode.CANMATCH, callerid, priority, [0, 0, 0, 0], when) is not None
 
     def matchmore(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
-                  priority: int = 1) -> bool:
+                  priority: int = 1, when: datetime | None = None) -> bool:
         """``ast_matchmore_extension``: more digits could still match (Asterisk waits for them)."""
-        return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0]) is not None
+        return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0], when) is not None
 
-    def _search(self, number: str, context: str, engine: str, mode, callerid, priority, counter) -> Extension | None:
+    def _search(self, number: str, context: str, engine: str, mode, callerid, priority, counter,
+                when: datetime | None = None) -> Extension | None:
         if self.cache_size:
-            key = (number, context, engine, mode, callerid, priority)
+            key = (number, context, engine, mode, callerid, priority, when)
             hit = self._cache.get(key)
             if hit is not None:
                 counter[:] = hit[1]
@@ -138,14 +145,14 @@ class Dialplan:
             raise DialplanError(f"number and context must be strings, not {type(number).__name__}/{type(context).__name__}")
         m = mode if type(mode) is MatchMode else MatchMode.parse(mode)
         data = number.replace("-", "") if "-" in number else number
-        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, [], set())
+        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, [], set(), when)
         if self.cache_size:
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
             self._cache[key] = (ext, tuple(counter))
         return ext
 
-    def _search_ctx(self, data, name, use_trie, mode, callerid, priority, counter, stack, seen):
+    def _search_ctx(self, data, name, use_trie, mode, callerid, priority, counter, stack, seen, when=None):
         if stack:
             if len(stack) >= MAX_STACK or name.lower() in seen:
                 return None
@@ -165,7 +172,9 @@ class Dialplan:
         stack.append(ctx.name)
         seen.add(ctx.name.lower())
         for inc in ctx.includes:
-            found = self._search_ctx(data, inc.target, use_trie, mode, callerid, priority, counter, stack, seen)
+            if when is not None and inc.timing is not None and not inc.timing.check(when):
+                continue  # include_valid(): closed at this time
+            found = self._search_ctx(data, inc.target, use_trie, mode, callerid, priority, counter, stack, seen, when)
             if found is not None:
                 return found
         return None

@@ -135,6 +135,7 @@ class Include:
     timespec: str | None
     path: str
     line: int
+    timing: object = None  # iaxsim.dialplan.timing.Timing when a time spec is given
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from iaxsim.dialplan.config import Category, ConfigLine, ConfigReader
 from iaxsim.dialplan.model import PRIORITY_HINT, DialplanWarning, Extension, Include, Priority, Switch
 from iaxsim.dialplan.patterns import compile_pattern, shrink_phone_number
+from iaxsim.dialplan.timing import build_timing
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -168,7 +169,12 @@ class DialplanBuilder:
                 if any(i.name.lower() == value.lower() for i in ctx.includes):
                     self.warn(v.path, v.line, f"Context '{v.value}' already included in '{cat.name}' context on include at line {v.line} of {v.path}")
                     continue
-                ctx.includes.append(Include(value, target, timespec, v.path, v.line))
+                timing = None
+                if timespec is not None:
+                    timing, problems = build_timing(timespec)
+                    for problem in problems:
+                        self.warn(v.path, v.line, problem)
+                ctx.includes.append(Include(value, target, timespec, v.path, v.line, timing))
             elif name == "ignorepat":
                 value = self._subst(v.value)
                 if any(p.lower() == value.lower() for p in ctx.ignorepats):
