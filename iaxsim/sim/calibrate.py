@@ -1,0 +1,48 @@
+"""Calibrate the lookup CPU model (``[cpu]`` base and per_comparison) on this machine.
+
+Times the real matcher on contexts of a few sizes (distinct unmatched numbers, so a linear
+lookup scans every entry) and fits ``time = base + per_comparison × comparisons`` by least squares
+— the same measurement ``benchmarks/bench_dialplan.py`` reports, reduced to the two model
+parameters.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from iaxsim.sim.scenario import CpuModel
+
+
+def _context(n: int) -> str:
+    lines = ["[external]"]
+    lines += [f"exten => {2000000 + i},1,Dial(IAX2/${{EXTEN}},20)" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def measure_lookups(sizes: tuple[int, ...] = (10, 100, 1000), engine: str = "linear",
+                    repeat: int = 200) -> list[tuple[int, float]]:
+    """(comparisons, seconds) per lookup of an unknown number, for each context size."""
+    from iaxsim.dialplan import Dialplan
+
+    out = []
+    for n in sizes:
+        dp = Dialplan.from_string(_context(n), "calibration.conf")
+        reps = max(5, repeat * 10 // max(10, n))
+        # distinct numbers: the matcher remembers answers, and a remembered answer is not a lookup
+        numbers = [str(8000000 + i) for i in range(reps + 1)]
+        _, cost = dp.lookup(numbers[-1], "external", engine=engine)
+        t = time.perf_counter()
+        for number in numbers[:reps]:
+            dp.lookup(number, "external", engine=engine)
+        out.append((cost.comparisons, (time.perf_counter() - t) / reps))
+    return out
+
+
+def calibrate_cpu(sizes: tuple[int, ...] = (10, 100, 1000), engine: str = "linear") -> CpuModel:
+    """A :class:`CpuModel` fitted to this machine's matcher timings (both terms ≥ 0)."""
+    points = measure_lookups(sizes, engine)
+    x = np.array([c for c, _ in points], dtype=float)
+    y = np.array([t for _, t in points], dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    return CpuModel(base=float(max(intercept, 0.0)), per_comparison=float(max(slope, 0.0)))
