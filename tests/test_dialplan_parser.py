@@ -217,3 +217,21 @@ def test_missing_include_and_include_loop_are_errors(tmp_path):
 def test_default_context_for_headerless_fragments():
     dp = Dialplan.from_string("exten => _6XXX,1,NoOp\n", "link.conf", default_context="link")
     assert dp.find("6001", "link").name == "_6XXX"
+
+
+def test_label_priorities_are_found_by_matching_like_findlabel():
+    dp = load("""[c]
+exten => _6XXX,1(start),Answer()
+exten => 6001,start+2,NoOp(jumps)
+exten => _7XXX,1,NoOp
+exten => 7001,nolabel,NoOp
+""")
+    # '6001' matches _6XXX, which carries the label: priority 1 + 2
+    assert dp.find("6001", "c", priority=3).priorities[0].data == "jumps"
+    assert [str(w) for w in dp.warnings] == ["t.conf:5: Invalid priority/label 'nolabel' at line 5 of t.conf"]
+
+
+def test_hint_of_a_literal_expands_globals():
+    dp = load("[globals]\nDEV=SIP/100\n[c]\nexten => 100,hint,${DEV}&SIP/101\nexten => _1XX,hint,${DEV}\n")
+    assert dp.find("100", "c", priority=-1).priorities[0].app == "SIP/100&SIP/101"
+    assert dp.find("150", "c", priority=-1).priorities[0].app == "${DEV}"

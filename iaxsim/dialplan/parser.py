@@ -264,6 +264,8 @@ class DialplanBuilder:
             m = re.match(r"\s*([+-]?\d+)", plus)
             ipri += int(m.group(1)) if m else 0
         lastpri = ipri
+        if ipri == PRIORITY_HINT and "${" in appl and not realext.startswith("_"):
+            appl = self._subst(appl)  # Asterisk expands variables in a literal's hint when adding it
         if realext in ("_.", "_!"):
             self.warn(v.path, v.line, f"The use of '{realext}' for an extension is strongly discouraged and can have unexpected behavior.  Please use '_X{realext[1]}' instead at line {v.line} of {v.path}")
         if not self.add_extension(ctx, realext, ipri, label, cidmatch, appl, data, v.path, v.line):
@@ -271,12 +273,22 @@ class DialplanBuilder:
         return lastpri
 
     def _find_label(self, ctx: Context, realext: str, cid: str | None, label: str) -> int | None:
-        name = remove_fluff(clean_name(realext))
-        cid_clean = remove_fluff(clean_name(cid)) if cid is not None else None
-        probe = Extension(name, name, ctx.name, cid_clean)
-        group = ctx._groups.get(probe.sort_key)
-        p = group.find_label(label) if group is not None else None
-        return p.number if p is not None else None
+        """``ast_findlabel_extension2`` as pbx_config calls it: the first extension of this
+        context (precedence order) that the written extension matches, whose CID match accepts
+        the line's caller-ID pattern, and that has the label."""
+        from iaxsim.dialplan.linear import cid_ok
+        from iaxsim.dialplan.patterns import MatchMode, match_compiled, strip_fluff
+
+        data = strip_fluff(realext)
+        for ext in ctx.sorted_extensions():
+            if not match_compiled(ext.compiled, data, MatchMode.MATCH)[0]:
+                continue
+            if ext.cid is not None and not cid_ok(ext, cid):
+                continue
+            p = ext.find_label(label)
+            if p is not None:
+                return p.number
+        return None
 
     def add_extension(self, ctx: Context, extension: str, priority: int, label: str | None,
                       cid: str | None, app: str, data: str, path: str, line: int) -> bool:
