@@ -154,7 +154,9 @@ class LookupCost:
     """What one lookup did: the headline count and the detail behind it.
 
     ``comparisons`` counts extensions whose pattern was tested (linear) or trie nodes
-    visited (trie); ``chars_compared`` the dialled characters examined;
+    visited (trie); ``chars_compared`` the dialled characters compared (linear: summed over
+    every pattern tested; trie: each node visit tests at most one character, so the count is
+    the visits capped at the number's length per context);
     ``contexts_searched`` the contexts entered; ``switches`` the ``switch =>`` entries that
     would have been consulted (each a network lookup in Asterisk).
     """
