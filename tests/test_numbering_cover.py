@@ -111,6 +111,24 @@ def test_cover_is_minimal_on_two_digit_sets(numbers):
     assert len(cover(numbers)) == brute_minimum(set(numbers), "012", 2)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.sampled_from(["".join(t) for t in itertools.product("01", repeat=3)]), min_size=1))
+def test_cover_is_minimal_on_three_digit_binary_sets(numbers):
+    assert len(cover(numbers)) == brute_minimum(set(numbers), "01", 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.sampled_from(["".join(t) for t in itertools.product("0123", repeat=2)]), min_size=1))
+def test_cover_is_minimal_on_two_digit_sets_of_four_digits(numbers):
+    assert len(cover(numbers)) == brute_minimum(set(numbers), "0123", 2)
+
+
+def test_known_hard_cases_where_overlapping_patterns_win():
+    # found by comparing the factored cover with brute force: overlapping patterns needed
+    assert len(cover(["001", "010", "011", "100", "101", "110"])) == 3
+    assert len(cover(["00", "01", "10", "12", "20", "21", "22"])) == 2
+
+
 def test_pattern_size():
     assert pattern_size(parse_simple("_60[0-4]X")) == 50
     assert pattern_size(parse_simple("6001")) == 1

@@ -20,9 +20,9 @@ built in three steps:
    route to the same server), and a pattern whose numbers are all matched by other kept
    patterns is dropped, smallest first.
 
-This is exact and usually minimal (single aligned or unaligned ranges come out minimal);
-finding the true minimum for arbitrary sets is a multi-valued logic-minimisation problem
-(NP-hard), so for scattered sets the result is a small cover, not a proven minimum.
+The cover is always exact. It is minimal for sets of up to ``EXACT_LIMIT`` numbers per
+length (step 5) and for single ranges; for larger scattered sets it is a small cover, not
+a proven minimum — the general problem is multi-valued logic minimisation (NP-hard).
 """
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ __all__ = ["cover", "cover_masks", "numbers_from_specs", "render", "parse_simple
 ALL_DIGITS = 0x3FF  # bits 0..9
 #: Step 4 (expand and drop) runs only on covers of at most this many patterns (cost).
 EXPAND_LIMIT = 5000
+#: Step 5 (exact minimum) runs on sets of at most this many numbers of one length.
+EXACT_LIMIT = 32
 _Z = 0x3FE  # 1-9
 _N = 0x3FC  # 2-9
 
@@ -61,8 +63,86 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
             pairs, grew = _expand(fwd, group)
             if grew:
                 fwd = _irredundant(pairs)
+        if len(fwd) > 1 and len(group) <= EXACT_LIMIT:
+            better = _exact_minimum(group, length, len(fwd))
+            if better is not None:
+                fwd = better
         out.extend(sorted(fwd, key=_order_key))
     return out
+
+
+def _primes(numbers: frozenset[str], length: int, memo: dict) -> list[Masks]:
+    """Every maximal product of digit sets inside ``numbers`` (all of one ``length``)."""
+    if length == 0:
+        return [()]
+    got = memo.get(numbers)
+    if got is not None:
+        return got
+    by_first: dict[int, frozenset[str]] = {}
+    tmp: dict[int, set[str]] = {}
+    for n in numbers:
+        tmp.setdefault(ord(n[0]) - 48, set()).add(n[1:])
+    by_first = {d: frozenset(v) for d, v in tmp.items()}
+    digits = sorted(by_first)
+    found: dict[Masks, list[int]] = {}  # tail -> masks seen with it
+
+    def grow(i: int, mask: int, common: frozenset[str]) -> None:
+        for tail in _primes(common, length - 1, memo):
+            found.setdefault(tail, []).append(mask)
+        for j in range(i + 1, len(digits)):
+            nxt = common & by_first[digits[j]]
+            if nxt:
+                grow(j, mask | (1 << digits[j]), nxt)
+
+    for i, d in enumerate(digits):
+        grow(i, 1 << d, by_first[d])
+    out = []
+    for tail, masks in found.items():
+        for m in masks:  # maximal: no other mask with the same tail contains this one
+            if not any(o != m and o & m == m for o in masks):
+                out.append((m,) + tail)
+    memo[numbers] = out
+    return out
+
+
+def _exact_minimum(group: set[str], length: int, upper: int,
+                   budget: int = 20_000) -> list[Masks] | None:
+    """A cover with fewer than ``upper`` patterns, as small as possible, or None.
+
+    Branch and bound over the maximal products (every minimum cover can be made of
+    maximal ones): take the uncovered number with the fewest products covering it and try
+    each. ``budget`` bounds the search nodes; the best cover found is exact either way.
+    """
+    primes = _primes(frozenset(group), length, {})
+    if len(primes) > 400:
+        return None
+    members = [frozenset(_members(p)) for p in primes]
+    covering: dict[str, list[int]] = {n: [] for n in group}
+    for i, mem in enumerate(members):
+        for n in mem:
+            covering[n].append(i)
+    biggest = max(len(m) for m in members)
+    best: list = [upper, None]
+    nodes = [0]
+
+    def search(uncovered: frozenset[str], chosen: list[int]) -> None:
+        if not uncovered:
+            if len(chosen) < best[0]:
+                best[0], best[1] = len(chosen), list(chosen)
+            return
+        nodes[0] += 1
+        if nodes[0] > budget or len(chosen) + -(-len(uncovered) // biggest) >= best[0]:
+            return
+        pivot = min(uncovered, key=lambda n: len(covering[n]))
+        for i in sorted(covering[pivot], key=lambda i: -len(members[i] & uncovered)):
+            chosen.append(i)
+            search(uncovered - members[i], chosen)
+            chosen.pop()
+
+    search(frozenset(group), [])
+    if best[1] is None:
+        return None
+    return [primes[i] for i in best[1]]
 
 
 def numbers_from_specs(specs: Iterable[str]) -> list[str]:
