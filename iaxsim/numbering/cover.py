@@ -75,10 +75,14 @@ def _primes(numbers: frozenset[str], length: int, memo: dict) -> list[Masks]:
     """Every maximal product of digit sets inside ``numbers`` (all of one ``length``)."""
     if length == 0:
         return [()]
+    if length == 1:
+        mask = 0
+        for n in numbers:
+            mask |= 1 << (ord(n) - 48)
+        return [(mask,)]
     got = memo.get(numbers)
     if got is not None:
         return got
-    by_first: dict[int, frozenset[str]] = {}
     tmp: dict[int, set[str]] = {}
     for n in numbers:
         tmp.setdefault(ord(n[0]) - 48, set()).add(n[1:])
@@ -98,8 +102,10 @@ def _primes(numbers: frozenset[str], length: int, memo: dict) -> list[Masks]:
         grow(i, 1 << d, by_first[d])
     out = []
     for tail, masks in found.items():
-        for m in masks:  # maximal: no other mask with the same tail contains this one
-            if not any(o != m and o & m == m for o in masks):
+        kept: list[int] = []  # maximal: no other mask with the same tail contains this one
+        for m in sorted(masks, key=lambda x: -_POP[x]):
+            if not any(k & m == m for k in kept):
+                kept.append(m)
                 out.append((m,) + tail)
     memo[numbers] = out
     return out
