@@ -4,7 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=88)
 
 _EPILOG_LINT = """exit status: 0 when the plan is clean, 1 when it has conflicts, prefix hazards or
 reserved-prefix collisions, 2 on unreadable input.
@@ -42,10 +47,10 @@ def register(subparsers) -> None:
 
     lint = sub.add_parser(
         "lint", help="report conflicts, prefix hazards, pattern overlap and reserved-prefix collisions",
-        description="Analyse a numbering plan: the same number on two servers (conflict), numbers "
+        description=_wrap("Analyse a numbering plan: the same number on two servers (conflict), numbers "
                     "that prefix others (each costs a 5 s digit timeout), how much the servers' "
                     "link.conf patterns overlap (score 0 = disjoint blocks, 1 = fully interleaved), "
-                    "extension lengths and collisions with the outside-line digit and emergency numbers.",
+                    "extension lengths and collisions with the outside-line digit and emergency numbers."),
         epilog=_EPILOG_LINT, formatter_class=argparse.RawDescriptionHelpFormatter)
     lint.add_argument("plan", type=Path, help="plan CSV")
     _common_analysis_options(lint)
@@ -57,11 +62,11 @@ def register(subparsers) -> None:
 
     lc = sub.add_parser(
         "linkconf", help="write a server's external.conf and link.conf",
-        description="Write DIR/external.conf (the server's own extensions, context [external]) and "
+        description=_wrap("Write DIR/external.conf (the server's own extensions, context [external]) and "
                     "DIR/link.conf (context [link]: for each pattern, priority 1 dials the owning "
                     "peer's internal address, priority 2 its external one, as in trixbox), loadable "
                     "by 'iaxsim dialplan resolve --dir DIR' and 'iaxsim node --conf DIR'. With --all, "
-                    "writes DIR/server<ID>/ for every server.",
+                    "writes DIR/server<ID>/ for every server."),
         epilog="example:\n  iaxsim plan linkconf data/plans/seed.csv --server A --out /tmp/serverA",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     lc.add_argument("plan", type=Path, help="plan CSV")
@@ -79,10 +84,10 @@ def register(subparsers) -> None:
 
     rn = sub.add_parser(
         "renumber", help="propose own leading digit(s) per server with the fewest changed extensions",
-        description="Give each server its own leading digit(s) (two-digit site prefixes when servers "
+        description=_wrap("Give each server its own leading digit(s) (two-digit site prefixes when servers "
                     "outnumber free digits), one extension length, no reserved prefix; keep as many "
                     "extensions as possible. Prints the proposal with before/after findings, writes "
-                    "the new plan CSV and optionally the old -> new table.",
+                    "the new plan CSV and optionally the old -> new table."),
         epilog="example:\n  iaxsim plan renumber data/plans/five_sites.csv --out new.csv --map changes.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     rn.add_argument("plan", type=Path, help="plan CSV")
