@@ -159,3 +159,18 @@ def test_lengths_table():
     a = analyze(plan)
     assert a.lengths.values.tolist() == [["A", 3, 1], ["A", 4, 2], ["B", 4, 1]]
     assert "Length: NOT uniform (A 3/4, B 4)" in a.summary()
+
+
+def test_link_conf_sizes_by_hand():
+    from pathlib import Path
+
+    plans = Path(__file__).resolve().parent.parent / "data" / "plans"
+    seed = analyze(NumberingPlan.from_csv(plans / "seed.csv"), link_sizes=True)
+    assert seed.link_sizes == {"A": 1, "B": 1}
+    five = analyze(NumberingPlan.from_csv(plans / "five_sites.csv"), link_sizes=True)
+    # HQ's link.conf in block mode, grouped by the peers that claim each block:
+    # PLANT 22XX and 30XX (2 patterns), LAB _3XX (1), SALES 21XX+24XX = _2[14]XX (1),
+    # SALES+DEPOT 40XX (1), DEPOT 90XX and 11XX (2): 7 patterns.
+    assert five.link_sizes["HQ"] == 7
+    assert "Patterns in each server's own link.conf: HQ 7," in five.summary()
+    assert analyze(NumberingPlan.from_csv(plans / "seed.csv")).link_sizes is None

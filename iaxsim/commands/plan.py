@@ -56,6 +56,8 @@ def register(subparsers) -> None:
     _common_analysis_options(lint)
     lint.add_argument("--limit", type=int, default=10, help="items listed per finding (default 10)")
     lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+    lint.add_argument("--no-link-sizes", action="store_true",
+                      help="skip counting each server's link.conf patterns (slow on huge plans)")
     lint.add_argument("--tables", type=Path, default=None, metavar="DIR",
                       help="also write every finding table as DIR/<name>.csv (routes, conflicts, ...)")
     lint.set_defaults(func=run_lint)
@@ -137,7 +139,7 @@ def run_lint(args: argparse.Namespace) -> int:
 
     report = analyze(_load(args), mode=args.mode, block_digits=args.block_digits,
                      outside_line=_list(args.outside_line), emergency=_list(args.emergency),
-                     reserved=_list(args.reserved))
+                     reserved=_list(args.reserved), link_sizes=not args.no_link_sizes)
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:

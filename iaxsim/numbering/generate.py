@@ -46,7 +46,8 @@ from iaxsim.numbering.cover import ALL_DIGITS, cover_masks, render
 from iaxsim.numbering.plan import NumberingPlan, PlanError
 
 __all__ = ["MODES", "claim_key", "block_keys", "server_patterns", "unit_claims", "link_routes",
-           "external_conf", "link_conf", "link_confs", "write_server_confs", "write_all_confs",
+           "external_conf", "link_conf", "link_confs", "link_conf_sizes", "write_server_confs",
+           "write_all_confs",
            "pattern_counts", "DIAL_TEMPLATE", "LOCAL_CONTEXT", "LINK_CONTEXT"]
 
 MODES = ("exact", "block")
@@ -167,6 +168,12 @@ def link_conf(plan: NumberingPlan, server: str, mode: str = "exact", block_digit
                 lines.append(f"exten => {pat},{prio},{DIAL_TEMPLATE.format(kind=kind, peer=peer)}")
                 prio += 1
     return "\n".join(lines) + "\n"
+
+
+def link_conf_sizes(plan: NumberingPlan, mode: str = "exact", block_digits: int = 2) -> dict[str, int]:
+    """How many patterns each server's own link.conf holds (what its linear matcher scans)."""
+    claims = unit_claims(plan, mode, block_digits)
+    return {s: len(link_routes(plan, s, mode, block_digits, claims)) for s in plan.servers}
 
 
 def link_confs(plan: NumberingPlan, mode: str = "exact", block_digits: int = 2) -> dict[str, str]:
