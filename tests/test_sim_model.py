@@ -8,6 +8,7 @@ is given up at 32 s).
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -273,7 +274,8 @@ def test_simulate_command(tmp_path, capsys):
 
     out = tmp_path / "calls.parquet"
     pcap = tmp_path / "calls.pcap"
-    assert main(["simulate", "data/scenarios/one_way_firewall.toml", "--seed", "2", "--out", str(out),
+    scenario = Path(__file__).resolve().parent.parent / "data" / "scenarios" / "one_way_firewall.toml"
+    assert main(["simulate", str(scenario), "--seed", "2", "--out", str(out),
                  "--pcap", str(pcap)]) == 0
     text = capsys.readouterr().out
     assert "one_way_firewall" in text and "p_failed" in text
