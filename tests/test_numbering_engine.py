@@ -169,3 +169,20 @@ def test_link_confs_equals_one_call_per_server():
     plan = synthetic_plan(4, 60, 0.5, 4, seed=3)
     for mode in ("exact", "block"):
         assert link_confs(plan, mode) == {s: link_conf(plan, s, mode) for s in plan.servers}
+
+
+@pytest.mark.parametrize("mode", ["exact", "block"])
+def test_messy_plan_engine_agrees_with_analysis(mode):
+    # mixed lengths, conflicts and shared blocks: what LinkedServer tries from each server is
+    # the analysis' candidate list without the calling server, or local when it owns the number
+    plan = NumberingPlan.from_csv(PLANS / "five_sites.csv")
+    linked = servers_of(plan, mode)
+    routes = analyze(plan, mode=mode).routes.set_index("number")
+    for origin, srv in linked.items():
+        for number in routes.index:
+            res = srv.resolve(number)
+            if origin in routes.loc[number, "owners"]:
+                assert res.is_local
+                continue
+            assert peers(res) == [f"server{c}" for c in routes.loc[number, "candidates"] if c != origin]
+            assert all(f"server{o}" in peers(res) for o in routes.loc[number, "owners"])
