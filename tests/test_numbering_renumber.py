@@ -116,3 +116,17 @@ def test_bad_arguments():
         renumber(plan, first_digits="1a")
     with pytest.raises(PlanError, match="leaves no digits"):
         renumber(plan, length=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 12), st.integers(5, 60), st.floats(0, 1), st.integers(0, 1000),
+       st.lists(st.text("0123456789", min_size=1, max_size=5), max_size=15))
+def test_any_plan_comes_out_clean(n_servers, eps, overlap, seed, extra):
+    base = synthetic_plan(n_servers, eps, overlap, 4, seed=seed)
+    exts = {s: set(base.extensions[s]) for s in base.servers}
+    for i, e in enumerate(extra):  # messy additions: short numbers, 9xxx, 112x, conflicts
+        exts[base.servers[i % n_servers]].add(e)
+    plan = NumberingPlan.from_dict({s: sorted(v) for s, v in exts.items()})
+    res = renumber(plan, outside_line=("9",), emergency=RESERVED[1:])
+    check_result(plan, res)
+    assert res.unit_digits == (1 if n_servers <= 8 else 2)
