@@ -458,8 +458,9 @@ class Model:
             if peer is None:
                 final = "failed"
                 continue
-            result = yield from self.attempt(o, peer, self.address(peer, att.address), number, rec,
-                                             tr, holding, t_dialled)
+            # the dial string says which number and context the peer is asked for
+            result = yield from self.attempt(o, peer, self.address(peer, att.address), att.number or number,
+                                             rec, tr, holding, t_dialled, context=att.context or CONTEXT)
             if result in ("answered", "busy", "congestion"):
                 return
             final = "failed" if (result == "failed" or final == "failed") else "rejected"
@@ -490,13 +491,13 @@ class Model:
             o.busy_ext.discard(number)
 
     def attempt(self, o: SimServer, peer: SimServer, ip: str, number: str, rec: CallRecord,
-                tr: TrafficSpec, holding: float, t_dialled: float):
+                tr: TrafficSpec, holding: float, t_dialled: float, context: str = CONTEXT):
         """One Dial over IAX2; returns answered / busy / congestion / rejected / failed."""
         env = self.env
         if o.spec.qualify and o.peer_status.get(ip) == "unreachable":
             return "failed"
         ep = o.endpoint
-        cid = ep.place_call((ip, IAX2_PORT), number, now=env.now, context=CONTEXT,
+        cid = ep.place_call((ip, IAX2_PORT), number, now=env.now, context=context,
                             calling_number=o.id)
         mb = o.watch(cid, rec)
         o.driver.pump()
