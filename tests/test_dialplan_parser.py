@@ -235,3 +235,9 @@ def test_hint_of_a_literal_expands_globals():
     dp = load("[globals]\nDEV=SIP/100\n[c]\nexten => 100,hint,${DEV}&SIP/101\nexten => _1XX,hint,${DEV}\n")
     assert dp.find("100", "c", priority=-1).priorities[0].app == "SIP/100&SIP/101"
     assert dp.find("150", "c", priority=-1).priorities[0].app == "${DEV}"
+
+
+def test_block_comment_markers_need_their_own_dashes():
+    # ";--;" opens a block comment (config.c looks for "--;" only after the ";--" it just read)
+    dp = load("[c]\nexten => 1,1,NoOp ;--;\nexten => 2,1,NoOp\n--;\nexten => 3,1,NoOp\n")
+    assert dp.find("1", "c") is not None and dp.find("2", "c") is None and dp.find("3", "c") is not None

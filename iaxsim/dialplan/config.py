@@ -58,8 +58,6 @@ class ConfigReader:
     def read_text(self, text: str, path: str, base_dir: str | None, level: int = 0,
                   cat: Category | None = None) -> Category | None:
         """Parse ``text`` (from ``path``); returns the category current at its end."""
-        if level == 0 and cat is None and self._default is not None:
-            cat = None  # created lazily when the first line needs it
         depth = 0
         nest_start = 0
         for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -76,7 +74,7 @@ class ConfigReader:
                 semi = buf.find(";", pos)
                 if semi < 0:
                     break
-                if semi > 0 and buf[semi - 1] == "\\":
+                if semi > pos and buf[semi - 1] == "\\":
                     buf = buf[:semi - 1] + buf[semi:]
                     pos = semi
                     continue
@@ -92,7 +90,7 @@ class ConfigReader:
                     else:
                         pos = semi + 1
                     continue
-                if semi >= 2 and buf[semi - 2:semi] == "--" and depth > 0:
+                if semi >= pos + 2 and buf[semi - 2:semi] == "--" and depth > 0:
                     depth -= 1
                     pos = semi + 1
                     if depth == 0:
