@@ -241,3 +241,11 @@ def test_block_comment_markers_need_their_own_dashes():
     # ";--;" opens a block comment (config.c looks for "--;" only after the ";--" it just read)
     dp = load("[c]\nexten => 1,1,NoOp ;--;\nexten => 2,1,NoOp\n--;\nexten => 3,1,NoOp\n")
     assert dp.find("1", "c") is not None and dp.find("2", "c") is None and dp.find("3", "c") is not None
+
+
+def test_text_with_a_file_name_resolves_includes_next_to_it(tmp_path):
+    (tmp_path / "users.conf").write_text("exten => 100,1,NoOp\n")
+    dp = Dialplan.from_string("[c]\n#include users.conf\n", path=str(tmp_path / "extensions.conf"))
+    assert dp.find("100", "c").priorities[0].path == str(tmp_path / "users.conf")
+    with pytest.raises(ConfigError, match="no directory"):
+        Dialplan.from_string("[c]\n#include users.conf\n")

@@ -8,6 +8,7 @@ Turns categories into contexts: ``exten =>`` / ``same =>`` lines with numeric, `
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -350,7 +351,9 @@ def read(text: str | None, path: str, *, from_file: bool = False,
     if from_file:
         reader.read_file(path)
     else:
-        reader.read_text(text or "", path, None)
+        # text given with a file name resolves #include next to that name; "<string>" cannot
+        base = None if path.startswith("<") else os.path.dirname(os.path.abspath(path))
+        reader.read_text(text or "", path, base)
     builder = build(reader.categories)
     builder.warnings[:0] = reader.warnings
     return builder
