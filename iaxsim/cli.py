@@ -44,11 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     except IaxsimError as err:
         print(f"iaxsim: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `iaxsim pcap big.pcap | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
     except OSError as err:
         print(f"iaxsim: error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `iaxsim pcap big.pcap | head`
-        return 0
 
 
 if __name__ == "__main__":
