@@ -60,6 +60,7 @@ def test_qualify_dialogs_are_recognised_by_address_and_call_number() -> None:
     window = call_frames(t, 0.25, 0.35)
     assert window["label"].tolist() == ["NEW"]
     assert window["time"].tolist() == pytest.approx([0.05])
+    assert call_frames(t, 0.2499, 0.35, decimals=3)["time"].tolist() == [0.05]
 
 
 def test_frame_counts() -> None:

@@ -93,9 +93,9 @@ def qualify_rows(table: pd.DataFrame) -> pd.Series:
     return pd.Series(mask, index=table.index, dtype=bool)
 
 
-def call_frames(table: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+def call_frames(table: pd.DataFrame, start: float, end: float, decimals: int = 6) -> pd.DataFrame:
     """The frames of a :func:`frame_table` with ``start <= time <= end``, qualify traffic left out,
-    times made relative to ``start`` (rounded to the microsecond)."""
+    times made relative to ``start`` (rounded to ``decimals`` places: 6 = microseconds)."""
     keep = (table["time"] >= start) & (table["time"] <= end) & ~qualify_rows(table)
     window = table[keep]
-    return window.assign(time=(window["time"] - start).round(6))
+    return window.assign(time=(window["time"] - start).round(decimals))
