@@ -283,3 +283,19 @@ def test_simulate_command(tmp_path, capsys):
     assert set(calls.loc[calls.origin == "B", "outcome"]) == {"failed"}
     assert pcap.stat().st_size > 24
     assert main(["simulate", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_switch_mode_unreachable_peer_costs_the_5s_dialplan_wait():
+    calls = remote_calls({"linking": "switch", "network.internal_scope": "global",
+                          "network.links": [{"from": "A", "to": "B", "loss": 1.0}]})
+    from_a = calls[calls.origin == "A"]
+    # nothing reaches B: every DPREQ waits iaxdefaulttimeout (5 s), the number is not found
+    assert len(from_a) > 50 and set(from_a["outcome"]) == {"rejected"}
+    assert (from_a["attempts"] == 0).all()
+    origin_lookup = 10e-6 + 1 * 0.6e-6  # external.conf: one pattern (_7XXX) tested
+    pdd = from_a["post_dial_delay"]
+    full_wait = (pdd - (5.0 + origin_lookup)).abs() < 2e-6
+    assert full_wait.mean() > 0.8
+    assert (pdd <= 5.0 + origin_lookup + 2e-6).all()
+    # shorter: the TBD call's unanswered NEW gave up (32 s) while the lookup waited, which ends
+    # every pending lookup on it; or the number's timeout is still cached (60 s): no wait at all
