@@ -91,6 +91,11 @@ def test_one_way_firewall_fails_one_direction_only():
     by = calls.groupby("origin")["outcome"]
     assert set(by.get_group("B")) == {"failed"}
     assert "failed" not in set(by.get_group("A")) and (by.get_group("A") == "answered").sum() > 50
+    per_origin = simulate(seed_two_servers(calls_per_hour=300, hours=0.3, remote=1.0, **{
+        "servers.A.nat": True, "network.firewall": [{"from": "B", "to": "A", "stateful": False}]}),
+        seed=3).summary(by="origin")
+    assert per_origin.loc[("B", "p_failed"), "mean"] == 1.0
+    assert per_origin.loc[("A", "p_failed"), "mean"] == 0.0
     # without NAT the replies to A are dropped too: both directions fail
     both = remote_calls({"network.firewall": [{"from": "B", "to": "A", "stateful": False}]})
     assert set(both["outcome"]) == {"failed"}

@@ -80,13 +80,20 @@ class SimResult:
     datagrams: list = field(default_factory=list, repr=False)
     wall_seconds: float = 0.0
 
-    def summary(self, batches: int = 20) -> pd.DataFrame:
+    def summary(self, batches: int = 20, by: str | None = None) -> pd.DataFrame:
         """Means and 95% confidence intervals (batch means over the measured period).
 
-        Rows: the share of each outcome (``blocking`` = congestion share), post-dial delay,
-        comparisons, attempts, lookup CPU, frames and bytes per call.
+        Rows: the share of each outcome (``p_congestion`` is the blocking), post-dial delay
+        (all calls, and answered calls only), comparisons, attempts, lookup CPU, frames and
+        bytes per call. ``by`` names a column of ``calls`` (e.g. ``"origin"``) to summarise
+        each group separately (an outer index level).
         """
-        c = self.calls
+        if by is not None:
+            parts = {key: self._summary(group, batches) for key, group in self.calls.groupby(by, sort=True)}
+            return pd.concat(parts, names=[by])
+        return self._summary(self.calls, batches)
+
+    def _summary(self, c: pd.DataFrame, batches: int) -> pd.DataFrame:
         start = self.scenario.warmup
         end = start + self.scenario.duration
         t = c["start"].to_numpy()
