@@ -288,6 +288,10 @@ def test_simulate_command(tmp_path, capsys):
     assert set(calls.loc[calls.origin == "B", "outcome"]) == {"failed"}
     assert pcap.stat().st_size > 24
     assert main(["simulate", str(tmp_path / "missing.toml")]) == 2
+    assert main(["simulate", str(scenario), "--by", "origin"]) == 0
+    by_origin = capsys.readouterr().out
+    assert "origin" in by_origin and by_origin.count("p_failed") == 2
+    assert main(["simulate", str(scenario), "--by", "colour"]) == 2
 
 
 def test_switch_mode_unreachable_peer_costs_the_5s_dialplan_wait():

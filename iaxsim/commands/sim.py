@@ -16,6 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=None, help="write the per-call rows as Parquet")
     p.add_argument("--pcap", type=Path, default=None, help="write every datagram exchanged as a pcap")
+    p.add_argument("--by", default=None, metavar="COLUMN",
+                   help="summarise each group of calls separately, e.g. --by origin")
     p.set_defaults(func=run_simulate)
 
     s = subparsers.add_parser(
@@ -42,7 +44,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(result.calls)} calls, seed {result.seed}, "
           f"{result.wall_seconds:.2f} s wall")
     print(result.calls["outcome"].value_counts().to_string())
-    print(result.summary().to_string(float_format=lambda v: f"{v:.6g}"))
+    if args.by is not None and args.by not in result.calls.columns:
+        raise IaxsimError(f"--by {args.by}: no such column (choose from {', '.join(result.calls.columns)})")
+    print(result.summary(by=args.by).to_string(float_format=lambda v: f"{v:.6g}"))
     if args.out is not None:
         result.calls.to_parquet(args.out, index=False)
         print(f"calls written: {args.out}")
