@@ -45,3 +45,29 @@ def test_full_report_pages_figures_and_no_errors(tmp_path: Path) -> None:
         assert "Traceback (most recent call last)" not in html, f"{page.name} shows a traceback"
         # figures are images inside the page, never files next to it
         assert not re.search(r'<img[^>]+src="(?!data:)', html)
+
+
+def test_notebooks_are_thin_and_committed_executed() -> None:
+    """Notebooks call the package: no classes, only short glue functions, imports from the package,
+    the standard library and the plotting/data stack; every code cell stored with its outputs run."""
+    import ast
+
+    allowed = {"iaxsim", "pandas", "numpy", "matplotlib", "pathlib", "tempfile", "asyncio", "sys", "re"}
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code, f"{path.name} has no code"
+        assert all(c.execution_count is not None for c in code), f"{path.name} is not stored executed"
+        tree = ast.parse("\n".join(c.source for c in code))
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.ClassDef), f"{path.name} defines class {node.name}"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 12, f"{path.name}: function {node.name} is {length} lines; move it to the package"
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert set(names) <= allowed, f"{path.name} imports {names}"
