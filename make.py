@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if job == "test":
         ensure_venv()
-        ensure_installed("dev")
+        ensure_installed("dev,dask")  # the dask extra too: the sweep tests run on a local Dask cluster
         ensure_debian_tools()
         cmd = [str(PY), "-m", "pytest", "tests"]
         if any((ROOT / "notebooks").glob("*.ipynb")):
@@ -85,11 +85,11 @@ def main(argv: list[str]) -> int:
         return subprocess.call(cmd + rest, cwd=ROOT)
     if job == "report":
         ensure_venv()
-        ensure_installed("dev")
+        ensure_installed("dev,dask")
         return subprocess.call([str(VENV / "bin" / "iaxsim"), "report", *rest], cwd=ROOT)
     if job == "bench":
         ensure_venv()
-        ensure_installed("dev")
+        ensure_installed("dev,dask")
         ensure_debian_tools()
         return subprocess.call([str(PY), "benchmarks/run_all.py", *rest], cwd=ROOT)
     print(__doc__)
