@@ -26,6 +26,7 @@ import functools
 import heapq
 import itertools
 import random
+import struct
 from collections import deque
 from typing import Any, Callable, Iterable, Optional
 
@@ -81,6 +82,47 @@ def _ies(*pairs: tuple[int, Any]) -> list[IE]:
     return [_cached_ie(t, v) for t, v in pairs if v is not None]
 
 
+_EMPTY_CALLTOKEN = IE(T.CALLTOKEN, b"")
+_pack_full_header = struct.Struct("!HHIBBBB").pack
+_new_object = object.__new__
+
+
+def _full_frame(source_call: int, dest_call: int, timestamp: int, oseqno: int, iseqno: int,
+                frametype: int, subclass: int, ies: list, payload: bytes) -> FullFrame:
+    """``FullFrame(...)`` for the engine's own frames, without the keyword-argument
+    ``__init__`` (the same field values, set directly)."""
+    f = _new_object(FullFrame)
+    f.source_call = source_call
+    f.dest_call = dest_call
+    f.timestamp = timestamp
+    f.oseqno = oseqno
+    f.iseqno = iseqno
+    f.frametype = frametype
+    f.subclass = subclass
+    f.ies = ies
+    f.payload = payload
+    f.retransmitted = False
+    f.marker = False
+    f._raw = None
+    f._csub = None
+    f._ies_seen = None
+    return f
+
+
+def _first_ies(f: FullFrame) -> dict[int, IE]:
+    """The first IE of each number in ``f`` (what ``f.ie`` would find), in one pass."""
+    first: dict[int, IE] = {}
+    for item in f.ies:
+        if item[0] not in first:
+            first[item[0]] = item
+    return first
+
+
+def _ie_value(first: dict[int, IE], ie_id: int) -> Any:
+    item = first.get(ie_id)
+    return item.value if item is not None else None
+
+
 def _voice_ms(fmt: int, nbytes: int) -> int:
     """Duration of a voice payload in ms (20 ms when the format's frame size is unknown)."""
     size = FRAME_SIZES.get(fmt)  # type: ignore[call-overload]
@@ -126,6 +168,7 @@ class Endpoint:
         self._trunks: dict[Address, TrunkBuffer] = {}
         self._nonvalidated = 0
         self._tbd: dict[tuple, Dialog] = {}      # open lookup calls by (peer, context, user)
+        self._datetime_ie: tuple[Any, IE] | None = None   # (fields, DATETIME IE) last built
         self.stats = EndpointStats()
 
     # ------------------------------------------------------------------ public I/O surface
@@ -242,11 +285,12 @@ class Endpoint:
         d.called_number, d.context, d.username, d.secret = number, context, username, secret
         d.calling_number, d.calling_name = calling_number, calling_name
         d.format, d.capability, d.tbd, d.trunk = fmt, caps, number == "TBD", trunk
+        # FORMAT/CAPABILITY as plain ints: the same IE (same cache entry) as MediaFormat(x)
         ies = _ies((T.VERSION, 2), (T.CALLED_NUMBER, number), (T.CALLING_NUMBER, calling_number),
                    (T.CALLINGPRES, 0), (T.CALLINGTON, 0), (T.CALLINGTNS, 0),
                    (T.CALLING_NAME, calling_name), (T.CALLED_CONTEXT, context),
-                   (T.USERNAME, username), (T.FORMAT, MediaFormat(fmt)),
-                   (T.CAPABILITY, MediaFormat(caps)), (T.DATETIME, self._datetime(now)))
+                   (T.USERNAME, username), (T.FORMAT, fmt), (T.CAPABILITY, caps))
+        ies.append(self._datetime_ie_at(now))
         self._send_request(d, S.NEW, ies, now)
         self._schedule(d, d.next_deadline())
         self.stats.calls_placed += 1
@@ -462,6 +506,17 @@ class Endpoint:
         wall = self.config.wallclock_offset + now
         return _dt.datetime(2000, 1, 1) + _dt.timedelta(seconds=max(0.0, wall - 946684800.0))
 
+    def _datetime_ie_at(self, now: float) -> IE:
+        """The DATETIME IE for ``now``; rebuilt only when the 2-second wire value changes."""
+        t = self._datetime(now)
+        key = (t.year, t.month, t.day, t.hour, t.minute, t.second >> 1)
+        memo = self._datetime_ie
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        item = IE(T.DATETIME, t)
+        self._datetime_ie = (key, item)
+        return item
+
     # ------------------------------------------------------------------ sending
     def _next_ts(self, d: Dialog, now: float) -> int:
         ms = d.ms(now)
@@ -479,9 +534,8 @@ class Endpoint:
         elif ts > d.lastsent:
             d.lastsent = ts
         oseq = d.oseqno
-        f = FullFrame(source_call=d.callno, dest_call=d.peer_callno or 0, timestamp=ts,
-                      oseqno=oseq, iseqno=d.iseqno, frametype=frametype, subclass=subclass,
-                      ies=ies or [], payload=payload)
+        f = _full_frame(d.callno, d.peer_callno or 0, ts, oseq, d.iseqno, frametype, subclass,
+                        ies or [], payload)
         data = f.encode()
         self._out.append((data, d.addr))
         self.stats.frames_sent += 1
@@ -500,6 +554,17 @@ class Endpoint:
     def _send_unreliable(self, d: Dialog, subclass: int, ts: int, oseqno: int,
                          ies: Optional[list] = None) -> None:
         """ACK, VNAK, INVAL: no sequence number consumed, never retransmitted."""
+        sc, dc = d.callno, d.peer_callno or 0
+        if not ies and sc <= 0x7FFF and dc <= 0x7FFF:
+            # header only, subclass < 0x80: the bytes FullFrame(...).encode() gives
+            try:
+                data = _pack_full_header(0x8000 | sc, dc, ts, oseqno, d.iseqno, _IAX, subclass)
+            except struct.error:
+                pass  # out of range: the general path below reports it
+            else:
+                self._out.append((data, d.addr))
+                d.aseqno = d.iseqno
+                return
         f = FullFrame(source_call=d.callno, dest_call=d.peer_callno or 0, timestamp=ts,
                       oseqno=oseqno, iseqno=d.iseqno, frametype=_IAX, subclass=subclass,
                       ies=ies or [])
@@ -524,7 +589,7 @@ class Endpoint:
     def _send_request(self, d: Dialog, subclass: int, ies: list, now: float) -> None:
         """Send a dialog-starting request, with the empty CALLTOKEN IE last if configured."""
         if self.config.send_calltoken:
-            ies = ies + [IE(T.CALLTOKEN, b"")]
+            ies = ies + [_EMPTY_CALLTOKEN]
         d.request = (subclass, ies)
         self._send(d, _IAX, subclass, now, ies=ies)
 
@@ -592,7 +657,11 @@ class Endpoint:
         st = self.stats
         cfg = self.config
         refusal = S.REJECT if sub == S.NEW else S.REGREJ
-        token = f.ie(T.CALLTOKEN) if f.has_ie(T.CALLTOKEN) else None
+        token = None
+        for item in f.ies:   # f.ie(T.CALLTOKEN) where present, in one pass
+            if item[0] == T.CALLTOKEN:
+                token = item.value
+                break
         wall = cfg.wallclock_offset + now
         if token is not None:
             if not token:
@@ -860,13 +929,14 @@ class Endpoint:
     # ------------------------------------------------------------------ frame handlers
     def _h_new(self, d: Dialog, f: FullFrame, now: float) -> None:
         cfg = self.config
-        d.called_number = str(f.ie(T.CALLED_NUMBER) or "s")
-        d.context = str(f.ie(T.CALLED_CONTEXT) or cfg.default_context)
-        d.calling_number = f.ie(T.CALLING_NUMBER)
-        d.calling_name = f.ie(T.CALLING_NAME)
-        d.username = f.ie(T.USERNAME)
-        d.format = int(f.ie(T.FORMAT) or 0)
-        d.capability = int(f.ie(T.CAPABILITY) or 0) | d.format
+        first = _first_ies(f)
+        d.called_number = str(_ie_value(first, T.CALLED_NUMBER) or "s")
+        d.context = str(_ie_value(first, T.CALLED_CONTEXT) or cfg.default_context)
+        d.calling_number = _ie_value(first, T.CALLING_NUMBER)
+        d.calling_name = _ie_value(first, T.CALLING_NAME)
+        d.username = _ie_value(first, T.USERNAME)
+        d.format = int(_ie_value(first, T.FORMAT) or 0)
+        d.capability = int(_ie_value(first, T.CAPABILITY) or 0) | d.format
         d.tbd = d.called_number == "TBD"
         if d.username is not None:
             secret = cfg.users.get(d.username)
@@ -937,7 +1007,7 @@ class Endpoint:
             return False
 
     def _accept(self, d: Dialog, now: float) -> None:
-        self._send(d, _IAX, S.ACCEPT, now, ies=_ies((T.FORMAT, MediaFormat(d.format))))
+        self._send(d, _IAX, S.ACCEPT, now, ies=_ies((T.FORMAT, d.format)))
         d.state = State.ACCEPTED
         self._start_call_timers(d, now)
 

@@ -16,15 +16,26 @@ Address = tuple[str, int]
 class CallTokens:
     """Issue and check call tokens for one endpoint."""
 
-    __slots__ = ("_secret", "lifetime")
+    __slots__ = ("_secret", "lifetime", "_memo")
 
     def __init__(self, rng: random.Random, lifetime: int = 10):
         self._secret = str(rng.getrandbits(31))
         self.lifetime = lifetime
+        self._memo: dict[tuple[str, int, str], str] = {}
 
     def _digest(self, addr: Address, stamp: str) -> str:
-        text = f"{addr[0]}:{addr[1]}{stamp}{self._secret}"
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+        # Issuing and checking a token for the same peer within one second hash the same
+        # text: remember the last few digests (a pure function of addr and stamp).
+        key = (addr[0], addr[1], stamp)
+        memo = self._memo
+        digest = memo.get(key)
+        if digest is None:
+            text = f"{addr[0]}:{addr[1]}{stamp}{self._secret}"
+            digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+            if len(memo) >= 64:
+                memo.clear()
+            memo[key] = digest
+        return digest
 
     def issue(self, addr: Address, wall: float) -> bytes:
         """A token for ``addr`` at wall-clock time ``wall`` (seconds)."""
