@@ -99,23 +99,27 @@ class EngineDriver:
         """Send what the engine queued, dispatch its events, re-arm its timer."""
         ep, now = self.ep, self.env.now
         send, sid, account = self.net.send, self.sid, self.on_datagram
+        take, next_event = ep.datagrams_to_send, ep.next_event
+        handlers, default = self.handlers, self.default_handler
         while True:
-            out = ep.datagrams_to_send(now)
-            for data, addr in out:
-                if account is not None:
-                    account(data, addr, True)
-                send(sid, data, addr)
-            self.datagrams_out += len(out)
-            event = ep.next_event()
+            out = take(now)
+            if out:
+                for data, addr in out:
+                    if account is not None:
+                        account(data, addr, True)
+                    send(sid, data, addr)
+                self.datagrams_out += len(out)
+            event = next_event()
             if event is None and not out:
                 break
             while event is not None:
                 # a call id announced by IncomingCall is new: a handler left under the same
                 # (reused) number by a dialog the engine closed silently must not take it
-                handler = None if type(event) is IncomingCall else self.handlers.get(
-                    getattr(event, "call_id", -1))
-                (handler or self.default_handler)(event)
-                event = ep.next_event()
+                if type(event) is IncomingCall:
+                    default(event)
+                else:
+                    (handlers.get(getattr(event, "call_id", -1)) or default)(event)
+                event = next_event()
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t

@@ -278,6 +278,7 @@ class Model:
         self.link_calls = {p: 0 for p in pairs}
         self.tw_links = {p: TimeWeighted(BIN_SECONDS) for p in pairs}
         self._lengths = sorted({len(n) for n in self.owner}) or [4]
+        self._kbps_memo: dict[int, float] = {}  # media kbit/s of n calls on a link (pure function of n)
 
     # ------------------------------------------------------------------ helpers
     def peer_server(self, peer: str) -> SimServer | None:
@@ -585,6 +586,12 @@ class Model:
                 self.tw_links[p].set(env.now, self._link_kbps(self.link_calls[p]))
 
     def _link_kbps(self, n: int) -> float:
+        kbps = self._kbps_memo.get(n)
+        if kbps is None:
+            kbps = self._kbps_memo[n] = self._link_kbps_uncached(n)
+        return kbps
+
+    def _link_kbps_uncached(self, n: int) -> float:
         sc = self.scenario
         if n <= 0:
             return 0.0

@@ -89,6 +89,9 @@ class Network:
         self._nat_back: dict[tuple[str, int], str] = {}
         self._latency_cache: dict[tuple[str, str], float | None] = {
             k: (p.latency.params["value"] if p.latency.kind == "fixed" else None) for k, p in self._paths.items()}
+        # (source server, destination address) -> what send() works out from the tables alone,
+        # for the common case: UDP 4569, no NAT translation, no firewall rules
+        self._routes: dict[tuple[str, Address], tuple | None] = {}
 
     def attach(self, server_id: str, receive: Callable[[bytes, Address], None]) -> None:
         """Register the function that takes datagrams arriving at ``server_id``."""
@@ -122,8 +125,67 @@ class Network:
             return True
         return False
 
+    def _route(self, src_id: str, dst: Address) -> tuple | None:
+        """The static part of a send from ``src_id`` to ``dst``, or None when it depends on
+        state (NAT mappings, firewall conntrack) or the address is unknown."""
+        dst_ip, port = dst
+        owner = self.owner.get(dst_ip)
+        if owner is None or port != IAX2_PORT or self.spec.firewall:
+            return None
+        dst_id, kind = owner
+        if kind == "external" and src_id in self.nat:
+            return None
+        src_ip = self.address_of[(src_id, kind)]
+        pair = (src_id, dst_id)
+        scope_drop = (self.spec.internal_scope == "site" and kind == "internal"
+                      and self.site[src_id] != self.site[dst_id])
+        return (self.counters[pair], scope_drop, (src_ip, dst_ip), self._paths[pair],
+                self._latency_cache[pair], dst_id, (src_ip, IAX2_PORT), src_ip, port)
+
     def send(self, src_id: str, data: bytes, dst: Address) -> bool:
         """Offer one datagram; returns whether it will be delivered."""
+        key = (src_id, dst)
+        try:
+            route = self._routes[key]
+        except KeyError:
+            route = self._routes[key] = self._route(src_id, (dst[0], dst[1]))
+        except TypeError:  # an unhashable address (a list): no route caching
+            route = None
+        if route is None:
+            return self._send_general(src_id, data, dst)
+        # the same steps as _send_general, with the table look-ups done once per route
+        counters, scope_drop, ips, path, delay, dst_id, src_addr, src_ip, port = route
+        counters.sent += 1
+        counters.sent_bytes += len(data)
+        if scope_drop:
+            counters.dropped_scope += 1
+            return False
+        env = self.env
+        now = env.now
+        self._last_seen[ips] = now
+        if path.loss and self.rng.random() < path.loss:
+            counters.lost += 1
+            return False
+        if delay is None:
+            delay = float(path.latency.sample(self.rng, 1)[0])
+        if path.jitter:
+            delay += float(self.rng.uniform(0.0, path.jitter))
+        arrive = now + delay
+        fifo = self._fifo
+        prev = fifo.get(ips)
+        if prev is not None and arrive < prev:
+            arrive = prev
+        fifo[ips] = arrive
+        counters.delivered += 1
+        if self.capture is not None:
+            self.capture.append((arrive, src_ip, IAX2_PORT, ips[1], port, data))
+        receive = self.receivers[dst_id]
+        ev = env.timeout(arrive - now)
+        ev.callbacks.append(lambda _e: receive(data, src_addr))
+        return True
+
+    def _send_general(self, src_id: str, data: bytes, dst: Address) -> bool:
+        """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
         dst_ip, port = dst
         owner = self.owner.get(dst_ip)
         if owner is None:
