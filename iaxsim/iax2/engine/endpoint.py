@@ -50,18 +50,28 @@ Address = tuple[str, int]
 _IAX = FrameType.IAX
 _CONTROL = FrameType.CONTROL
 _VOICE = FrameType.VOICE
-S = IAXSubclass
-C = ControlSubclass
-T = IEType
+
+
+def _member_table(enum_cls: type) -> type:
+    """A plain class holding ``enum_cls``'s members as attributes: the very same objects,
+    read about 4x faster than through the enum class itself (``EnumType`` attribute access)."""
+    return type(f"{enum_cls.__name__}Members", (), dict(enum_cls.__members__))
+
+
+S = _member_table(IAXSubclass)
+C = _member_table(ControlSubclass)
+T = _member_table(IEType)
+St = _member_table(State)
+K = _member_table(Kind)
 
 #: Source call number of stateless ("apathetic") replies, as Asterisk uses it.
 APATHETIC_CALLNO = 1
 #: Asterisk's MAX_TIMESTAMP_SKEW: voice timestamps follow the predicted 20 ms grid within it.
 MAX_TIMESTAMP_SKEW = 640
 
-_CALL_ACTIVE = frozenset({State.ACCEPTED, State.RINGING, State.UP})
-_CALLEE_OPEN = frozenset({State.WAIT_APP, State.ACCEPTED, State.RINGING, State.UP})
-_ANY_OPEN = frozenset(State) - {State.CLOSING}
+_CALL_ACTIVE = frozenset({St.ACCEPTED, St.RINGING, St.UP})
+_CALLEE_OPEN = frozenset({St.WAIT_APP, St.ACCEPTED, St.RINGING, St.UP})
+_ANY_OPEN = frozenset(State) - {St.CLOSING}
 
 NO_AUTHORITY = ("No authority found", 50)
 NO_EXTENSION = ("No such context/extension", 3)
@@ -278,7 +288,7 @@ class Endpoint:
         if maxtime is not None and maxtime <= 0:
             raise EngineError(f"maxtime must be positive, got {maxtime}")
         trunk = addr in cfg.trunk_peers
-        d = self._new_dialog(addr, Kind.CALL, True, now, trunk=trunk,
+        d = self._new_dialog(addr, K.CALL, True, now, trunk=trunk,
                              pingtime=maxtime / 2.0 if maxtime is not None else None)
         if maxtime is not None:
             d.timers["congest"] = now + 2.0 * maxtime
@@ -298,49 +308,49 @@ class Endpoint:
 
     def accept(self, call_id: int, *, now: float, format: Optional[int] = None) -> None:
         """ACCEPT an incoming call (after ``IncomingCall``)."""
-        d = self._dialog(call_id, Kind.CALL, caller=False, states=(State.WAIT_APP,))
+        d = self._dialog(call_id, K.CALL, caller=False, states=(St.WAIT_APP,))
         if format is not None:
             d.format = int(format)
         self._accept(d, now)
 
     def ring(self, call_id: int, *, now: float) -> None:
         """Send control RINGING (accepting first if needed)."""
-        d = self._dialog(call_id, Kind.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is State.WAIT_APP:
+        d = self._dialog(call_id, K.CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is St.WAIT_APP:
             self._accept(d, now)
         self._send(d, _CONTROL, C.RINGING, now)
-        if d.state is State.ACCEPTED:
-            d.state = State.RINGING
+        if d.state is St.ACCEPTED:
+            d.state = St.RINGING
 
     def answer(self, call_id: int, *, now: float) -> None:
         """Send control ANSWER (accepting first if needed)."""
-        d = self._dialog(call_id, Kind.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is State.WAIT_APP:
+        d = self._dialog(call_id, K.CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is St.WAIT_APP:
             self._accept(d, now)
         self._send(d, _CONTROL, C.ANSWER, now)
-        d.state = State.UP
+        d.state = St.UP
 
     def reject(self, call_id: int, cause: str = "Call Rejected", code: int = 21, *,
                now: float) -> None:
         """REJECT an incoming call that is not yet answered."""
-        d = self._dialog(call_id, Kind.CALL, caller=False,
-                         states=(State.WAIT_APP, State.ACCEPTED, State.RINGING))
+        d = self._dialog(call_id, K.CALL, caller=False,
+                         states=(St.WAIT_APP, St.ACCEPTED, St.RINGING))
         self._reject(d, cause, code, now)
 
     def busy(self, call_id: int, *, now: float) -> None:
         """Signal busy (control BUSY); the caller hangs up."""
-        d = self._dialog(call_id, Kind.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
         self._send(d, _CONTROL, C.BUSY, now)
 
     def congestion(self, call_id: int, *, now: float) -> None:
         """Signal congestion (control CONGESTION)."""
-        d = self._dialog(call_id, Kind.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
         self._send(d, _CONTROL, C.CONGESTION, now)
 
     def hangup(self, call_id: int, cause: Optional[str] = None, code: int = 16, *,
                now: float) -> None:
         """Send IAX HANGUP (final: the call number is released once it is acknowledged)."""
-        d = self._dialog(call_id, Kind.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
         self._send(d, _IAX, S.HANGUP, now, ies=_ies((T.CAUSE, cause), (T.CAUSECODE, code)),
                    final=True)
         self._close(d)
@@ -349,7 +359,7 @@ class Endpoint:
                    format: Optional[int] = None, timestamp: Optional[int] = None) -> None:
         """Send voice: a full frame first (and on format change or 16-bit timestamp wrap),
         mini frames (or trunk entries toward a trunk peer) afterwards."""
-        d = self._dialog(call_id, Kind.CALL, states=_CALL_ACTIVE)
+        d = self._dialog(call_id, K.CALL, states=_CALL_ACTIVE)
         fmt = int(format if format is not None else d.format or self.config.preferred_format)
         payload = bytes(payload)
         if timestamp is None:
@@ -380,17 +390,17 @@ class Endpoint:
         """Send one DTMF digit (frame type DTMF end, subclass = the digit's character code)."""
         if len(digit) != 1 or digit not in "0123456789*#ABCD":
             raise EngineError(f"not a DTMF digit: {digit!r}")
-        d = self._dialog(call_id, Kind.CALL, states=_CALL_ACTIVE)
+        d = self._dialog(call_id, K.CALL, states=_CALL_ACTIVE)
         self._send(d, FrameType.DTMF_END, ord(digit), now)
 
     def ping(self, call_id: int, *, now: float) -> None:
         """Send PING on a call; the PONG gives ``PongReceived`` and updates the RTO."""
-        d = self._dialog(call_id, Kind.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
         self._send_ping(d, now)
 
     def lagrq(self, call_id: int, *, now: float) -> None:
         """Send LAGRQ on a call; the LAGRP gives ``LagReply``."""
-        d = self._dialog(call_id, Kind.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
         self._send(d, _IAX, S.LAGRQ, now)
 
     # ------------------------------------------------------------------ commands: others
@@ -413,14 +423,14 @@ class Endpoint:
         reg.alive = False
         if reg.dialog is not None and reg.dialog.alive:
             self._destroy(reg.dialog, now)
-        d = self._new_dialog(reg.addr, Kind.REGISTER, True, now)
+        d = self._new_dialog(reg.addr, K.REGISTER, True, now)
         d.username, d.secret = reg.username, reg.secret
         self._send_request(d, S.REGREL, _ies((T.USERNAME, reg.username)), now)
 
     def poke(self, addr: Address, *, now: float) -> int:
         """Qualify ``addr``: POKE it (RTO from qualify_maxms / 8); ``PongReceived`` or
         ``PokeTimeout`` follows. Returns the call id."""
-        d = self._new_dialog((addr[0], addr[1]), Kind.POKE, True, now,
+        d = self._new_dialog((addr[0], addr[1]), K.POKE, True, now,
                              pingtime=self.config.qualify_maxms / 8.0)
         self._send_ping(d, now, S.POKE)
         return d.callno
@@ -433,11 +443,11 @@ class Endpoint:
         addr = (addr[0], addr[1])
         key = (addr, context, username)
         d = self._tbd.get(key)
-        if d is None or not d.alive or d.state is State.CLOSING:
+        if d is None or not d.alive or d.state is St.CLOSING:
             d = self._calls[self.place_call(addr, "TBD", context=context, username=username,
                                             secret=secret, now=now)]
             self._tbd[key] = d
-        if d.state is State.WAIT_REPLY:
+        if d.state is St.WAIT_REPLY:
             d.dp_queue.append(number)
         else:
             self._send_dpreq(d, number, now)
@@ -492,7 +502,7 @@ class Endpoint:
 
     def _close(self, d: Dialog) -> None:
         """A final frame went out: only its acknowledgement matters now."""
-        d.state = State.CLOSING
+        d.state = St.CLOSING
         d.timers.clear()
 
     def _schedule(self, owner: Any, deadline: Optional[float]) -> None:
@@ -683,7 +693,7 @@ class Endpoint:
             return
         trunk = sub == S.NEW and addr in cfg.trunk_peers
         try:
-            d = self._new_dialog(addr, Kind.CALL if sub == S.NEW else Kind.REGISTRAR, False, now,
+            d = self._new_dialog(addr, K.CALL if sub == S.NEW else K.REGISTRAR, False, now,
                                  trunk=trunk)
         except EngineError:
             self._send_apathetic(f, addr, refusal)
@@ -757,7 +767,7 @@ class Endpoint:
     def _on_calltoken(self, d: Dialog, f: FullFrame, now: float) -> None:
         """Resend our request with the token in place of the empty CALLTOKEN IE."""
         token = f.ie(T.CALLTOKEN)
-        if d.request is None or d.token_sent or d.state is not State.WAIT_REPLY or not token:
+        if d.request is None or d.token_sent or d.state is not St.WAIT_REPLY or not token:
             self.stats.unexpected += 1
             return
         subclass, ies = d.request
@@ -772,7 +782,7 @@ class Endpoint:
 
     def _on_mini(self, f: MiniFrame, addr: Address, now: float) -> None:
         d = self._by_peer.get((addr, f.source_call))
-        if d is None or d.kind is not Kind.CALL or d.state is State.CLOSING:
+        if d is None or d.kind is not K.CALL or d.state is St.CLOSING:
             self.stats.unknown_call += 1
             return
         if not d.rx_format:
@@ -784,7 +794,7 @@ class Endpoint:
         self.stats.trunk_received += 1
         for e in f.entries:
             d = self._by_peer.get((addr, e.source_call))
-            if d is None or d.kind is not Kind.CALL or d.state is State.CLOSING:
+            if d is None or d.kind is not K.CALL or d.state is St.CLOSING:
                 self.stats.unknown_call += 1
                 continue
             if not d.rx_format:
@@ -827,17 +837,17 @@ class Endpoint:
         self._destroy(d, now)
         if p.final or (d.tbd and not d.caller):   # the application never saw this one
             return
-        if d.kind is Kind.CALL:
+        if d.kind is K.CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallFailed(d.callno, *OUT_OF_ORDER))
-        elif d.kind is Kind.REGISTER and d.reg is not None and d.reg.alive:
+        elif d.kind is K.REGISTER and d.reg is not None and d.reg.alive:
             reg = d.reg
             self._events.append(ev.RegistrationFailed(reg.reg_id, reg.addr, reg.username,
                                                       "timeout", None))
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
-        elif d.kind is Kind.POKE:
+        elif d.kind is K.POKE:
             self._events.append(ev.PokeTimeout(d.callno, d.addr))
 
     def _timer_ping(self, d: Dialog, now: float, arg: str) -> None:
@@ -859,7 +869,7 @@ class Endpoint:
         self._arm_idle(d, now)
 
     def _timer_congest(self, d: Dialog, now: float, arg: str) -> None:
-        if d.state is State.WAIT_REPLY:
+        if d.state is St.WAIT_REPLY:
             self._events.append(ev.CallCongestion(d.callno))
 
     def _timer_idle(self, d: Dialog, now: float, arg: str) -> None:
@@ -887,7 +897,7 @@ class Endpoint:
     # ------------------------------------------------------------------ registration (client)
     def _register_attempt(self, reg: Registration, now: float) -> None:
         try:
-            d = self._new_dialog(reg.addr, Kind.REGISTER, True, now)
+            d = self._new_dialog(reg.addr, K.REGISTER, True, now)
         except EngineError:
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
@@ -952,7 +962,7 @@ class Endpoint:
 
     def _challenge(self, d: Dialog, subclass: int, now: float) -> None:
         d.challenge = new_challenge(self._rng)
-        d.state = State.AUTHENTICATING
+        d.state = St.AUTHENTICATING
         self._send(d, _IAX, subclass, now, ies=_ies(
             (T.AUTHMETHODS, AuthMethod.MD5), (T.CHALLENGE, d.challenge),
             (T.USERNAME, d.username)))
@@ -989,9 +999,9 @@ class Endpoint:
             accepted = True
             if cfg.auto_answer:
                 self._send(d, _CONTROL, C.ANSWER, now)
-                d.state = State.UP
+                d.state = St.UP
         else:
-            d.state = State.WAIT_APP
+            d.state = St.WAIT_APP
         self._events.append(ev.IncomingCall(
             d.callno, d.addr, d.called_number, d.context, d.calling_number, d.calling_name,
             d.username, d.format, d.capability, accepted))
@@ -1008,7 +1018,7 @@ class Endpoint:
 
     def _accept(self, d: Dialog, now: float) -> None:
         self._send(d, _IAX, S.ACCEPT, now, ies=_ies((T.FORMAT, d.format)))
-        d.state = State.ACCEPTED
+        d.state = St.ACCEPTED
         self._start_call_timers(d, now)
 
     def _start_call_timers(self, d: Dialog, now: float) -> None:
@@ -1042,7 +1052,7 @@ class Endpoint:
     def _h_accept(self, d: Dialog, f: FullFrame, now: float) -> None:
         d.timers.pop("congest", None)
         d.format = int(f.ie(T.FORMAT) or d.format)
-        d.state = State.ACCEPTED
+        d.state = St.ACCEPTED
         self._events.append(ev.CallAccepted(d.callno, d.format))
         self._start_call_timers(d, now)
         queue, d.dp_queue = d.dp_queue, []
@@ -1050,12 +1060,12 @@ class Endpoint:
             self._send_dpreq(d, number, now)
 
     def _h_ringing(self, d: Dialog, f: FullFrame, now: float) -> None:
-        if d.state is State.ACCEPTED:
-            d.state = State.RINGING
+        if d.state is St.ACCEPTED:
+            d.state = St.RINGING
         self._events.append(ev.CallRinging(d.callno))
 
     def _h_answer(self, d: Dialog, f: FullFrame, now: float) -> None:
-        d.state = State.UP
+        d.state = St.UP
         self._events.append(ev.CallAnswered(d.callno))
 
     def _h_progress(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1069,7 +1079,7 @@ class Endpoint:
         self._events.append(ev.CallCongestion(d.callno))
 
     def _h_hangup(self, d: Dialog, f: FullFrame, now: float) -> None:
-        closing = d.state is State.CLOSING       # hang-ups crossed: ours was already told
+        closing = d.state is St.CLOSING       # hang-ups crossed: ours was already told
         self._send_ack(d, f)
         self._destroy(d, now)
         if not closing and not (d.tbd and not d.caller):
@@ -1079,7 +1089,7 @@ class Endpoint:
         self._send_ack(d, f)
         self._destroy(d, now)
         cause, code = f.ie(T.CAUSE), f.ie(T.CAUSECODE)
-        if d.kind is Kind.CALL:
+        if d.kind is K.CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallRejected(d.callno, cause, code))
@@ -1087,12 +1097,12 @@ class Endpoint:
             self._reg_failed(d, cause, code, now)
 
     def _h_inval(self, d: Dialog, f: FullFrame, now: float) -> None:
-        was_call = (d.kind is Kind.CALL and d.state is not State.CLOSING
+        was_call = (d.kind is K.CALL and d.state is not St.CLOSING
                     and not (d.tbd and not d.caller))
         self._destroy(d, now)
         if was_call:
             self._events.append(ev.CallHungUp(d.callno, None, None))
-        elif d.kind is Kind.REGISTER:
+        elif d.kind is K.REGISTER:
             self._reg_failed(d, "INVAL", None, now)
 
     def _h_vnak(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1123,10 +1133,10 @@ class Endpoint:
         sent = d.ping_sent.pop(f.timestamp, None)
         # round trip from our send time of the echoed timestamp (the PING's first send)
         rtt = now - sent if sent is not None else max(0, d.ms(now) - f.timestamp) / 1000.0
-        if d.kind is Kind.CALL:
+        if d.kind is K.CALL:
             d.pingtime = max(rtt, 0.001)
         self._events.append(ev.PongReceived(d.callno, d.addr, rtt))
-        if d.kind is Kind.POKE:
+        if d.kind is K.POKE:
             self._send_ack(d, f)
             self._destroy(d, now)
 
@@ -1263,12 +1273,12 @@ class Endpoint:
         self._schedule(reg, reg.deadline)
 
 
-_CALLS = frozenset({Kind.CALL})
-_CALLER_WAIT = frozenset({State.WAIT_REPLY})
+_CALLS = frozenset({K.CALL})
+_CALLER_WAIT = frozenset({St.WAIT_REPLY})
 _ALL_KINDS = frozenset(Kind)
 _ALL_STATES = frozenset(State)
-_OPEN_CALL = frozenset({State.WAIT_REPLY, State.WAIT_APP, State.ACCEPTED, State.RINGING,
-                        State.UP})
+_OPEN_CALL = frozenset({St.WAIT_REPLY, St.WAIT_APP, St.ACCEPTED, St.RINGING,
+                        St.UP})
 
 #: (frame type, subclass) -> (dialog kinds, dialog states, handler). A frame outside the
 #: listed kinds/states is acknowledged (it consumed a sequence number) and counted as
@@ -1277,28 +1287,28 @@ _OPEN_CALL = frozenset({State.WAIT_REPLY, State.WAIT_APP, State.ACCEPTED, State.
 _FRAME_HANDLERS: dict[tuple[int, Any], tuple[frozenset, frozenset, Callable]] = {
     (_IAX, S.NEW): (_CALLS, _CALLER_WAIT, Endpoint._h_new),
     (_IAX, S.AUTHREQ): (_CALLS, _CALLER_WAIT, Endpoint._h_authreq),
-    (_IAX, S.AUTHREP): (_CALLS, frozenset({State.AUTHENTICATING}), Endpoint._h_authrep),
+    (_IAX, S.AUTHREP): (_CALLS, frozenset({St.AUTHENTICATING}), Endpoint._h_authrep),
     (_IAX, S.ACCEPT): (_CALLS, _CALLER_WAIT, Endpoint._h_accept),
-    (_IAX, S.REJECT): (frozenset({Kind.CALL, Kind.REGISTER}), _ALL_STATES, Endpoint._h_reject),
+    (_IAX, S.REJECT): (frozenset({K.CALL, K.REGISTER}), _ALL_STATES, Endpoint._h_reject),
     (_IAX, S.HANGUP): (_CALLS, _ALL_STATES, Endpoint._h_hangup),
     (_IAX, S.INVAL): (_ALL_KINDS, _ALL_STATES, Endpoint._h_inval),
     (_IAX, S.VNAK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_vnak),
     (_IAX, S.ACK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_ack),
     (_IAX, S.PING): (_CALLS, _OPEN_CALL, Endpoint._h_ping),
-    (_IAX, S.PONG): (frozenset({Kind.CALL, Kind.POKE}), _ALL_STATES, Endpoint._h_pong),
+    (_IAX, S.PONG): (frozenset({K.CALL, K.POKE}), _ALL_STATES, Endpoint._h_pong),
     (_IAX, S.LAGRQ): (_CALLS, _OPEN_CALL, Endpoint._h_lagrq),
     (_IAX, S.LAGRP): (_CALLS, _ALL_STATES, Endpoint._h_lagrp),
-    (_IAX, S.DPREQ): (_CALLS, frozenset({State.ACCEPTED}), Endpoint._h_dpreq),
-    (_IAX, S.DPREP): (_CALLS, frozenset({State.ACCEPTED}), Endpoint._h_dprep),
+    (_IAX, S.DPREQ): (_CALLS, frozenset({St.ACCEPTED}), Endpoint._h_dpreq),
+    (_IAX, S.DPREP): (_CALLS, frozenset({St.ACCEPTED}), Endpoint._h_dprep),
     (_IAX, S.UNSUPPORT): (_ALL_KINDS, _ALL_STATES, Endpoint._h_unsupport),
-    (_IAX, S.REGREQ): (frozenset({Kind.REGISTRAR}),
-                       frozenset({State.WAIT_REPLY, State.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, S.REGREL): (frozenset({Kind.REGISTRAR}),
-                       frozenset({State.WAIT_REPLY, State.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, S.REGAUTH): (frozenset({Kind.REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
-    (_IAX, S.REGACK): (frozenset({Kind.REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
-    (_IAX, S.REGREJ): (frozenset({Kind.REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
-    (_CONTROL, C.RINGING): (_CALLS, frozenset({State.ACCEPTED, State.RINGING}),
+    (_IAX, S.REGREQ): (frozenset({K.REGISTRAR}),
+                       frozenset({St.WAIT_REPLY, St.AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, S.REGREL): (frozenset({K.REGISTRAR}),
+                       frozenset({St.WAIT_REPLY, St.AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, S.REGAUTH): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
+    (_IAX, S.REGACK): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
+    (_IAX, S.REGREJ): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
+    (_CONTROL, C.RINGING): (_CALLS, frozenset({St.ACCEPTED, St.RINGING}),
                             Endpoint._h_ringing),
     (_CONTROL, C.ANSWER): (_CALLS, _CALL_ACTIVE, Endpoint._h_answer),
     (_CONTROL, C.PROCEEDING): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
