@@ -90,6 +90,8 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
 
 
 _FTYPES, _SUBCLASS = _typed_tables()
+#: Subclass value types that encode 0..0x7F as themselves (``compress_subclass``'s plain case).
+_PLAIN_SUBCLASS_TYPES = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
 
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
@@ -255,9 +257,14 @@ class FullFrame(_Frame):
         try:
             if not (0 <= sc <= 0x7FFF and 0 <= dc <= 0x7FFF):
                 raise struct.error("call number")
+            sub = self.subclass
+            if (self._csub is None and sub.__class__ in _PLAIN_SUBCLASS_TYPES and 0 <= sub < 0x80
+                    and not self.marker and self.frametype != 3):
+                byte = sub  # what compress_subclass gives for 0..0x7F (no marker, not video)
+            else:
+                byte = self._subclass_byte()
             head = _FULL_HDR.pack(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
-                                  self.timestamp, self.oseqno, self.iseqno, self.frametype,
-                                  self._subclass_byte())
+                                  self.timestamp, self.oseqno, self.iseqno, self.frametype, byte)
         except (struct.error, TypeError):
             self._explain_range()
             raise

@@ -592,10 +592,23 @@ _pack_hdr = struct.Struct("BB").pack
 
 def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
-    for ie in ies:
-        if ie.__class__ is not IE and not isinstance(ie, IE):
-            raise EncodeError(f"expected an IE, got {ie!r}")
-    return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in ies])
+    out = bytearray()
+    append = out.append
+    try:
+        for ie in ies:
+            if ie.__class__ is not IE and not isinstance(ie, IE):
+                raise EncodeError(f"expected an IE, got {ie!r}")
+            data = ie[1]
+            append(ie[0])
+            append(len(data))
+            out += data
+    except ValueError as err:
+        if isinstance(err, EncodeError):
+            raise
+        # an id or length outside 0..255 (only a hand-made IE tuple can have one): the
+        # struct-based encoding reports it as before
+        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in ies])
+    return bytes(out)
 
 
 def calltoken_last(ies: list[IE]) -> list[IE]:
