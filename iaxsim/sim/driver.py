@@ -110,7 +110,9 @@ class EngineDriver:
                     send(sid, data, addr)
                 self.datagrams_out += len(out)
             event = next_event()
-            if event is None and not out:
+            if event is None:
+                # sending never calls back into the engine (deliveries are scheduled), so
+                # with no event to dispatch nothing new can have been queued: done
                 break
             while event is not None:
                 # a call id announced by IncomingCall is new: a handler left under the same
