@@ -329,6 +329,9 @@ class Model:
             dests = rng.choice(len(kinds), batch, p=probs)
             picks = rng.random(batch)
             holds = tr.holding.sample(rng, batch)
+            gaps = gaps.tolist()  # Python floats: a numpy scalar here would make the whole
+            # simulation clock (env.now and every time derived from it) numpy.float64, whose
+            # arithmetic and comparisons are several times slower; the values are the same
             for i in range(batch):
                 yield env.timeout(gaps[i])
                 if env.now >= self.end:
