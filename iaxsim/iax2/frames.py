@@ -493,10 +493,14 @@ def decode(data: bytes) -> Frame:
         f.marker = ftype == 3 and csub != 0xFF and csub & 0x40 != 0
         f._csub = csub
         if ftype == 6:
-            ies = parse_ies(data, 12)
-            f.ies = ies
+            if n == 12:  # header only (ACK, RINGING...): nothing to parse
+                f.ies = []
+                f._ies_seen = ()
+            else:
+                ies = parse_ies(data, 12)
+                f.ies = ies
+                f._ies_seen = tuple(ies)
             f.payload = b""
-            f._ies_seen = tuple(ies)
             f._raw = data
         else:
             f.ies = []

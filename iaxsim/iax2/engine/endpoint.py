@@ -38,7 +38,7 @@ from iaxsim.iax2.engine.auth import md5_matches, md5_response, new_challenge
 from iaxsim.iax2.engine.callnumbers import CallNumberPool
 from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.dialog import Dialog, Kind, PeerEntry, Registration, State, TrunkBuffer
-from iaxsim.iax2.engine.reliability import UNSEQUENCED, Pending, acked_by, classify, next_rto
+from iaxsim.iax2.engine.reliability import UNSEQUENCED, Pending, next_rto
 from iaxsim.iax2.engine.stats import EndpointStats
 from iaxsim.iax2.engine.tokens import CallTokens
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkEntry, TrunkFrame, decode
@@ -192,7 +192,8 @@ class Endpoint:
         except DecodeError:
             st.garbage += 1
             return
-        addr = (addr[0], addr[1])
+        if addr.__class__ is not tuple or len(addr) != 2:
+            addr = (addr[0], addr[1])
         try:
             if type(frame) is FullFrame:
                 self._on_full(frame, addr, now)
@@ -557,8 +558,12 @@ class Endpoint:
             rto = cfg.min_retry
         elif rto > cfg.max_retry:
             rto = cfg.max_retry
-        d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
-        self._schedule(d, now + rto)
+        deadline = now + rto
+        d.pending[oseq] = Pending(oseq, f, data, deadline, rto, final)
+        scheduled = d.scheduled            # _schedule, inlined
+        if scheduled is None or deadline < scheduled:
+            d.scheduled = deadline
+            heapq.heappush(self._heap, (deadline, next(self._seq), d))
         return ts
 
     def _send_unreliable(self, d: Dialog, subclass: int, ts: int, oseqno: int,
@@ -722,9 +727,9 @@ class Endpoint:
                 return
         sequenced = sub not in UNSEQUENCED
         if sequenced:
-            verdict = classify(d.iseqno, f.oseqno)
-            if verdict != "ok":
-                if verdict == "duplicate":
+            expected, oseqno = d.iseqno, f.oseqno
+            if oseqno != expected:  # reliability.classify, inlined: not "ok"
+                if ((expected - oseqno) & 0xFF) < 128:  # "duplicate"
                     st.duplicates += 1
                     self._send_ack(d, f)
                 else:
@@ -751,8 +756,9 @@ class Endpoint:
             self._send_ack(d, f)
 
     def _implicit_ack(self, d: Dialog, iseqno: int, now: float) -> None:
-        n = acked_by(iseqno, d.rseqno, d.oseqno)
-        if not n:
+        rseqno = d.rseqno
+        n = (iseqno - rseqno) & 0xFF   # reliability.acked_by, inlined
+        if not n or n > ((d.oseqno - rseqno) & 0xFF):
             return
         pending = d.pending
         seq = d.rseqno
