@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
+from pathlib import Path
 
-from iaxsim.iax2 import FullFrame, decode
-from iaxsim.iax2.engine import CallAnswered, Endpoint, EndpointConfig, IncomingCall
+# measure the checkout this script sits in, not whichever iaxsim the interpreter would import
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from iaxsim.iax2 import FullFrame, decode  # noqa: E402
+from iaxsim.iax2.engine import CallAnswered, Endpoint, EndpointConfig, IncomingCall  # noqa: E402
 
 A = ("10.0.0.1", 4569)
 B = ("10.0.0.2", 4569)
