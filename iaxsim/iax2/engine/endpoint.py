@@ -58,20 +58,20 @@ def _member_table(enum_cls: type) -> type:
     return type(f"{enum_cls.__name__}Members", (), dict(enum_cls.__members__))
 
 
-S = _member_table(IAXSubclass)
-C = _member_table(ControlSubclass)
-T = _member_table(IEType)
-St = _member_table(State)
-K = _member_table(Kind)
+IAX_SUB = _member_table(IAXSubclass)
+CTRL_SUB = _member_table(ControlSubclass)
+IE_ID = _member_table(IEType)
+STATE = _member_table(State)
+KIND = _member_table(Kind)
 
 #: Source call number of stateless ("apathetic") replies, as Asterisk uses it.
 APATHETIC_CALLNO = 1
 #: Asterisk's MAX_TIMESTAMP_SKEW: voice timestamps follow the predicted 20 ms grid within it.
 MAX_TIMESTAMP_SKEW = 640
 
-_CALL_ACTIVE = frozenset({St.ACCEPTED, St.RINGING, St.UP})
-_CALLEE_OPEN = frozenset({St.WAIT_APP, St.ACCEPTED, St.RINGING, St.UP})
-_ANY_OPEN = frozenset(State) - {St.CLOSING}
+_CALL_ACTIVE = frozenset({STATE.ACCEPTED, STATE.RINGING, STATE.UP})
+_CALLEE_OPEN = frozenset({STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING, STATE.UP})
+_ANY_OPEN = frozenset(State) - {STATE.CLOSING}
 
 NO_AUTHORITY = ("No authority found", 50)
 NO_EXTENSION = ("No such context/extension", 3)
@@ -92,7 +92,7 @@ def _ies(*pairs: tuple[int, Any]) -> list[IE]:
     return [_cached_ie(t, v) for t, v in pairs if v is not None]
 
 
-_EMPTY_CALLTOKEN = IE(T.CALLTOKEN, b"")
+_EMPTY_CALLTOKEN = IE(IE_ID.CALLTOKEN, b"")
 _pack_full_header = struct.Struct("!HHIBBBB").pack
 _new_object = object.__new__
 
@@ -289,7 +289,7 @@ class Endpoint:
         if maxtime is not None and maxtime <= 0:
             raise EngineError(f"maxtime must be positive, got {maxtime}")
         trunk = addr in cfg.trunk_peers
-        d = self._new_dialog(addr, K.CALL, True, now, trunk=trunk,
+        d = self._new_dialog(addr, KIND.CALL, True, now, trunk=trunk,
                              pingtime=maxtime / 2.0 if maxtime is not None else None)
         if maxtime is not None:
             d.timers["congest"] = now + 2.0 * maxtime
@@ -297,62 +297,62 @@ class Endpoint:
         d.calling_number, d.calling_name = calling_number, calling_name
         d.format, d.capability, d.tbd, d.trunk = fmt, caps, number == "TBD", trunk
         # FORMAT/CAPABILITY as plain ints: the same IE (same cache entry) as MediaFormat(x)
-        ies = _ies((T.VERSION, 2), (T.CALLED_NUMBER, number), (T.CALLING_NUMBER, calling_number),
-                   (T.CALLINGPRES, 0), (T.CALLINGTON, 0), (T.CALLINGTNS, 0),
-                   (T.CALLING_NAME, calling_name), (T.CALLED_CONTEXT, context),
-                   (T.USERNAME, username), (T.FORMAT, fmt), (T.CAPABILITY, caps))
+        ies = _ies((IE_ID.VERSION, 2), (IE_ID.CALLED_NUMBER, number), (IE_ID.CALLING_NUMBER, calling_number),
+                   (IE_ID.CALLINGPRES, 0), (IE_ID.CALLINGTON, 0), (IE_ID.CALLINGTNS, 0),
+                   (IE_ID.CALLING_NAME, calling_name), (IE_ID.CALLED_CONTEXT, context),
+                   (IE_ID.USERNAME, username), (IE_ID.FORMAT, fmt), (IE_ID.CAPABILITY, caps))
         ies.append(self._datetime_ie_at(now))
-        self._send_request(d, S.NEW, ies, now)
+        self._send_request(d, IAX_SUB.NEW, ies, now)
         self._schedule(d, d.next_deadline())
         self.stats.calls_placed += 1
         return d.callno
 
     def accept(self, call_id: int, *, now: float, format: Optional[int] = None) -> None:
         """ACCEPT an incoming call (after ``IncomingCall``)."""
-        d = self._dialog(call_id, K.CALL, caller=False, states=(St.WAIT_APP,))
+        d = self._dialog(call_id, KIND.CALL, caller=False, states=(STATE.WAIT_APP,))
         if format is not None:
             d.format = int(format)
         self._accept(d, now)
 
     def ring(self, call_id: int, *, now: float) -> None:
         """Send control RINGING (accepting first if needed)."""
-        d = self._dialog(call_id, K.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is St.WAIT_APP:
+        d = self._dialog(call_id, KIND.CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is STATE.WAIT_APP:
             self._accept(d, now)
-        self._send(d, _CONTROL, C.RINGING, now)
-        if d.state is St.ACCEPTED:
-            d.state = St.RINGING
+        self._send(d, _CONTROL, CTRL_SUB.RINGING, now)
+        if d.state is STATE.ACCEPTED:
+            d.state = STATE.RINGING
 
     def answer(self, call_id: int, *, now: float) -> None:
         """Send control ANSWER (accepting first if needed)."""
-        d = self._dialog(call_id, K.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is St.WAIT_APP:
+        d = self._dialog(call_id, KIND.CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is STATE.WAIT_APP:
             self._accept(d, now)
-        self._send(d, _CONTROL, C.ANSWER, now)
-        d.state = St.UP
+        self._send(d, _CONTROL, CTRL_SUB.ANSWER, now)
+        d.state = STATE.UP
 
     def reject(self, call_id: int, cause: str = "Call Rejected", code: int = 21, *,
                now: float) -> None:
         """REJECT an incoming call that is not yet answered."""
-        d = self._dialog(call_id, K.CALL, caller=False,
-                         states=(St.WAIT_APP, St.ACCEPTED, St.RINGING))
+        d = self._dialog(call_id, KIND.CALL, caller=False,
+                         states=(STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING))
         self._reject(d, cause, code, now)
 
     def busy(self, call_id: int, *, now: float) -> None:
         """Signal busy (control BUSY); the caller hangs up."""
-        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
-        self._send(d, _CONTROL, C.BUSY, now)
+        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
+        self._send(d, _CONTROL, CTRL_SUB.BUSY, now)
 
     def congestion(self, call_id: int, *, now: float) -> None:
         """Signal congestion (control CONGESTION)."""
-        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
-        self._send(d, _CONTROL, C.CONGESTION, now)
+        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
+        self._send(d, _CONTROL, CTRL_SUB.CONGESTION, now)
 
     def hangup(self, call_id: int, cause: Optional[str] = None, code: int = 16, *,
                now: float) -> None:
         """Send IAX HANGUP (final: the call number is released once it is acknowledged)."""
-        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
-        self._send(d, _IAX, S.HANGUP, now, ies=_ies((T.CAUSE, cause), (T.CAUSECODE, code)),
+        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
+        self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies((IE_ID.CAUSE, cause), (IE_ID.CAUSECODE, code)),
                    final=True)
         self._close(d)
 
@@ -360,7 +360,7 @@ class Endpoint:
                    format: Optional[int] = None, timestamp: Optional[int] = None) -> None:
         """Send voice: a full frame first (and on format change or 16-bit timestamp wrap),
         mini frames (or trunk entries toward a trunk peer) afterwards."""
-        d = self._dialog(call_id, K.CALL, states=_CALL_ACTIVE)
+        d = self._dialog(call_id, KIND.CALL, states=_CALL_ACTIVE)
         fmt = int(format if format is not None else d.format or self.config.preferred_format)
         payload = bytes(payload)
         if timestamp is None:
@@ -391,18 +391,18 @@ class Endpoint:
         """Send one DTMF digit (frame type DTMF end, subclass = the digit's character code)."""
         if len(digit) != 1 or digit not in "0123456789*#ABCD":
             raise EngineError(f"not a DTMF digit: {digit!r}")
-        d = self._dialog(call_id, K.CALL, states=_CALL_ACTIVE)
+        d = self._dialog(call_id, KIND.CALL, states=_CALL_ACTIVE)
         self._send(d, FrameType.DTMF_END, ord(digit), now)
 
     def ping(self, call_id: int, *, now: float) -> None:
         """Send PING on a call; the PONG gives ``PongReceived`` and updates the RTO."""
-        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
         self._send_ping(d, now)
 
     def lagrq(self, call_id: int, *, now: float) -> None:
         """Send LAGRQ on a call; the LAGRP gives ``LagReply``."""
-        d = self._dialog(call_id, K.CALL, states=_ANY_OPEN)
-        self._send(d, _IAX, S.LAGRQ, now)
+        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
+        self._send(d, _IAX, IAX_SUB.LAGRQ, now)
 
     # ------------------------------------------------------------------ commands: others
     def register(self, addr: Address, username: str, secret: Optional[str] = None,
@@ -424,16 +424,16 @@ class Endpoint:
         reg.alive = False
         if reg.dialog is not None and reg.dialog.alive:
             self._destroy(reg.dialog, now)
-        d = self._new_dialog(reg.addr, K.REGISTER, True, now)
+        d = self._new_dialog(reg.addr, KIND.REGISTER, True, now)
         d.username, d.secret = reg.username, reg.secret
-        self._send_request(d, S.REGREL, _ies((T.USERNAME, reg.username)), now)
+        self._send_request(d, IAX_SUB.REGREL, _ies((IE_ID.USERNAME, reg.username)), now)
 
     def poke(self, addr: Address, *, now: float) -> int:
         """Qualify ``addr``: POKE it (RTO from qualify_maxms / 8); ``PongReceived`` or
         ``PokeTimeout`` follows. Returns the call id."""
-        d = self._new_dialog((addr[0], addr[1]), K.POKE, True, now,
+        d = self._new_dialog((addr[0], addr[1]), KIND.POKE, True, now,
                              pingtime=self.config.qualify_maxms / 8.0)
-        self._send_ping(d, now, S.POKE)
+        self._send_ping(d, now, IAX_SUB.POKE)
         return d.callno
 
     def dial_lookup(self, addr: Address, number: str, context: str = "default", *, now: float,
@@ -444,11 +444,11 @@ class Endpoint:
         addr = (addr[0], addr[1])
         key = (addr, context, username)
         d = self._tbd.get(key)
-        if d is None or not d.alive or d.state is St.CLOSING:
+        if d is None or not d.alive or d.state is STATE.CLOSING:
             d = self._calls[self.place_call(addr, "TBD", context=context, username=username,
                                             secret=secret, now=now)]
             self._tbd[key] = d
-        if d.state is St.WAIT_REPLY:
+        if d.state is STATE.WAIT_REPLY:
             d.dp_queue.append(number)
         else:
             self._send_dpreq(d, number, now)
@@ -503,7 +503,7 @@ class Endpoint:
 
     def _close(self, d: Dialog) -> None:
         """A final frame went out: only its acknowledgement matters now."""
-        d.state = St.CLOSING
+        d.state = STATE.CLOSING
         d.timers.clear()
 
     def _schedule(self, owner: Any, deadline: Optional[float]) -> None:
@@ -524,7 +524,7 @@ class Endpoint:
         memo = self._datetime_ie
         if memo is not None and memo[0] == key:
             return memo[1]
-        item = IE(T.DATETIME, t)
+        item = IE(IE_ID.DATETIME, t)
         self._datetime_ie = (key, item)
         return item
 
@@ -588,7 +588,7 @@ class Endpoint:
 
     def _send_ack(self, d: Dialog, f: FullFrame) -> None:
         """ACK echoing ``f``'s timestamp; its oseqno is ``f``'s iseqno (Asterisk)."""
-        self._send_unreliable(d, S.ACK, f.timestamp, f.iseqno)
+        self._send_unreliable(d, IAX_SUB.ACK, f.timestamp, f.iseqno)
         self.stats.acks_sent += 1
 
     def _send_apathetic(self, f: FullFrame, addr: Address, subclass: int,
@@ -608,7 +608,7 @@ class Endpoint:
         d.request = (subclass, ies)
         self._send(d, _IAX, subclass, now, ies=ies)
 
-    def _send_ping(self, d: Dialog, now: float, subclass: int = S.PING) -> None:
+    def _send_ping(self, d: Dialog, now: float, subclass: int = IAX_SUB.PING) -> None:
         ts = self._send(d, _IAX, subclass, now)
         if len(d.ping_sent) > 8:
             d.ping_sent.clear()
@@ -616,11 +616,11 @@ class Endpoint:
 
     def _send_dpreq(self, d: Dialog, number: str, now: float) -> None:
         d.dp_waiting.add(number)
-        self._send(d, _IAX, S.DPREQ, now, ies=_ies((T.CALLED_NUMBER, number)))
+        self._send(d, _IAX, IAX_SUB.DPREQ, now, ies=_ies((IE_ID.CALLED_NUMBER, number)))
 
     def _reject(self, d: Dialog, cause: str, code: int, now: float,
-                subclass: int = S.REJECT) -> None:
-        self._send(d, _IAX, subclass, now, ies=_ies((T.CAUSE, cause), (T.CAUSECODE, code)),
+                subclass: int = IAX_SUB.REJECT) -> None:
+        self._send(d, _IAX, subclass, now, ies=_ies((IE_ID.CAUSE, cause), (IE_ID.CAUSECODE, code)),
                    final=True)
         self._close(d)
 
@@ -646,11 +646,11 @@ class Endpoint:
         else:
             d = self._by_peer.get((addr, f.source_call))
             if d is None:
-                if sub in (S.NEW, S.REGREQ, S.REGREL):
+                if sub in (IAX_SUB.NEW, IAX_SUB.REGREQ, IAX_SUB.REGREL):
                     self._on_dialog_start(f, addr, sub, now)
-                elif sub == S.POKE:
+                elif sub == IAX_SUB.POKE:
                     # Answered without allocating a call number (no state for strangers).
-                    self._send_apathetic(f, addr, S.PONG)
+                    self._send_apathetic(f, addr, IAX_SUB.PONG)
                     st.pokes_answered += 1
                 else:
                     st.unknown_call += 1
@@ -659,11 +659,11 @@ class Endpoint:
 
     def _maybe_inval(self, f: FullFrame, addr: Address, sub: Optional[int]) -> None:
         """A frame for a call we do not have: INVAL back (not for ACK/INVAL/VNAK/TX*)."""
-        if sub in UNSEQUENCED or sub == S.CALLTOKEN:
+        if sub in UNSEQUENCED or sub == IAX_SUB.CALLTOKEN:
             return
         r = FullFrame(source_call=f.dest_call, dest_call=f.source_call, timestamp=f.timestamp,
                       oseqno=f.iseqno, iseqno=(f.oseqno + 1) & 0xFF, frametype=_IAX,
-                      subclass=S.INVAL)
+                      subclass=IAX_SUB.INVAL)
         self._out.append((r.encode(), addr))
         self.stats.invals_sent += 1
 
@@ -671,17 +671,17 @@ class Endpoint:
         """NEW/REGREQ/REGREL from a stranger: the call-token gate, then a new dialog."""
         st = self.stats
         cfg = self.config
-        refusal = S.REJECT if sub == S.NEW else S.REGREJ
+        refusal = IAX_SUB.REJECT if sub == IAX_SUB.NEW else IAX_SUB.REGREJ
         token = None
-        for item in f.ies:   # f.ie(T.CALLTOKEN) where present, in one pass
-            if item[0] == T.CALLTOKEN:
+        for item in f.ies:   # f.ie(IE_ID.CALLTOKEN) where present, in one pass
+            if item[0] == IE_ID.CALLTOKEN:
                 token = item.value
                 break
         wall = cfg.wallclock_offset + now
         if token is not None:
             if not token:
-                self._send_apathetic(f, addr, S.CALLTOKEN,
-                                     [IE(T.CALLTOKEN, self._tokens.issue(addr, wall))])
+                self._send_apathetic(f, addr, IAX_SUB.CALLTOKEN,
+                                     [IE(IE_ID.CALLTOKEN, self._tokens.issue(addr, wall))])
                 st.tokens_issued += 1
                 return
             if not self._tokens.valid(token, addr, wall):
@@ -696,9 +696,9 @@ class Endpoint:
             self._send_apathetic(f, addr, refusal)
             st.nonvalidated_limit += 1
             return
-        trunk = sub == S.NEW and addr in cfg.trunk_peers
+        trunk = sub == IAX_SUB.NEW and addr in cfg.trunk_peers
         try:
-            d = self._new_dialog(addr, K.CALL if sub == S.NEW else K.REGISTRAR, False, now,
+            d = self._new_dialog(addr, KIND.CALL if sub == IAX_SUB.NEW else KIND.REGISTRAR, False, now,
                                  trunk=trunk)
         except EngineError:
             self._send_apathetic(f, addr, refusal)
@@ -709,19 +709,19 @@ class Endpoint:
         d.peer_callno = f.source_call
         d.trunk = trunk
         self._by_peer[(addr, f.source_call)] = d
-        if sub == S.NEW:
+        if sub == IAX_SUB.NEW:
             st.calls_received += 1
         self._on_dialog_frame(d, f, sub, now)
 
     def _on_dialog_frame(self, d: Dialog, f: FullFrame, sub: Optional[int], now: float) -> None:
         st = self.stats
         if d.peer_callno is None:
-            if sub == S.CALLTOKEN:
+            if sub == IAX_SUB.CALLTOKEN:
                 self._on_calltoken(d, f, now)
                 return
             d.peer_callno = f.source_call
             self._by_peer[(d.addr, f.source_call)] = d
-        if sub != S.INVAL:
+        if sub != IAX_SUB.INVAL:
             self._implicit_ack(d, f.iseqno, now)
             if not d.alive:
                 return
@@ -735,7 +735,7 @@ class Endpoint:
                 else:
                     st.out_of_order += 1
                     d.rx_ooo += 1
-                    self._send_unreliable(d, S.VNAK, self._next_ts(d, now), d.iseqno)
+                    self._send_unreliable(d, IAX_SUB.VNAK, self._next_ts(d, now), d.iseqno)
                     st.vnaks_sent += 1
                 return
             d.iseqno = (d.iseqno + 1) & 0xFF
@@ -744,7 +744,7 @@ class Endpoint:
         entry = _FRAME_HANDLERS.get(key)
         if entry is None:
             if f.frametype == _IAX and sub is not None and not isinstance(sub, IAXSubclass):
-                self._send(d, _IAX, S.UNSUPPORT, now, ies=[IE(T.IAX_UNKNOWN, int(sub) & 0xFF)])
+                self._send(d, _IAX, IAX_SUB.UNSUPPORT, now, ies=[IE(IE_ID.IAX_UNKNOWN, int(sub) & 0xFF)])
             st.unhandled += 1
         else:
             kinds, states, handler = entry
@@ -772,14 +772,14 @@ class Endpoint:
 
     def _on_calltoken(self, d: Dialog, f: FullFrame, now: float) -> None:
         """Resend our request with the token in place of the empty CALLTOKEN IE."""
-        token = f.ie(T.CALLTOKEN)
-        if d.request is None or d.token_sent or d.state is not St.WAIT_REPLY or not token:
+        token = f.ie(IE_ID.CALLTOKEN)
+        if d.request is None or d.token_sent or d.state is not STATE.WAIT_REPLY or not token:
             self.stats.unexpected += 1
             return
         subclass, ies = d.request
-        if ies and ies[-1][0] == T.CALLTOKEN:
+        if ies and ies[-1][0] == IE_ID.CALLTOKEN:
             ies = ies[:-1]
-        ies = ies + [IE(T.CALLTOKEN, token)]
+        ies = ies + [IE(IE_ID.CALLTOKEN, token)]
         d.request = (subclass, ies)
         d.token_sent = True
         d.pending.clear()
@@ -788,7 +788,7 @@ class Endpoint:
 
     def _on_mini(self, f: MiniFrame, addr: Address, now: float) -> None:
         d = self._by_peer.get((addr, f.source_call))
-        if d is None or d.kind is not K.CALL or d.state is St.CLOSING:
+        if d is None or d.kind is not KIND.CALL or d.state is STATE.CLOSING:
             self.stats.unknown_call += 1
             return
         if not d.rx_format:
@@ -800,7 +800,7 @@ class Endpoint:
         self.stats.trunk_received += 1
         for e in f.entries:
             d = self._by_peer.get((addr, e.source_call))
-            if d is None or d.kind is not K.CALL or d.state is St.CLOSING:
+            if d is None or d.kind is not KIND.CALL or d.state is STATE.CLOSING:
                 self.stats.unknown_call += 1
                 continue
             if not d.rx_format:
@@ -843,17 +843,17 @@ class Endpoint:
         self._destroy(d, now)
         if p.final or (d.tbd and not d.caller):   # the application never saw this one
             return
-        if d.kind is K.CALL:
+        if d.kind is KIND.CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallFailed(d.callno, *OUT_OF_ORDER))
-        elif d.kind is K.REGISTER and d.reg is not None and d.reg.alive:
+        elif d.kind is KIND.REGISTER and d.reg is not None and d.reg.alive:
             reg = d.reg
             self._events.append(ev.RegistrationFailed(reg.reg_id, reg.addr, reg.username,
                                                       "timeout", None))
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
-        elif d.kind is K.POKE:
+        elif d.kind is KIND.POKE:
             self._events.append(ev.PokeTimeout(d.callno, d.addr))
 
     def _timer_ping(self, d: Dialog, now: float, arg: str) -> None:
@@ -862,7 +862,7 @@ class Endpoint:
             d.timers["ping"] = now + self.config.ping_interval
 
     def _timer_lagrq(self, d: Dialog, now: float, arg: str) -> None:
-        self._send(d, _IAX, S.LAGRQ, now)
+        self._send(d, _IAX, IAX_SUB.LAGRQ, now)
         if self.config.lagrq_interval:
             d.timers["lagrq"] = now + self.config.lagrq_interval
 
@@ -875,12 +875,12 @@ class Endpoint:
         self._arm_idle(d, now)
 
     def _timer_congest(self, d: Dialog, now: float, arg: str) -> None:
-        if d.state is St.WAIT_REPLY:
+        if d.state is STATE.WAIT_REPLY:
             self._events.append(ev.CallCongestion(d.callno))
 
     def _timer_idle(self, d: Dialog, now: float, arg: str) -> None:
         if d.state in _ANY_OPEN:
-            self._send(d, _IAX, S.HANGUP, now, ies=_ies((T.CAUSECODE, 16)), final=True)
+            self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies((IE_ID.CAUSECODE, 16)), final=True)
             self._close(d)
 
     def _arm_idle(self, d: Dialog, now: float) -> None:
@@ -903,15 +903,15 @@ class Endpoint:
     # ------------------------------------------------------------------ registration (client)
     def _register_attempt(self, reg: Registration, now: float) -> None:
         try:
-            d = self._new_dialog(reg.addr, K.REGISTER, True, now)
+            d = self._new_dialog(reg.addr, KIND.REGISTER, True, now)
         except EngineError:
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
             return
         d.reg, d.username, d.secret = reg, reg.username, reg.secret
         reg.dialog = d
-        self._send_request(d, S.REGREQ, _ies((T.USERNAME, reg.username),
-                                             (T.REFRESH, reg.refresh)), now)
+        self._send_request(d, IAX_SUB.REGREQ, _ies((IE_ID.USERNAME, reg.username),
+                                             (IE_ID.REFRESH, reg.refresh)), now)
 
     # ------------------------------------------------------------------ trunking
     def _trunk_add(self, d: Dialog, ts: int, payload: bytes, now: float) -> None:
@@ -946,20 +946,20 @@ class Endpoint:
     def _h_new(self, d: Dialog, f: FullFrame, now: float) -> None:
         cfg = self.config
         first = _first_ies(f)
-        d.called_number = str(_ie_value(first, T.CALLED_NUMBER) or "s")
-        d.context = str(_ie_value(first, T.CALLED_CONTEXT) or cfg.default_context)
-        d.calling_number = _ie_value(first, T.CALLING_NUMBER)
-        d.calling_name = _ie_value(first, T.CALLING_NAME)
-        d.username = _ie_value(first, T.USERNAME)
-        d.format = int(_ie_value(first, T.FORMAT) or 0)
-        d.capability = int(_ie_value(first, T.CAPABILITY) or 0) | d.format
+        d.called_number = str(_ie_value(first, IE_ID.CALLED_NUMBER) or "s")
+        d.context = str(_ie_value(first, IE_ID.CALLED_CONTEXT) or cfg.default_context)
+        d.calling_number = _ie_value(first, IE_ID.CALLING_NUMBER)
+        d.calling_name = _ie_value(first, IE_ID.CALLING_NAME)
+        d.username = _ie_value(first, IE_ID.USERNAME)
+        d.format = int(_ie_value(first, IE_ID.FORMAT) or 0)
+        d.capability = int(_ie_value(first, IE_ID.CAPABILITY) or 0) | d.format
         d.tbd = d.called_number == "TBD"
         if d.username is not None:
             secret = cfg.users.get(d.username)
             if secret is None or secret:
                 d.secret = secret
                 d.decoy = secret is None
-                self._challenge(d, S.AUTHREQ, now)
+                self._challenge(d, IAX_SUB.AUTHREQ, now)
                 return
         elif not cfg.allow_guest:
             self._refuse(d, NO_AUTHORITY, now)
@@ -968,14 +968,14 @@ class Endpoint:
 
     def _challenge(self, d: Dialog, subclass: int, now: float) -> None:
         d.challenge = new_challenge(self._rng)
-        d.state = St.AUTHENTICATING
+        d.state = STATE.AUTHENTICATING
         self._send(d, _IAX, subclass, now, ies=_ies(
-            (T.AUTHMETHODS, AuthMethod.MD5), (T.CHALLENGE, d.challenge),
-            (T.USERNAME, d.username)))
+            (IE_ID.AUTHMETHODS, AuthMethod.MD5), (IE_ID.CHALLENGE, d.challenge),
+            (IE_ID.USERNAME, d.username)))
 
     def _h_authrep(self, d: Dialog, f: FullFrame, now: float) -> None:
         if d.decoy or d.challenge is None or d.secret is None or not md5_matches(
-                d.challenge, d.secret, f.ie(T.MD5_RESULT)):
+                d.challenge, d.secret, f.ie(IE_ID.MD5_RESULT)):
             self.stats.auth_failures += 1
             self._send_ack(d, f)
             self._refuse(d, NO_AUTHORITY, now)
@@ -1004,10 +1004,10 @@ class Endpoint:
             self._accept(d, now)
             accepted = True
             if cfg.auto_answer:
-                self._send(d, _CONTROL, C.ANSWER, now)
-                d.state = St.UP
+                self._send(d, _CONTROL, CTRL_SUB.ANSWER, now)
+                d.state = STATE.UP
         else:
-            d.state = St.WAIT_APP
+            d.state = STATE.WAIT_APP
         self._events.append(ev.IncomingCall(
             d.callno, d.addr, d.called_number, d.context, d.calling_number, d.calling_name,
             d.username, d.format, d.capability, accepted))
@@ -1023,8 +1023,8 @@ class Endpoint:
             return False
 
     def _accept(self, d: Dialog, now: float) -> None:
-        self._send(d, _IAX, S.ACCEPT, now, ies=_ies((T.FORMAT, d.format)))
-        d.state = St.ACCEPTED
+        self._send(d, _IAX, IAX_SUB.ACCEPT, now, ies=_ies((IE_ID.FORMAT, d.format)))
+        d.state = STATE.ACCEPTED
         self._start_call_timers(d, now)
 
     def _start_call_timers(self, d: Dialog, now: float) -> None:
@@ -1038,27 +1038,27 @@ class Endpoint:
         self._schedule(d, d.next_deadline())
 
     def _h_authreq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        methods = int(f.ie(T.AUTHMETHODS) or 0)
-        challenge = f.ie(T.CHALLENGE)
+        methods = int(f.ie(IE_ID.AUTHMETHODS) or 0)
+        challenge = f.ie(IE_ID.CHALLENGE)
         if d.secret is None or challenge is None or not methods & (AuthMethod.MD5 |
                                                                     AuthMethod.PLAINTEXT):
-            self._send(d, _IAX, S.HANGUP, now, ies=_ies(
-                (T.CAUSE, "No authentication secret"), (T.CAUSECODE, NO_AUTHORITY[1])),
+            self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies(
+                (IE_ID.CAUSE, "No authentication secret"), (IE_ID.CAUSECODE, NO_AUTHORITY[1])),
                 final=True)
             self._close(d)
             self._events.append(ev.CallFailed(d.callno, "No authentication secret",
                                               NO_AUTHORITY[1]))
             return
         if methods & AuthMethod.MD5:
-            ies = [IE(T.MD5_RESULT, md5_response(str(challenge), d.secret))]
+            ies = [IE(IE_ID.MD5_RESULT, md5_response(str(challenge), d.secret))]
         else:
-            ies = [IE(T.PASSWORD, d.secret)]
-        self._send(d, _IAX, S.AUTHREP, now, ies=ies)
+            ies = [IE(IE_ID.PASSWORD, d.secret)]
+        self._send(d, _IAX, IAX_SUB.AUTHREP, now, ies=ies)
 
     def _h_accept(self, d: Dialog, f: FullFrame, now: float) -> None:
         d.timers.pop("congest", None)
-        d.format = int(f.ie(T.FORMAT) or d.format)
-        d.state = St.ACCEPTED
+        d.format = int(f.ie(IE_ID.FORMAT) or d.format)
+        d.state = STATE.ACCEPTED
         self._events.append(ev.CallAccepted(d.callno, d.format))
         self._start_call_timers(d, now)
         queue, d.dp_queue = d.dp_queue, []
@@ -1066,12 +1066,12 @@ class Endpoint:
             self._send_dpreq(d, number, now)
 
     def _h_ringing(self, d: Dialog, f: FullFrame, now: float) -> None:
-        if d.state is St.ACCEPTED:
-            d.state = St.RINGING
+        if d.state is STATE.ACCEPTED:
+            d.state = STATE.RINGING
         self._events.append(ev.CallRinging(d.callno))
 
     def _h_answer(self, d: Dialog, f: FullFrame, now: float) -> None:
-        d.state = St.UP
+        d.state = STATE.UP
         self._events.append(ev.CallAnswered(d.callno))
 
     def _h_progress(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1085,17 +1085,17 @@ class Endpoint:
         self._events.append(ev.CallCongestion(d.callno))
 
     def _h_hangup(self, d: Dialog, f: FullFrame, now: float) -> None:
-        closing = d.state is St.CLOSING       # hang-ups crossed: ours was already told
+        closing = d.state is STATE.CLOSING       # hang-ups crossed: ours was already told
         self._send_ack(d, f)
         self._destroy(d, now)
         if not closing and not (d.tbd and not d.caller):
-            self._events.append(ev.CallHungUp(d.callno, f.ie(T.CAUSE), f.ie(T.CAUSECODE)))
+            self._events.append(ev.CallHungUp(d.callno, f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE)))
 
     def _h_reject(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
         self._destroy(d, now)
-        cause, code = f.ie(T.CAUSE), f.ie(T.CAUSECODE)
-        if d.kind is K.CALL:
+        cause, code = f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE)
+        if d.kind is KIND.CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallRejected(d.callno, cause, code))
@@ -1103,12 +1103,12 @@ class Endpoint:
             self._reg_failed(d, cause, code, now)
 
     def _h_inval(self, d: Dialog, f: FullFrame, now: float) -> None:
-        was_call = (d.kind is K.CALL and d.state is not St.CLOSING
+        was_call = (d.kind is KIND.CALL and d.state is not STATE.CLOSING
                     and not (d.tbd and not d.caller))
         self._destroy(d, now)
         if was_call:
             self._events.append(ev.CallHungUp(d.callno, None, None))
-        elif d.kind is K.REGISTER:
+        elif d.kind is KIND.REGISTER:
             self._reg_failed(d, "INVAL", None, now)
 
     def _h_vnak(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1131,32 +1131,32 @@ class Endpoint:
         self._events.append(ev.DtmfReceived(d.callno, digit))
 
     def _h_ping(self, d: Dialog, f: FullFrame, now: float) -> None:
-        self._send(d, _IAX, S.PONG, now, ts=f.timestamp, ies=_ies(
-            (T.RR_JITTER, 0), (T.RR_LOSS, 0), (T.RR_PKTS, d.rx_voice & 0xFFFFFFFF),
-            (T.RR_DELAY, 0), (T.RR_DROPPED, 0), (T.RR_OOO, d.rx_ooo & 0xFFFFFFFF)))
+        self._send(d, _IAX, IAX_SUB.PONG, now, ts=f.timestamp, ies=_ies(
+            (IE_ID.RR_JITTER, 0), (IE_ID.RR_LOSS, 0), (IE_ID.RR_PKTS, d.rx_voice & 0xFFFFFFFF),
+            (IE_ID.RR_DELAY, 0), (IE_ID.RR_DROPPED, 0), (IE_ID.RR_OOO, d.rx_ooo & 0xFFFFFFFF)))
 
     def _h_pong(self, d: Dialog, f: FullFrame, now: float) -> None:
         sent = d.ping_sent.pop(f.timestamp, None)
         # round trip from our send time of the echoed timestamp (the PING's first send)
         rtt = now - sent if sent is not None else max(0, d.ms(now) - f.timestamp) / 1000.0
-        if d.kind is K.CALL:
+        if d.kind is KIND.CALL:
             d.pingtime = max(rtt, 0.001)
         self._events.append(ev.PongReceived(d.callno, d.addr, rtt))
-        if d.kind is K.POKE:
+        if d.kind is KIND.POKE:
             self._send_ack(d, f)
             self._destroy(d, now)
 
     def _h_lagrq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        self._send(d, _IAX, S.LAGRP, now, ts=f.timestamp)
+        self._send(d, _IAX, IAX_SUB.LAGRP, now, ts=f.timestamp)
 
     def _h_lagrp(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._events.append(ev.LagReply(d.callno, max(0, d.ms(now) - f.timestamp) / 1000.0))
 
     def _h_dpreq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        number = str(f.ie(T.CALLED_NUMBER) or "")
+        number = str(f.ie(IE_ID.CALLED_NUMBER) or "")
         status = self.dp_status(number, d.context, d.calling_number)
-        self._send(d, _IAX, S.DPREP, now, ies=_ies(
-            (T.CALLED_NUMBER, number), (T.DPSTATUS, status), (T.REFRESH, self.config.dp_refresh)))
+        self._send(d, _IAX, IAX_SUB.DPREP, now, ies=_ies(
+            (IE_ID.CALLED_NUMBER, number), (IE_ID.DPSTATUS, status), (IE_ID.REFRESH, self.config.dp_refresh)))
 
     def dp_status(self, number: str, context: str, callerid: Optional[str] = None) -> DPStatus:
         """DPSTATUS flags for ``number`` in ``context`` from the configured dialplan, as
@@ -1178,13 +1178,13 @@ class Endpoint:
         return status
 
     def _h_dprep(self, d: Dialog, f: FullFrame, now: float) -> None:
-        number = str(f.ie(T.CALLED_NUMBER) or "")
+        number = str(f.ie(IE_ID.CALLED_NUMBER) or "")
         d.dp_waiting.discard(number)
         d.timers.pop("dp:" + number, None)
-        status = f.ie(T.DPSTATUS)
+        status = f.ie(IE_ID.DPSTATUS)
         self._events.append(ev.DialplanReply(
             d.callno, number, DPStatus(int(status)) if status is not None else DPStatus(0),
-            f.ie(T.REFRESH)))
+            f.ie(IE_ID.REFRESH)))
         self._arm_idle(d, now)
 
     def _h_unsupport(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1194,57 +1194,57 @@ class Endpoint:
     def _h_regreq(self, d: Dialog, f: FullFrame, now: float) -> None:
         cfg = self.config
         sub = f.subclass
-        username = f.ie(T.USERNAME)
+        username = f.ie(IE_ID.USERNAME)
         secret = cfg.users.get(username) if isinstance(username, str) else None
         if secret is None:
             self.stats.auth_failures += 1
-            self._reject(d, *REG_REFUSED, now, subclass=S.REGREJ)
+            self._reject(d, *REG_REFUSED, now, subclass=IAX_SUB.REGREJ)
             return
         d.username, d.secret = username, secret
         if secret:
-            answer = f.ie(T.MD5_RESULT)
+            answer = f.ie(IE_ID.MD5_RESULT)
             if answer is None:
                 if d.challenge is None:
-                    self._challenge(d, S.REGAUTH, now)
+                    self._challenge(d, IAX_SUB.REGAUTH, now)
                     return
             if d.challenge is None or not md5_matches(d.challenge, secret, answer):
                 self.stats.auth_failures += 1
                 self._send_ack(d, f)
-                self._reject(d, *REG_REFUSED, now, subclass=S.REGREJ)
+                self._reject(d, *REG_REFUSED, now, subclass=IAX_SUB.REGREJ)
                 return
-        asked = f.ie(T.REFRESH)
+        asked = f.ie(IE_ID.REFRESH)
         refresh = int(asked) if isinstance(asked, int) else 60
         refresh = min(max(refresh, cfg.min_reg_expire), cfg.max_reg_expire)
-        ies = _ies((T.USERNAME, username), (T.DATETIME, self._datetime(now)))
+        ies = _ies((IE_ID.USERNAME, username), (IE_ID.DATETIME, self._datetime(now)))
         old = self._peers.pop(username, None)
         if old is not None:
             old.alive = False
-        if sub == S.REGREL:
-            ies += _ies((T.APPARENT_ADDR, d.addr))
+        if sub == IAX_SUB.REGREL:
+            ies += _ies((IE_ID.APPARENT_ADDR, d.addr))
             if old is not None:
                 self._events.append(ev.PeerUnregistered(username, old.addr, "released"))
         else:
-            ies += _ies((T.REFRESH, refresh), (T.APPARENT_ADDR, d.addr))
+            ies += _ies((IE_ID.REFRESH, refresh), (IE_ID.APPARENT_ADDR, d.addr))
             p = PeerEntry(username, d.addr, refresh, now + refresh + cfg.reg_expire_grace)
             self._peers[username] = p
             self._schedule(p, p.deadline)
             self._events.append(ev.PeerRegistered(username, d.addr, refresh))
-        self._send(d, _IAX, S.REGACK, now, ies=ies, final=True)
+        self._send(d, _IAX, IAX_SUB.REGACK, now, ies=ies, final=True)
         self._close(d)
 
     # registration, client side
     def _h_regauth(self, d: Dialog, f: FullFrame, now: float) -> None:
-        challenge = f.ie(T.CHALLENGE)
-        methods = int(f.ie(T.AUTHMETHODS) or 0)
+        challenge = f.ie(IE_ID.CHALLENGE)
+        methods = int(f.ie(IE_ID.AUTHMETHODS) or 0)
         if d.secret is None or challenge is None or not methods & AuthMethod.MD5:
             self._destroy(d, now)
             self._reg_failed(d, "No secret for REGAUTH", None, now)
             return
-        subclass = d.request[0] if d.request else S.REGREQ
-        ies = _ies((T.USERNAME, d.username))
-        if subclass == S.REGREQ and d.reg is not None:
-            ies += _ies((T.REFRESH, d.reg.refresh))
-        ies.append(IE(T.MD5_RESULT, md5_response(str(challenge), d.secret)))
+        subclass = d.request[0] if d.request else IAX_SUB.REGREQ
+        ies = _ies((IE_ID.USERNAME, d.username))
+        if subclass == IAX_SUB.REGREQ and d.reg is not None:
+            ies += _ies((IE_ID.REFRESH, d.reg.refresh))
+        ies.append(IE(IE_ID.MD5_RESULT, md5_response(str(challenge), d.secret)))
         self._send(d, _IAX, subclass, now, ies=ies)
 
     def _h_regack(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1253,9 +1253,9 @@ class Endpoint:
         reg = d.reg
         if reg is None or not reg.alive:
             return
-        refresh = f.ie(T.REFRESH)
+        refresh = f.ie(IE_ID.REFRESH)
         refresh = int(refresh) if isinstance(refresh, int) and refresh > 0 else reg.refresh
-        apparent = f.ie(T.APPARENT_ADDR)
+        apparent = f.ie(IE_ID.APPARENT_ADDR)
         reg.registered = True
         self._events.append(ev.Registered(reg.reg_id, reg.addr, reg.username, refresh,
                                           (apparent[0], apparent[1]) if apparent else None))
@@ -1265,7 +1265,7 @@ class Endpoint:
     def _h_regrej(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
         self._destroy(d, now)
-        self._reg_failed(d, f.ie(T.CAUSE), f.ie(T.CAUSECODE), now)
+        self._reg_failed(d, f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE), now)
 
     def _reg_failed(self, d: Dialog, cause: Optional[str], code: Optional[int],
                     now: float) -> None:
@@ -1279,48 +1279,48 @@ class Endpoint:
         self._schedule(reg, reg.deadline)
 
 
-_CALLS = frozenset({K.CALL})
-_CALLER_WAIT = frozenset({St.WAIT_REPLY})
+_CALLS = frozenset({KIND.CALL})
+_CALLER_WAIT = frozenset({STATE.WAIT_REPLY})
 _ALL_KINDS = frozenset(Kind)
 _ALL_STATES = frozenset(State)
-_OPEN_CALL = frozenset({St.WAIT_REPLY, St.WAIT_APP, St.ACCEPTED, St.RINGING,
-                        St.UP})
+_OPEN_CALL = frozenset({STATE.WAIT_REPLY, STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING,
+                        STATE.UP})
 
 #: (frame type, subclass) -> (dialog kinds, dialog states, handler). A frame outside the
 #: listed kinds/states is acknowledged (it consumed a sequence number) and counted as
 #: ``stats.unexpected``; one with no row at all as ``stats.unhandled`` (UNSUPPORT for an
 #: unknown IAX subclass).
 _FRAME_HANDLERS: dict[tuple[int, Any], tuple[frozenset, frozenset, Callable]] = {
-    (_IAX, S.NEW): (_CALLS, _CALLER_WAIT, Endpoint._h_new),
-    (_IAX, S.AUTHREQ): (_CALLS, _CALLER_WAIT, Endpoint._h_authreq),
-    (_IAX, S.AUTHREP): (_CALLS, frozenset({St.AUTHENTICATING}), Endpoint._h_authrep),
-    (_IAX, S.ACCEPT): (_CALLS, _CALLER_WAIT, Endpoint._h_accept),
-    (_IAX, S.REJECT): (frozenset({K.CALL, K.REGISTER}), _ALL_STATES, Endpoint._h_reject),
-    (_IAX, S.HANGUP): (_CALLS, _ALL_STATES, Endpoint._h_hangup),
-    (_IAX, S.INVAL): (_ALL_KINDS, _ALL_STATES, Endpoint._h_inval),
-    (_IAX, S.VNAK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_vnak),
-    (_IAX, S.ACK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_ack),
-    (_IAX, S.PING): (_CALLS, _OPEN_CALL, Endpoint._h_ping),
-    (_IAX, S.PONG): (frozenset({K.CALL, K.POKE}), _ALL_STATES, Endpoint._h_pong),
-    (_IAX, S.LAGRQ): (_CALLS, _OPEN_CALL, Endpoint._h_lagrq),
-    (_IAX, S.LAGRP): (_CALLS, _ALL_STATES, Endpoint._h_lagrp),
-    (_IAX, S.DPREQ): (_CALLS, frozenset({St.ACCEPTED}), Endpoint._h_dpreq),
-    (_IAX, S.DPREP): (_CALLS, frozenset({St.ACCEPTED}), Endpoint._h_dprep),
-    (_IAX, S.UNSUPPORT): (_ALL_KINDS, _ALL_STATES, Endpoint._h_unsupport),
-    (_IAX, S.REGREQ): (frozenset({K.REGISTRAR}),
-                       frozenset({St.WAIT_REPLY, St.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, S.REGREL): (frozenset({K.REGISTRAR}),
-                       frozenset({St.WAIT_REPLY, St.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, S.REGAUTH): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
-    (_IAX, S.REGACK): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
-    (_IAX, S.REGREJ): (frozenset({K.REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
-    (_CONTROL, C.RINGING): (_CALLS, frozenset({St.ACCEPTED, St.RINGING}),
+    (_IAX, IAX_SUB.NEW): (_CALLS, _CALLER_WAIT, Endpoint._h_new),
+    (_IAX, IAX_SUB.AUTHREQ): (_CALLS, _CALLER_WAIT, Endpoint._h_authreq),
+    (_IAX, IAX_SUB.AUTHREP): (_CALLS, frozenset({STATE.AUTHENTICATING}), Endpoint._h_authrep),
+    (_IAX, IAX_SUB.ACCEPT): (_CALLS, _CALLER_WAIT, Endpoint._h_accept),
+    (_IAX, IAX_SUB.REJECT): (frozenset({KIND.CALL, KIND.REGISTER}), _ALL_STATES, Endpoint._h_reject),
+    (_IAX, IAX_SUB.HANGUP): (_CALLS, _ALL_STATES, Endpoint._h_hangup),
+    (_IAX, IAX_SUB.INVAL): (_ALL_KINDS, _ALL_STATES, Endpoint._h_inval),
+    (_IAX, IAX_SUB.VNAK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_vnak),
+    (_IAX, IAX_SUB.ACK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_ack),
+    (_IAX, IAX_SUB.PING): (_CALLS, _OPEN_CALL, Endpoint._h_ping),
+    (_IAX, IAX_SUB.PONG): (frozenset({KIND.CALL, KIND.POKE}), _ALL_STATES, Endpoint._h_pong),
+    (_IAX, IAX_SUB.LAGRQ): (_CALLS, _OPEN_CALL, Endpoint._h_lagrq),
+    (_IAX, IAX_SUB.LAGRP): (_CALLS, _ALL_STATES, Endpoint._h_lagrp),
+    (_IAX, IAX_SUB.DPREQ): (_CALLS, frozenset({STATE.ACCEPTED}), Endpoint._h_dpreq),
+    (_IAX, IAX_SUB.DPREP): (_CALLS, frozenset({STATE.ACCEPTED}), Endpoint._h_dprep),
+    (_IAX, IAX_SUB.UNSUPPORT): (_ALL_KINDS, _ALL_STATES, Endpoint._h_unsupport),
+    (_IAX, IAX_SUB.REGREQ): (frozenset({KIND.REGISTRAR}),
+                       frozenset({STATE.WAIT_REPLY, STATE.AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, IAX_SUB.REGREL): (frozenset({KIND.REGISTRAR}),
+                       frozenset({STATE.WAIT_REPLY, STATE.AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, IAX_SUB.REGAUTH): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
+    (_IAX, IAX_SUB.REGACK): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
+    (_IAX, IAX_SUB.REGREJ): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
+    (_CONTROL, CTRL_SUB.RINGING): (_CALLS, frozenset({STATE.ACCEPTED, STATE.RINGING}),
                             Endpoint._h_ringing),
-    (_CONTROL, C.ANSWER): (_CALLS, _CALL_ACTIVE, Endpoint._h_answer),
-    (_CONTROL, C.PROCEEDING): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
-    (_CONTROL, C.PROGRESS): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
-    (_CONTROL, C.BUSY): (_CALLS, _CALL_ACTIVE, Endpoint._h_busy),
-    (_CONTROL, C.CONGESTION): (_CALLS, _CALL_ACTIVE, Endpoint._h_congestion),
+    (_CONTROL, CTRL_SUB.ANSWER): (_CALLS, _CALL_ACTIVE, Endpoint._h_answer),
+    (_CONTROL, CTRL_SUB.PROCEEDING): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
+    (_CONTROL, CTRL_SUB.PROGRESS): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
+    (_CONTROL, CTRL_SUB.BUSY): (_CALLS, _CALL_ACTIVE, Endpoint._h_busy),
+    (_CONTROL, CTRL_SUB.CONGESTION): (_CALLS, _CALL_ACTIVE, Endpoint._h_congestion),
     (_VOICE, None): (_CALLS, _CALL_ACTIVE, Endpoint._h_voice),
     (FrameType.DTMF_END, None): (_CALLS, _CALL_ACTIVE, Endpoint._h_dtmf),
 }
