@@ -102,7 +102,7 @@ class Trie:
                 node.terms.append(ext)
         self._finish(self.root)
         self._finish(self.literals)
-        self.jump_depth, self.jump = _jump_table(self.root, exts)
+        self.jump_depth, self.jump, self.prefixes = _jump_table(self.root, exts)
         _compress(self.root)
         for node in self.jump.values():  # a jump target may have been folded into its parent
             if not node.seg:
@@ -153,6 +153,15 @@ class Trie:
             if node is not None:  # the first d characters lead here and nowhere else
                 visits[0] += d
                 ev, ext = _dfs(node, data, d, len(data), mode, callerid, priority, visits)
+            elif d and len(data) >= d and self.prefixes is not None:
+                # the table holds every way down d characters: the walk from the root would
+                # fail after the longest prefix of data the trie holds, having visited
+                # that many nodes plus the root
+                pre = self.prefixes
+                k = d - 1
+                while k and data[:k] not in pre:
+                    k -= 1
+                visits[0] += k + 1
             else:
                 ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
         counter[0] += visits[0]
@@ -176,12 +185,17 @@ class Trie:
         return out
 
 
-def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict]:
+def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict, set | None]:
     """Nodes reached from the root by ``depth`` single characters with no alternative on the way.
 
     Walking those first characters is deterministic (each node on the way has only
     single-character children), so one hash probe on the number's first ``depth`` characters
     lands where the walk would; ``depth`` is the most common leading literal run.
+
+    When no node above ``depth`` has anything but single-character children, the table holds
+    every way down; a number whose first ``depth`` characters are not in it then matches
+    nothing, and the third result (every shorter prefix the trie holds, else None) tells how
+    far the walk from the root would have got before failing.
     """
     runs: dict[int, int] = {}
     for ext in exts:
@@ -195,19 +209,24 @@ def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict]:
             runs[k] = runs.get(k, 0) + 1
     depth = max(runs, key=lambda k: (runs[k], k)) if runs else 0
     if depth < 2:
-        return 0, {}
+        return 0, {}, None
     table: dict[str, _Node] = {}
+    prefixes: set[str] = set()
+    complete = True
     stack = [(root, "")]
     while stack:
         node, prefix = stack.pop()
         if len(prefix) == depth:
             table[prefix] = node
             continue
+        if prefix:
+            prefixes.add(prefix)
         if node.others:
+            complete = False
             continue
         for ch, child in node.lit.items():
             stack.append((child, prefix + ch))
-    return depth, table
+    return depth, table, (prefixes if complete else None)
 
 
 def _compress(root: _Node) -> None:
