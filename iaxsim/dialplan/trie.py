@@ -103,10 +103,11 @@ class Trie:
         self._finish(self.root)
         self._finish(self.literals)
         self.jump_depth, self.jump, self.prefixes = _jump_table(self.root, exts)
-        _compress(self.root)
+        segs: dict[tuple, tuple] = {}
+        _compress(self.root, segs)
         for node in self.jump.values():  # a jump target may have been folded into its parent
             if not node.seg:
-                _compress(node)
+                _compress(node, segs)
         # exact literal lookups go through a hash, as Asterisk's root_table does
         self.exact: dict[str, tuple] = {}
         for ext in exts:
@@ -229,8 +230,11 @@ def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict, set | No
     return depth, table, (prefixes if complete else None)
 
 
-def _compress(root: _Node) -> None:
-    """Fold single-path chains (one child, not ``.``/``!``, no extension ending on the way)."""
+def _compress(root: _Node, segs: dict[tuple, tuple]) -> None:
+    """Fold single-path chains (one child, not ``.``/``!``, no extension ending on the way).
+
+    Equal chains share one tuple (``segs``), so a lookup touches fewer distinct objects.
+    """
     stack = [root]
     while stack:
         node = stack.pop()
@@ -244,7 +248,9 @@ def _compress(root: _Node) -> None:
             seg.extend(child.seg)  # the child may be folded already (jump targets)
             node.lit, node.others, node.terms = child.lit, child.others, child.terms
             node.ordered, node.only, node.first1 = child.ordered, child.only, child.first1
-        node.seg = tuple(seg) if seg or not node.seg else node.seg
+        if seg:
+            t = tuple(seg)
+            node.seg = segs.setdefault(t, t)
         stack.extend(c for _, c in node.ordered)
 
 
@@ -362,10 +368,11 @@ def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visi
                     ev = _enumerate(child, 2, mode, callerid, priority, visits)
                     if ev[0] is not None:
                         return ev
+        # precomputed answer (no CID, priority 1), read before touching the terms
+        if priority == 1 and node.first1 is not False and mode != MatchMode.MATCHMORE:
+            first = node.first1
+            return first, first
         if node.terms and mode != MatchMode.MATCHMORE:
-            if priority == 1 and node.first1 is not False:  # precomputed: no CID, priority 1
-                first = node.first1
-                return first, first
             return _consider(node.terms, 1, mode, callerid, priority)
         return None, None
     c = data[i]
