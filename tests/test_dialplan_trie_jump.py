@@ -44,3 +44,20 @@ def test_incomplete_jump_table_walks(number, name, comparisons):
     assert (ext.name if ext else None) == name
     assert cost.comparisons == comparisons
     assert dp.lookup(number, "c")[0] is ext
+
+
+# every pattern starts "12": the root's first two steps fold into one chain
+SHARED_START = "[c]\nexten => _1234XX,1,NoOp\nexten => _1256XX,1,NoOp\n"
+
+
+@pytest.mark.parametrize("number, comparisons", [
+    ("900000", 1 + 1),          # the chain's '1' fails at the root
+    ("190000", 1 + 2),          # root, 1 — the chain wants '2'
+    ("123999", 1 + 4),          # root, 1, 2, 3 — the node below 123 wants '4'
+    ("129999", 1 + 3),          # root, 1, 2 — no '9' below 12
+])
+def test_jump_table_misses_below_a_folded_root(number, comparisons):
+    dp = Dialplan.from_string(SHARED_START, cache_size=0)
+    ext, cost = dp.lookup(number, "c", engine="trie")
+    assert ext is None and dp.lookup(number, "c")[0] is None
+    assert cost.comparisons == comparisons
