@@ -29,47 +29,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iaxsim.iax2.engine import (CallAnswered, CallHungUp, CallRejected, Endpoint,  # noqa: E402
-                                EndpointConfig, IncomingCall, PokeTimeout, PongReceived)
+                                EndpointConfig, PokeTimeout, PongReceived)
 from iaxsim.net.node import Node  # noqa: E402
 from iaxsim.net.transport import Transport  # noqa: E402
+from bench_engine import run_calls  # noqa: E402  (this folder: the engine benchmark's call loop)
 
 QUIET = dict(ping_interval=None, lagrq_interval=None)
 
 
 def in_memory_calls(n: int, batch: int) -> float:
-    """Baseline: the same calls between two endpoints handing bytes to each other."""
-    A, B = ("127.0.0.1", 1), ("127.0.0.1", 2)
-    a = Endpoint(EndpointConfig(**QUIET), seed=1)
-    b = Endpoint(EndpointConfig(**QUIET), seed=2)
-
-    def pump(now):
-        moved = True
-        while moved:
-            moved = False
-            for src, sender, receiver in ((A, a, b), (B, b, a)):
-                for data, _ in sender.datagrams_to_send(now):
-                    receiver.receive_datagram(data, src, now)
-                    moved = True
-            e = b.next_event()
-            while e is not None:
-                if type(e) is IncomingCall:
-                    b.ring(e.call_id, now=now)
-                    b.answer(e.call_id, now=now)
-                    moved = True
-                e = b.next_event()
-            while a.next_event() is not None:
-                pass
-
-    now = 0.0
-    t0 = time.process_time()
-    for _ in range(n // batch):
-        ids = [a.place_call(B, "100", now=now) for _ in range(batch)]
-        pump(now)
-        for cid in ids:
-            a.hangup(cid, now=now)
-        pump(now)
-        now += 61.0
-    return (n // batch) * batch / (time.process_time() - t0)
+    """Baseline: the same calls (call tokens on, no authentication) between two endpoints
+    handing bytes to each other in memory: ``bench_engine.run_calls``, measured in this run."""
+    return run_calls(n, tokens=True, auth=False, batch=batch)
 
 
 async def loopback_calls(target, phone: Transport, n: int, batch: int,
