@@ -19,6 +19,8 @@ VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".iaxsim-installed"
 DEBIAN_TOOLS = {"tshark": "tshark", "iaxmodem": "iaxmodem"}
+# the dask extra too: the sweep tests run on a local Dask cluster
+EXTRAS = "dev,dask"
 
 
 def run(cmd: list[str], **kw) -> None:
@@ -77,17 +79,17 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if job == "test":
         ensure_venv()
-        ensure_installed("dev,dask")  # the dask extra too: the sweep tests run on a local Dask cluster
+        ensure_installed(EXTRAS)
         ensure_debian_tools()
         # pyproject.toml's pytest settings collect tests/ and notebooks/ (the latter under --nbval)
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
     if job == "report":
         ensure_venv()
-        ensure_installed("dev,dask")
+        ensure_installed(EXTRAS)
         return subprocess.call([str(VENV / "bin" / "iaxsim"), "report", *rest], cwd=ROOT)
     if job == "bench":
         ensure_venv()
-        ensure_installed("dev,dask")
+        ensure_installed(EXTRAS)
         ensure_debian_tools()
         return subprocess.call([str(PY), "benchmarks/run_all.py", *rest], cwd=ROOT)
     print(__doc__)
