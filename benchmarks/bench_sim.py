@@ -4,9 +4,27 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
 
 1. Two servers, every call crossing IAX2 (the real engine and codec on every datagram, the
    real matcher on every lookup): simulated calls per wall second and per CPU second, against
-   a bare SimPy skeleton of the same call flow (same arrivals, channels, CPU holds and the
-   same number of datagram deliveries, but no codec, engine or matcher) measured in the same
-   run. Targets: ≥ 3,000 calls/s; ratio to the skeleton ≤ 3×.
+   two bare SimPy skeletons measured in the same run. Targets: ≥ 3,000 calls/s; ratio to the
+   skeleton of the same call flow ≤ 3×.
+
+   * ``skeleton_faithful`` — the model's call flow event for event, with no codec, engine or
+     matcher: the same Poisson arrivals (batched draws); per call one origin process and one
+     called-side process (spawned when the NEW with token arrives); every datagram a
+     delivery event (a Timeout plus a callback) carrying a ``(kind, call id)`` tuple, 12 per
+     call (NEW, CALLTOKEN, NEW with token, ACK, ACCEPT, RINGING, ANSWER, 3 ACKs, HANGUP,
+     ACK); at the receiver a dict look-up by call id instead of the engine, which sends the
+     CALLTOKEN and the ACKs where the engine sends them and wakes the waiting process through
+     a mailbox Event; one CPU hold (``simpy.Resource``, fixed time) and one channel counter
+     per side; the auto-congest Timeout, the holding Timeout, two no-op engine-timer
+     Timeouts per call; and qualify's POKE / PONG / ACK every 60 s per peer address.
+   * ``skeleton_minimal`` — the critical path only: one process per call, four one-way hops
+     of set-up and one of hang-up as plain Timeouts, two CPU holds, the remaining datagrams
+     as no-op Timeouts; no called-side process, replies, mailboxes or timers (about 20 SimPy
+     events per call against the model's 30).
+
+   SimPy events per call are counted for the model and both skeletons (by wrapping
+   ``Environment.schedule``, on a quarter hour of the same traffic) and printed beside the
+   ratios.
 2. A busy hour of 100k calls over 10 servers (``--quick``: a tenth of it, extrapolated).
    Target < 60 s.
 3. A sweep of 4 runs on 1 worker, then on 2 local workers. Target speed-up ≥ 1.7×.
@@ -17,13 +35,16 @@ are printed beside them.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import simpy
+import simpy.core
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -47,10 +68,11 @@ def two_servers(calls: int):
         "traffic.extension_busy": False})
 
 
-def skeleton(calls_per_hour: float, hours: float, datagrams_per_call: float, seed: int = 1) -> int:
-    """The same call flow as bare SimPy: Poisson arrivals at two servers, channels, two CPU
-    holds, 4 one-way hops on the critical path of set-up, the remaining datagram deliveries
-    as scheduled no-op events, holding time, hang-up hop. Returns the number of calls."""
+def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: float, seed: int = 1) -> int:
+    """The critical path of the call flow as bare SimPy: Poisson arrivals at two servers,
+    channels, two CPU holds, 4 one-way hops on the critical path of set-up, the remaining
+    datagram deliveries as scheduled no-op events, holding time, hang-up hop. Returns the
+    number of calls."""
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     channels = {"A": 0, "B": 0}
@@ -95,6 +117,243 @@ def skeleton(calls_per_hour: float, hours: float, datagrams_per_call: float, see
     return count[0]
 
 
+# ---------------------------------------------------------------- the same call flow, bare
+# Datagram kinds of the faithful skeleton (what the engine would encode as IAX2 frames).
+NEW, NEW_TOKEN, CALLTOKEN, ACK, ACCEPT, RINGING, ANSWER, HANGUP, REJECT, POKE, PONG = (
+    "NEW", "NEW+token", "CALLTOKEN", "ACK", "ACCEPT", "RINGING", "ANSWER", "HANGUP", "REJECT",
+    "POKE", "PONG")
+_AUTO_CONGEST = "auto-congest"
+#: delay of the engine's first retransmission timer for a call (set-up) and for a POKE
+ENGINE_TIMER = 2.0
+POKE_TIMER = 0.5
+
+
+@dataclass
+class FaithfulRun:
+    """What ``skeleton_faithful`` did: calls started, calls answered and hung up, calls that
+    found no channel or no ACCEPT in time, datagrams sent (qualify's included)."""
+
+    started: int = 0
+    completed: int = 0
+    blocked: int = 0
+    failed: int = 0
+    datagrams: int = 0
+    qualify_datagrams: int = 0
+
+
+class _Mailbox:
+    """Items for one call and the Event its process sleeps on (as the model's driver.Mailbox)."""
+
+    __slots__ = ("env", "items", "waiter")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.items: list = []
+        self.waiter: simpy.Event | None = None
+
+    def put(self, item) -> None:
+        self.items.append(item)
+        w = self.waiter
+        if w is not None and not w.triggered:
+            w.succeed()
+
+    def wait(self):
+        if not self.items:
+            self.waiter = w = self.env.event()
+            yield w
+            self.waiter = None
+        return self.items.pop(0)
+
+
+def _engine_timer(_event) -> None:
+    """Stands for the engine's timer run (retransmissions, dialog timers): nothing to do here."""
+
+
+def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latency: float = 0.02,
+                      cpu_hold: float = 12e-6, channels: int = 2000, holding_mean: float = 180.0,
+                      qualify: bool = True, auto_congest: float = 4.0) -> FaithfulRun:
+    """The benchmark scenario's call flow (two servers A and B, every call to the other
+    server) in bare SimPy, event for event as the model schedules it, without codec, engine
+    or matcher: see the module docstring. ``calls_per_hour`` is the total over both servers."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    run = FaithfulRun()
+    ids = itertools.count(1)
+    link_calls = {("A", "B"): 0, ("B", "A"): 0}
+    state = {"active": 0, "arrivals_done": False}
+    done = env.event()
+
+    class Server:
+        def __init__(self, sid: str):
+            self.sid = sid
+            self.cpu = simpy.Resource(env, capacity=1)
+            self.busy = 0
+            self.calls: dict[int, _Mailbox] = {}  # call id → mailbox of the process on that call
+
+        def seize(self) -> bool:
+            if self.busy >= channels:
+                return False
+            self.busy += 1
+            return True
+
+        def release(self) -> None:
+            self.busy -= 1
+
+        def lookup(self):
+            with self.cpu.request() as req:
+                yield req
+                yield env.timeout(cpu_hold)
+
+        def receive(self, msg: tuple, src: "Server") -> None:
+            """What the engine does with an arriving frame: reply, and hand the call's
+            process what concerns it."""
+            kind, cid = msg
+            if kind is ACK:
+                return  # drops the acknowledged frame from the retransmission queue
+            if kind is NEW:  # no token yet: stateless CALLTOKEN challenge
+                send(self, src, (CALLTOKEN, cid))
+            elif kind is CALLTOKEN:
+                send(self, src, (NEW_TOKEN, cid))
+            elif kind is NEW_TOKEN:
+                send(self, src, (ACK, cid))
+                env.timeout(ENGINE_TIMER).callbacks.append(_engine_timer)
+                self.calls[cid] = mb = _Mailbox(env)
+                env.process(serve_incoming(self, src, cid, mb))
+            elif kind is POKE:
+                send(self, src, (PONG, cid), qualify=True)
+            else:  # ACCEPT, RINGING, ANSWER, REJECT, HANGUP, PONG: acknowledged, dispatched by call id
+                send(self, src, (ACK, cid), qualify=kind is PONG)
+                mb = self.calls.get(cid)
+                if mb is not None:
+                    mb.put(kind)
+
+    servers = {"A": Server("A"), "B": Server("B")}
+
+    def send(src: Server, dst: Server, msg: tuple, qualify: bool = False) -> None:
+        run.datagrams += 1
+        if qualify:
+            run.qualify_datagrams += 1
+        receive = dst.receive
+        env.timeout(latency).callbacks.append(lambda _e: receive(msg, src))
+
+    def finish() -> None:
+        state["active"] -= 1
+        if state["arrivals_done"] and state["active"] == 0 and not done.triggered:
+            done.succeed()
+
+    def place(o: Server, d: Server, hold: float):
+        if not o.seize():
+            run.blocked += 1
+            finish()
+            return
+        try:
+            yield from o.lookup()
+            cid = next(ids)
+            o.calls[cid] = mb = _Mailbox(env)
+            send(o, d, (NEW, cid))
+            env.timeout(ENGINE_TIMER).callbacks.append(_engine_timer)
+            if qualify:
+                env.timeout(auto_congest).callbacks.append(lambda _e: mb.put(_AUTO_CONGEST))
+            accepted = False
+            try:
+                while True:
+                    kind = yield from mb.wait()
+                    if kind is ACCEPT or kind is RINGING:
+                        accepted = True
+                    elif kind is ANSWER:
+                        pair, back = (o.sid, d.sid), (d.sid, o.sid)
+                        link_calls[pair] += 1
+                        link_calls[back] += 1
+                        yield env.timeout(hold)
+                        link_calls[pair] -= 1
+                        link_calls[back] -= 1
+                        send(o, d, (HANGUP, cid))
+                        run.completed += 1
+                        return
+                    elif kind is REJECT or (kind is _AUTO_CONGEST and not accepted):
+                        if kind is _AUTO_CONGEST:
+                            send(o, d, (HANGUP, cid))
+                        run.failed += 1
+                        return
+            finally:
+                del o.calls[cid]
+        finally:
+            o.release()
+            finish()
+
+    def serve_incoming(s: Server, caller: Server, cid: int, mb: _Mailbox):
+        try:
+            yield from s.lookup()
+            if not s.seize():
+                send(s, caller, (REJECT, cid))
+                return
+            try:
+                send(s, caller, (ACCEPT, cid))
+                send(s, caller, (RINGING, cid))
+                send(s, caller, (ANSWER, cid))
+                while (yield from mb.wait()) is not HANGUP:
+                    pass
+            finally:
+                s.release()
+        finally:
+            del s.calls[cid]
+
+    def pokes(o: Server, d: Server, offset: float):
+        yield env.timeout(offset)
+        while True:
+            cid = next(ids)
+            o.calls[cid] = mb = _Mailbox(env)
+            send(o, d, (POKE, cid), qualify=True)
+            env.timeout(POKE_TIMER).callbacks.append(_engine_timer)
+            yield from mb.wait()
+            del o.calls[cid]
+            yield env.timeout(60.0)
+
+    def arrivals(o: Server, d: Server):
+        rate = calls_per_hour / 2 / 3600.0
+        end = hours * 3600.0
+        while True:
+            gaps = rng.exponential(1.0 / rate, 4096).tolist()
+            holds = rng.exponential(holding_mean, 4096).tolist()
+            for gap, hold in zip(gaps, holds):
+                yield env.timeout(gap)
+                if env.now >= end:
+                    return
+                run.started += 1
+                state["active"] += 1
+                env.process(place(o, d, hold))
+
+    a, b = servers["A"], servers["B"]
+    if qualify:  # each server pokes both addresses (internal, external) of its peer
+        for o, d in ((a, b), (a, b), (b, a), (b, a)):
+            env.process(pokes(o, d, float(rng.uniform(0.0, 1.0))))
+    procs = [env.process(arrivals(a, b)), env.process(arrivals(b, a))]
+    env.run(until=env.all_of(procs))
+    state["arrivals_done"] = True
+    if state["active"] > 0:
+        env.run(until=done)
+    return run
+
+
+def count_events(fn):
+    """Run ``fn()`` counting every event any SimPy environment schedules meanwhile; returns
+    (fn's result, events)."""
+    cls = simpy.core.Environment
+    original = cls.schedule
+    n = [0]
+
+    def schedule(self, event, priority=simpy.core.NORMAL, delay=0):
+        n[0] += 1
+        original(self, event, priority, delay)
+
+    cls.schedule = schedule
+    try:
+        out = fn()
+    finally:
+        cls.schedule = original
+    return out, n[0]
+
+
 def bench_calls(n: int) -> None:
     print(f"# 1. two servers, {n} calls/h offered, all crossing IAX2")
     sc = two_servers(n)
@@ -102,14 +361,30 @@ def bench_calls(n: int) -> None:
     calls = len(res.calls)
     dg = int(res.link_totals["datagrams"].sum()) / max(1, calls)
     print(f"  simulated calls          {calls}")
-    print(f"  datagrams per call       {dg:.1f}  (every one encoded, sent, decoded by the engine)")
+    print(f"  datagrams per call       {dg:.2f}  (every one encoded, sent, decoded by the engine)")
     print(f"  wall s / CPU s           {wall:.2f} / {cpu:.2f}")
     print(f"  calls per wall second    {calls / wall:,.0f}   (target ≥ 3,000)")
     print(f"  calls per CPU second     {calls / cpu:,.0f}")
-    sk_calls, sk_wall, sk_cpu = timed(lambda: skeleton(n, 1.0, dg))
-    print(f"  skeleton calls           {sk_calls}")
-    print(f"  skeleton calls per CPU s {sk_calls / sk_cpu:,.0f}")
-    print(f"  ratio model / skeleton   {(cpu / calls) / (sk_cpu / sk_calls):.1f}×  (CPU per call; target ≤ 3×)")
+    fa, fa_wall, fa_cpu = timed(lambda: skeleton_faithful(n, 1.0))
+    print(f"  same-flow skeleton       {fa.completed} of {fa.started} calls completed, "
+          f"{fa.datagrams / max(1, fa.started):.2f} datagrams per call")
+    print(f"    calls per CPU second   {fa.completed / fa_cpu:,.0f}")
+    mi_calls, mi_wall, mi_cpu = timed(lambda: skeleton_minimal(n, 1.0, dg))
+    print(f"  minimal skeleton         {mi_calls} calls")
+    print(f"    calls per CPU second   {mi_calls / mi_cpu:,.0f}")
+    # SimPy events per call, counted on a quarter hour of the same traffic (counting slows runs)
+    part = 0.25
+    m_res, m_ev = count_events(lambda: simulate(sc.with_values({"duration": 3600.0 * part}), seed=1))
+    f_res, f_ev = count_events(lambda: skeleton_faithful(n, part))
+    i_calls, i_ev = count_events(lambda: skeleton_minimal(n, part, dg))
+    print(f"  SimPy events per call    model {m_ev / max(1, len(m_res.calls)):.1f}, "
+          f"same-flow skeleton {f_ev / max(1, f_res.started):.1f}, "
+          f"minimal skeleton {i_ev / max(1, i_calls):.1f}   ({part:g} h run)")
+    per_call = cpu / calls
+    print(f"  ratio model / skeleton of the same call flow          "
+          f"{per_call / (fa_cpu / fa.completed):.1f}×  (CPU per call; target ≤ 3×)")
+    print(f"  ratio model / minimal skeleton (critical path only)   "
+          f"{per_call / (mi_cpu / mi_calls):.1f}×  (CPU per call)")
 
 
 def bench_busy_hour(fraction: float) -> None:

@@ -1,0 +1,93 @@
+"""The simulator benchmark's bare-SimPy skeleton of the call flow matches the model it is
+compared with: every call completes, the same datagrams per call, the same SimPy events per
+call (both counted here by wrapping ``Environment.schedule``)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import simpy.core
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_sim.py"
+CALLS_PER_HOUR = 300.0
+HOURS = 0.5
+# One answered call, hand-derived from the exchange with Asterisk's call tokens (NEW with an
+# empty CALLTOKEN IE, the server's CALLTOKEN reply, NEW with the token) and RFC 5456's rule
+# that every full frame but an ACK is acknowledged: NEW, CALLTOKEN, NEW with token, ACK of it,
+# ACCEPT, RINGING, ANSWER, their three ACKs, HANGUP, its ACK.
+DATAGRAMS_PER_CALL = 12
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_sim", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scheduled(fn):
+    """(fn(), number of events scheduled on any SimPy environment while it ran)."""
+    cls = simpy.core.Environment
+    original = cls.schedule
+    seen = [0]
+
+    def schedule(self, event, priority=1, delay=0):
+        seen[0] += 1
+        original(self, event, priority, delay)
+
+    cls.schedule = schedule
+    try:
+        out = fn()
+    finally:
+        cls.schedule = original
+    return out, seen[0]
+
+
+@pytest.fixture(scope="module")
+def model(bench):
+    sc = bench.two_servers(CALLS_PER_HOUR).with_values({"duration": 3600.0 * HOURS})
+    res, events = _scheduled(lambda: bench.simulate(sc, seed=1))
+    return res, events
+
+
+@pytest.fixture(scope="module")
+def faithful(bench):
+    return _scheduled(lambda: bench.skeleton_faithful(CALLS_PER_HOUR, HOURS, seed=1))
+
+
+def test_faithful_skeleton_completes_every_call(faithful):
+    run, _ = faithful
+    assert run.started > 100  # about 150 expected (300/h for 0.5 h)
+    assert run.completed == run.started
+    assert run.blocked == 0 and run.failed == 0
+
+
+def test_faithful_skeleton_sends_the_calls_datagrams(faithful, model):
+    run, _ = faithful
+    # the run ends when the last caller hangs up, before the ACK of that HANGUP is sent
+    assert run.datagrams - run.qualify_datagrams == DATAGRAMS_PER_CALL * run.started - 1
+    res, _ = model
+    model_per_call = res.link_totals["datagrams"].sum() / len(res.calls)
+    assert run.datagrams / run.started == pytest.approx(model_per_call, rel=0.05)
+
+
+def test_faithful_skeleton_has_the_models_events_per_call(faithful, model):
+    run, sk_events = faithful
+    res, model_events = model
+    assert len(res.calls) > 100
+    model_per_call = model_events / len(res.calls)
+    assert sk_events / run.started == pytest.approx(model_per_call, rel=0.10)
+
+
+def test_minimal_skeleton_is_the_critical_path_only(bench, model):
+    res, model_events = model
+    calls, events = _scheduled(lambda: bench.skeleton_minimal(CALLS_PER_HOUR, HOURS, 12.0, seed=1))
+    assert calls > 100
+    # per call: process start and end 2, arrival 1, two CPU holds (request, timeout,
+    # release) 6, hops 5, no-op deliveries 12 - 6 = 6, holding 1: 21, well below the model's
+    assert events / calls == pytest.approx(21.0, abs=0.2)
+    assert events / calls < 0.8 * model_events / len(res.calls)
