@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from iaxsim import __version__
@@ -35,21 +36,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point standard output at the null device after its reader left.
+
+    Output still buffered would otherwise be flushed again when the interpreter exits, fail
+    again, and print "Exception ignored ... BrokenPipeError" with exit status 120 (the Python
+    documentation's note on SIGPIPE recommends exactly this redirection).
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # replaced or closed stream: nothing to flush later
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``iaxsim`` command line; returns the process exit code."""
+    """Run the ``iaxsim`` command line; returns the process exit code.
+
+    A reader that closes the pipe early (``iaxsim pcap big.pcap | head``) is not an error: the
+    command stops quietly, with exit status 0 when it was cut short, or its own status when only
+    the final flush of its output found the reader gone.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    code = 0
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except IaxsimError as err:
         print(f"iaxsim: error: {err}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `iaxsim pcap big.pcap | head`: the reader left, not an error
-        sys.stderr.close()
+        code = 2
+    except BrokenPipeError:  # the reader left while the command was still writing
+        _discard_stdout()
         return 0
     except OSError as err:
         print(f"iaxsim: error: {err}", file=sys.stderr)
-        return 2
+        code = 2
+    try:
+        sys.stdout.flush()  # short outputs meet a closed pipe only here, not in the command
+    except BrokenPipeError:
+        _discard_stdout()
+    return code
 
 
 if __name__ == "__main__":
