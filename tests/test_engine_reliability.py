@@ -304,3 +304,23 @@ def test_auto_congest_for_a_qualified_peer_after_twice_maxtime():
     c2 = a2.place_call(B, "6000", maxtime=2.0, now=0.0)
     w2.run(until=10.0)
     assert not of(w2.events[A], CallCongestion) and a2.call_state(c2) == "up"
+
+
+def test_an_acknowledged_frame_leaves_no_timer_behind():
+    """Once the PING is answered, nothing is left to retransmit and no ping timer is
+    configured: the endpoint has nothing to wake up for (RFC 5456 §7: a frame is
+    retransmitted only until acknowledged)."""
+    a, b, w = setup(latency=0.01)
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    assert a.get_timer() is None
+    a.ping(cid, now=1.0)
+    assert a.get_timer() is not None          # the PING waits for its acknowledgement
+    w.run(until=2.0)
+    assert of(w.events[A], PongReceived)      # the PONG acknowledged it
+    assert a.get_timer() is None
+
+
+def test_wire_clock_reaches_until_when_idle():
+    a, b, w = setup(latency=0.01)
+    assert w.run(until=5.0) == 5.0 and w.now == 5.0

@@ -769,6 +769,15 @@ class Endpoint:
                 return
             seq = (seq + 1) & 0xFF
         d.rseqno = iseqno
+        scheduled = d.scheduled
+        if scheduled is not None:
+            # the frames just acknowledged no longer need their retransmission deadline: keep
+            # the dialog's timer at its real next deadline, so no one wakes up for nothing
+            deadline = d.next_deadline()
+            if deadline != scheduled:
+                d.scheduled = deadline
+                if deadline is not None:
+                    heapq.heappush(self._heap, (deadline, next(self._seq), d))
 
     def _on_calltoken(self, d: Dialog, f: FullFrame, now: float) -> None:
         """Resend our request with the token in place of the empty CALLTOKEN IE."""

@@ -181,15 +181,18 @@ class Wire:
 
     def run(self, until: Optional[float] = None, max_steps: int = 1_000_000,
             stop: Optional[Callable[[], bool]] = None) -> float:
-        """Step until idle, until time ``until``, or until ``stop()`` is true; returns the
-        time reached."""
+        """Step until time ``until`` (the clock reaches it even when nothing is left to do),
+        until idle when no ``until`` is given, or until ``stop()`` is true; returns the time
+        reached."""
         for _ in range(max_steps):
             if stop is not None and stop():
                 return self.now
             self._drain_events()
             self._collect()
             t = self._next_time()
-            if t is None:
+            if t is None:  # idle: the clock still runs to ``until``
+                if until is not None:
+                    self.now = max(self.now, until)
                 break
             if until is not None and t > until:
                 self.now = until
