@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import simpy
+from simpy.events import NORMAL
 
 from iaxsim.iax2.engine import Endpoint, IncomingCall
 
@@ -50,6 +51,23 @@ class Mailbox:
         return self.items.pop(0)
 
 
+def _run_wake(event: "_Wake") -> None:
+    event.driver._fire(event.at)
+
+
+class _Wake(simpy.Event):
+    """The engine's timer coming due: a triggered SimPy event scheduled at ``at``."""
+
+    def __init__(self, driver: "EngineDriver", at: float):
+        # simpy.Event's fields, set directly (a succeeded event with value None)
+        self.env = driver.env
+        self.callbacks = [_run_wake]
+        self._value = None
+        self._ok = True
+        self.driver = driver
+        self.at = at
+
+
 class EngineDriver:
     """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
 
@@ -71,14 +89,21 @@ class EngineDriver:
         network.attach(server_id, self.receive)
 
     # -- input
-    def receive(self, data: bytes, addr: Address) -> None:
-        """A datagram arrived from the network."""
-        self.ep.receive_datagram(data, addr, self.env.now)
-        work = self.dp_proxy.take() if self.dp_proxy is not None else 0
-        if work and self.cpu_charge is not None:
-            self.env.process(self._pump_after_cpu(work))
-        else:
-            self.pump()
+    def receive(self, datagrams: list[bytes], addr: Address) -> None:
+        """Datagrams arrived together from ``addr``: each is handed to the engine, then its
+        replies and events go out (after the CPU time of any lookup the engine made)."""
+        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
+        self.net.batch(True)
+        try:
+            for data in datagrams:
+                ep.receive_datagram(data, addr, now)
+                work = proxy.take() if proxy is not None else 0
+                if work and self.cpu_charge is not None:
+                    self.env.process(self._pump_after_cpu(work))
+                else:
+                    self.pump()
+        finally:
+            self.net.batch(False)
 
     def _pump_after_cpu(self, comparisons: int):
         yield from self.cpu_charge(comparisons)
@@ -98,16 +123,16 @@ class EngineDriver:
     def pump(self) -> None:
         """Send what the engine queued, dispatch its events, re-arm its timer."""
         ep, now = self.ep, self.env.now
-        send, sid, account = self.net.send, self.sid, self.on_datagram
+        send_all, sid, account = self.net.send_all, self.sid, self.on_datagram
         take, next_event = ep.datagrams_to_send, ep.next_event
         handlers, default = self.handlers, self.default_handler
         while True:
             out = take(now)
             if out:
-                for data, addr in out:
-                    if account is not None:
+                if account is not None:
+                    for data, addr in out:
                         account(data, addr, True)
-                    send(sid, data, addr)
+                send_all(sid, out)
                 self.datagrams_out += len(out)
             event = next_event()
             if event is None:
@@ -125,5 +150,5 @@ class EngineDriver:
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
-            wake = self.env.timeout(max(0.0, t - now))
-            wake.callbacks.append(lambda _e, at=t: self._fire(at))
+            self.env.schedule(_Wake(self, t), NORMAL, max(0.0, t - now))
+            self.net.close_batch(t)

@@ -733,9 +733,12 @@ class Model:
                     s.busy_ext.add(number)
                 ep.accept(cid, now=env.now)
                 ep.ring(cid, now=env.now)
-                s.driver.pump()
                 delay = tr.answer_delay
-                wait = float(delay.sample(self.net_rng, 1)[0]) if delay.mean else 0.0
+                wait = 0.0
+                if delay.mean:  # it rings for a while: ACCEPT and RINGING go out now
+                    s.driver.pump()
+                    wait = float(delay.sample(self.net_rng, 1)[0])
+                # (answered at once: ACCEPT, RINGING and ANSWER leave together, below)
                 answer_at = env.now + wait
                 while env.now < answer_at:  # ringing; the caller may give up meanwhile
                     ev = yield from mb.wait(answer_at - env.now)

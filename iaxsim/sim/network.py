@@ -23,11 +23,34 @@ from typing import Callable
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from iaxsim.sim.distributions import Distribution
 from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
 
 Address = tuple[str, int]
+
+
+def _run_delivery(event: "Delivery") -> None:
+    event.receive(event.datagrams, event.src_addr)
+
+
+class Delivery(simpy.Event):
+    """Datagrams from one source address arriving together at one server: a SimPy event,
+    already triggered, scheduled at the arrival time; its callback hands them over."""
+
+    def __init__(self, env: simpy.Environment, receive: Callable[[list[bytes], Address], None],
+                 dst_id: str, src_addr: Address, arrive: float, data: bytes):
+        # simpy.Event's fields, set directly (a succeeded event with value None)
+        self.env = env
+        self.callbacks = [_run_delivery]
+        self._value = None
+        self._ok = True
+        self.receive = receive
+        self.dst_id = dst_id
+        self.src_addr = src_addr
+        self.arrive = arrive
+        self.datagrams = [data]
 
 
 @dataclass(frozen=True)
@@ -92,9 +115,12 @@ class Network:
         # (source server, destination address) -> what send() works out from the tables alone,
         # for the common case: UDP 4569, no NAT translation, no firewall rules
         self._routes: dict[tuple[str, Address], tuple | None] = {}
+        self._open: Delivery | None = None  # the delivery the current batch may still join
+        self._batching = False
 
-    def attach(self, server_id: str, receive: Callable[[bytes, Address], None]) -> None:
-        """Register the function that takes datagrams arriving at ``server_id``."""
+    def attach(self, server_id: str, receive: Callable[[list[bytes], Address], None]) -> None:
+        """Register the function that takes datagrams arriving at ``server_id``: it gets the
+        datagrams that arrive together from one source address, in order, and that address."""
         self.receivers[server_id] = receive
 
     def source_address(self, src_id: str, dst_ip: str) -> str:
@@ -144,6 +170,42 @@ class Network:
 
     def send(self, src_id: str, data: bytes, dst: Address) -> bool:
         """Offer one datagram; returns whether it will be delivered."""
+        if not self._batching:
+            self._open = None
+        delivered = self._send_one(src_id, data, dst)
+        if not self._batching:
+            self._open = None
+        return delivered
+
+    def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
+        """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
+        if not self._batching:
+            self._open = None
+        send = self._send_one
+        for data, dst in datagrams:
+            send(src_id, data, dst)
+        if not self._batching:
+            self._open = None
+
+    def batch(self, on: bool) -> None:
+        """Between ``batch(True)`` and ``batch(False)`` — one synchronous stretch of work at
+        one instant, in which no SimPy event runs — datagrams that follow each other to the
+        same server, from the same address, arriving at the same later time, travel in one
+        :class:`Delivery`. The receiver gets the same datagrams in the same order at the
+        same time as with one event each: every other event scheduled meanwhile is due
+        earlier (now), or breaks the batch (:meth:`close_batch`). A single ``send_all`` is
+        such a stretch too."""
+        self._batching = on
+        self._open = None
+
+    def close_batch(self, at: float) -> None:
+        """Something else was just scheduled at ``at``: a later datagram arriving then must
+        not overtake it by joining an earlier delivery."""
+        op = self._open
+        if op is not None and op.arrive == at:
+            self._open = None
+
+    def _send_one(self, src_id: str, data: bytes, dst: Address) -> bool:
         key = (src_id, dst)
         try:
             route = self._routes[key]
@@ -179,10 +241,20 @@ class Network:
         counters.delivered += 1
         if self.capture is not None:
             self.capture.append((arrive, src_ip, IAX2_PORT, ips[1], port, data))
-        receive = self.receivers[dst_id]
-        ev = env.timeout(arrive - now)
-        ev.callbacks.append(lambda _e: receive(data, src_addr))
+        self._deliver(dst_id, src_addr, arrive, now, data)
         return True
+
+    def _deliver(self, dst_id: str, src_addr: Address, arrive: float, now: float, data: bytes) -> None:
+        """Hand ``data`` to ``dst_id`` at ``arrive``: joins the batch's open delivery when it
+        goes to the same place from the same address at the same time, else a new SimPy event."""
+        op = self._open
+        if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
+            op.datagrams.append(data)
+            return
+        op = Delivery(self.env, self.receivers[dst_id], dst_id, src_addr, arrive, data)
+        # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
+        self._open = op if arrive > now else None
+        self.env.schedule(op, NORMAL, arrive - now)
 
     def _send_general(self, src_id: str, data: bytes, dst: Address) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
@@ -231,8 +303,5 @@ class Network:
         counters.delivered += 1
         if self.capture is not None:
             self.capture.append((arrive, src_ip, src_port, dst_ip, port, data))
-        receive = self.receivers[dst_id]
-        src_addr = (src_ip, src_port)
-        ev = self.env.timeout(arrive - now)
-        ev.callbacks.append(lambda _e: receive(data, src_addr))
+        self._deliver(dst_id, (src_ip, src_port), arrive, now, data)
         return True
