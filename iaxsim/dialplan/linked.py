@@ -90,6 +90,9 @@ class LinkedServer:
     warnings: list[DialplanWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # (id of a Dial priority, number) → (that priority, its parsed targets): the dialplans
+        # do not change once loaded, and a busy server dials the same numbers again and again
+        self._target_cache: dict[tuple[int, str], tuple[Priority, list]] = {}
         self.warnings = list(self.local.warnings) + list(self.link.warnings)
         ctx = self.link.contexts.get(self.link_context)
         for ext in (ctx.extensions if ctx else []):
@@ -113,6 +116,18 @@ class LinkedServer:
         return cls(local, linkdp, str(account), name or os.path.basename(os.path.normpath(d)))
 
     def _targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+        key = (id(prio), number)
+        cache = self._target_cache
+        hit = cache.get(key)
+        if hit is not None and hit[0] is prio:
+            return hit[1]
+        out = self._parse_targets(prio, number)
+        if len(cache) >= 65536:
+            cache.clear()
+        cache[key] = (prio, out)
+        return out
+
+    def _parse_targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
         if prio.app.lower() != "dial":
             return []
         values = {"EXTEN": number, "ACCOUNT": self.account}
