@@ -28,14 +28,25 @@ def notebook_dir(tmp_path: Path) -> Path:
         ("code", "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
                  "fig, ax = plt.subplots(); ax.plot([0, 1], [1, 2]); ax.set_title('t'); plt.show()"),
     ])
-    write_notebook(nbdir / "02_text.ipynb", [("md", "# Second page"), ("code", "print(6 * 7)")])
+    write_notebook(nbdir / "02_text.ipynb", [
+        ("md", "# Second page"),
+        ("code", "from iaxsim.report import output_dir\n(output_dir() / 'answer.txt').write_text(str(6 * 7))\n"
+                 "print(6 * 7)"),
+    ])
     return nbdir
 
 
-def test_report_pages_index_and_embedded_figures(notebook_dir: Path, tmp_path: Path) -> None:
-    out = tmp_path / "reports"
+def test_report_pages_index_and_embedded_figures(notebook_dir: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IAXSIM_REPORT_DIR", raising=False)
+    out = Path("reports")  # relative to the builder's folder, while the kernels run in notebook_dir
     index = build_report(notebook_dir, out, progress=False)
     assert index == out / "index.html"
+    # what a notebook writes through output_dir() lands beside the pages, nowhere else
+    assert (tmp_path / "reports" / "answer.txt").read_text() == "42"
+    assert not (notebook_dir / "reports").exists()
+    assert sorted(p.name for p in notebook_dir.iterdir()) == ["01_plot.ipynb", "02_text.ipynb"]
     index_html = index.read_text()
     assert 'href="01_plot.html"' in index_html and "A plotted answer" in index_html
     assert 'href="02_text.html"' in index_html and "Second page" in index_html

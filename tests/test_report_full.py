@@ -24,11 +24,24 @@ def test_the_six_study_notebooks_are_there() -> None:
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == STUDY
 
 
+def _snapshot(folder: Path) -> dict[str, int] | None:
+    """Every file under ``folder`` with its modification time, or None when there is no folder."""
+    if not folder.is_dir():
+        return None
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
 @pytest.mark.slow
-def test_full_report_pages_figures_and_no_errors(tmp_path: Path) -> None:
+def test_full_report_pages_figures_and_no_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IAXSIM_REPORT_DIR", raising=False)
+    before = {folder: _snapshot(folder) for folder in (ROOT / "reports", NOTEBOOKS)}
     out = tmp_path / "reports"
     index = build_report(NOTEBOOKS, out, progress=False)
     assert index == out / "index.html"
+    # files the notebooks write go to --out, beside the pages; the repository is left as it was
+    pcap = out / "06_seed_calls.pcap"
+    assert pcap.is_file() and pcap.read_bytes()[:4] == bytes.fromhex("d4c3b2a1")  # libpcap, µs, LE
+    assert {folder: _snapshot(folder) for folder in before} == before
     index_html = index.read_text(encoding="utf-8")
     for stem in STUDY:
         page = out / f"{stem}.html"

@@ -9,8 +9,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="execute the study notebooks and write HTML reports",
         description="Execute every notebook in --notebooks and write one HTML page per notebook "
-                    "plus index.html into --out. Exits non-zero naming the notebook and cell "
-                    "if any cell fails.")
+                    "plus index.html into --out, beside the files the notebooks write (their "
+                    "kernels get IAXSIM_REPORT_DIR=--out). Exits non-zero naming the notebook and "
+                    "cell if any cell fails.")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     p.add_argument("--notebooks", type=Path, default=Path("notebooks"),
                    help="folder of .ipynb files (default: notebooks/)")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from iaxsim.errors import IaxsimError
+from iaxsim.report.output import OUTPUT_ENV
 
 
 class NotebookFailed(IaxsimError):
@@ -36,8 +38,12 @@ def notebook_title(nb) -> str:
     return ""
 
 
-def execute_notebook(path: Path, timeout: int = 600):
-    """Run every cell of a notebook in a fresh kernel (cwd = its folder); return the executed notebook."""
+def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None):
+    """Run every cell of a notebook in a fresh kernel (cwd = its folder); return the executed notebook.
+
+    With ``out_dir`` the kernel's ``IAXSIM_REPORT_DIR`` names it (made absolute), so the files the
+    notebook writes through :func:`iaxsim.report.output_dir` land there.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -45,8 +51,9 @@ def execute_notebook(path: Path, timeout: int = 600):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
+    kernel = {} if out_dir is None else {"env": {**os.environ, OUTPUT_ENV: str(Path(out_dir).resolve())}}
     try:
-        client.execute()
+        client.execute(**kernel)
     except CellExecutionError as err:
         index = next((i for i, c in enumerate(nb.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), -1)
@@ -83,7 +90,8 @@ def write_index(pages: list[ReportPage], out_dir: Path) -> Path:
 def build_report(notebook_dir: Path, out_dir: Path, progress: bool = True) -> Path:
     """Execute every ``*.ipynb`` in ``notebook_dir`` (sorted) and write HTML pages plus ``index.html``.
 
-    Raises :class:`NotebookFailed` naming the notebook and cell when a cell fails.
+    The files the notebooks write (through :func:`iaxsim.report.output_dir`) go into ``out_dir``
+    beside the pages. Raises :class:`NotebookFailed` naming the notebook and cell when a cell fails.
     """
     from tqdm import tqdm
 
@@ -96,7 +104,7 @@ def build_report(notebook_dir: Path, out_dir: Path, progress: bool = True) -> Pa
     bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress)
     for path in bar:
         bar.set_postfix_str(path.name)
-        nb = execute_notebook(path)
+        nb = execute_notebook(path, out_dir=out_dir)
         page = out_dir / (path.stem + ".html")
         export_html(nb, page)
         pages.append(ReportPage(path, page, notebook_title(nb)))
