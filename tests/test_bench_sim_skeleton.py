@@ -1,6 +1,6 @@
 """The simulator benchmark's bare-SimPy skeleton of the call flow matches the model it is
 compared with: every call completes, the same datagrams per call, the same SimPy events per
-call (both counted here by wrapping ``Environment.schedule``)."""
+call (both counted with the benchmark's ``count_events``, which wraps ``Environment.schedule``)."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import simpy.core
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_sim.py"
 CALLS_PER_HOUR = 300.0
@@ -29,34 +28,16 @@ def bench():
     return module
 
 
-def _scheduled(fn):
-    """(fn(), number of events scheduled on any SimPy environment while it ran)."""
-    cls = simpy.core.Environment
-    original = cls.schedule
-    seen = [0]
-
-    def schedule(self, event, priority=1, delay=0):
-        seen[0] += 1
-        original(self, event, priority, delay)
-
-    cls.schedule = schedule
-    try:
-        out = fn()
-    finally:
-        cls.schedule = original
-    return out, seen[0]
-
-
 @pytest.fixture(scope="module")
 def model(bench):
     sc = bench.two_servers(CALLS_PER_HOUR).with_values({"duration": 3600.0 * HOURS})
-    res, events = _scheduled(lambda: bench.simulate(sc, seed=1))
+    res, events = bench.count_events(lambda: bench.simulate(sc, seed=1))
     return res, events
 
 
 @pytest.fixture(scope="module")
 def faithful(bench):
-    return _scheduled(lambda: bench.skeleton_faithful(CALLS_PER_HOUR, HOURS, seed=1))
+    return bench.count_events(lambda: bench.skeleton_faithful(CALLS_PER_HOUR, HOURS, seed=1))
 
 
 def test_faithful_skeleton_completes_every_call(faithful):
@@ -85,7 +66,7 @@ def test_faithful_skeleton_has_the_models_events_per_call(faithful, model):
 
 def test_minimal_skeleton_is_the_critical_path_only(bench, model):
     res, model_events = model
-    calls, events = _scheduled(lambda: bench.skeleton_minimal(CALLS_PER_HOUR, HOURS, 12.0, seed=1))
+    calls, events = bench.count_events(lambda: bench.skeleton_minimal(CALLS_PER_HOUR, HOURS, 12.0, seed=1))
     assert calls > 100
     # per call: process start and end 2, arrival 1, two CPU holds (request, timeout,
     # release) 6, hops 5, no-op deliveries 12 - 6 = 6, holding 1: 21, well below the model's
