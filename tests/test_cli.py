@@ -12,11 +12,11 @@ from iaxsim.cli import build_parser
 from iaxsim.iax2.frames import MiniFrame
 from iaxsim.iax2.pcap import write_pcap
 
-#: One mini frame with 160 bytes of µ-law: ``iaxsim decode`` prints a few hundred bytes for it.
+#: One mini frame with 160 bytes of µ-law: ``iaxsim decode`` prints two short lines (< 200 bytes).
 MINI_HEX = MiniFrame(source_call=5, timestamp=20, payload=bytes(160)).encode().hex()
-#: Datagrams in the big capture: ``iaxsim pcap --json`` prints about 140 bytes each (~5.6 MB).
+#: Datagrams in the big capture: ``iaxsim pcap --json`` prints about 140 bytes each (~5.6 MB),
+#: far more than a pipe holds (64 KiB on Linux), so the writer must block until the reader leaves.
 BIG_DATAGRAMS = 40_000
-PIPE_BUFFER = 1 << 16  # Linux default pipe capacity; the output must be far larger than this
 
 
 def test_help_lists_every_command() -> None:
