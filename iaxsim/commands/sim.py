@@ -18,6 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--pcap", type=Path, default=None, help="write every datagram exchanged as a pcap")
     p.add_argument("--by", default=None, metavar="COLUMN",
                    help="summarise each group of calls separately, e.g. --by origin")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (by default one shows simulated seconds on stderr)")
     p.set_defaults(func=run_simulate)
 
     s = subparsers.add_parser(
@@ -40,7 +42,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.pcap is not None and not scenario.capture:
         scenario = scenario.with_values({"capture": True})
-    result = simulate(scenario, seed=args.seed)
+    result = simulate(scenario, seed=args.seed, progress=not args.no_progress)
     print(f"{scenario.name}: {len(result.calls)} calls, seed {result.seed}, "
           f"{result.wall_seconds:.2f} s wall")
     print(result.calls["outcome"].value_counts().to_string())

@@ -14,11 +14,19 @@ from iaxsim.sim.scenario import (CpuModel, FirewallRule, LinkSpec, NetworkSpec, 
 from iaxsim.sim.distributions import Distribution
 
 
-def simulate(scenario: Scenario, seed: int | None = None) -> SimResult:
-    """Run one replication of ``scenario`` (with ``seed``, default the scenario's own)."""
-    from iaxsim.sim.model import Model
+def simulate(scenario: Scenario, seed: int | None = None, progress: bool = False) -> SimResult:
+    """Run one replication of ``scenario`` (with ``seed``, default the scenario's own).
 
-    return Model(scenario, scenario.seed if seed is None else int(seed)).run()
+    ``progress=True`` shows a progress bar (tqdm, on stderr) in simulated seconds of the
+    warm-up plus measured period; the results are the same with or without it."""
+    from iaxsim.sim.model import Model
+    from iaxsim.sim.progress import SimClockBar
+
+    seed = scenario.seed if seed is None else int(seed)
+    if not progress:
+        return Model(scenario, seed).run()
+    with SimClockBar(scenario.warmup + scenario.duration, desc=scenario.name) as bar:
+        return Model(scenario, seed, progress=bar).run()
 
 
 __all__ = ["simulate", "SimResult", "CALL_COLUMNS", "OUTCOMES", "Scenario", "ServerSpec", "NetworkSpec",

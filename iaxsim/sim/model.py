@@ -250,9 +250,10 @@ class SimServer:
 class Model:
     """Builds the servers and network of a scenario and runs its traffic."""
 
-    def __init__(self, scenario: Scenario, seed: int):
+    def __init__(self, scenario: Scenario, seed: int, progress: Any = None):
         self.scenario = scenario
         self.seed = seed
+        self.progress = progress  # told the simulated time as arrivals come (a progress bar)
         root = np.random.SeedSequence(seed)
         streams = root.spawn(4)
         self.seeds = np.random.default_rng(streams[0])
@@ -332,10 +333,13 @@ class Model:
             gaps = gaps.tolist()  # Python floats: a numpy scalar here would make the whole
             # simulation clock (env.now and every time derived from it) numpy.float64, whose
             # arithmetic and comparisons are several times slower; the values are the same
+            tick = self.progress.at if self.progress is not None else None
             for i in range(batch):
                 yield env.timeout(gaps[i])
                 if env.now >= self.end:
                     return
+                if tick is not None:
+                    tick(env.now)
                 kind = kinds[dests[i]]
                 if kind == "local":
                     pool = srv.numbers
