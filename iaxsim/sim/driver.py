@@ -97,7 +97,7 @@ class EngineDriver:
         try:
             for data in datagrams:
                 ep.receive_datagram(data, addr, now)
-                work = proxy.take() if proxy is not None else 0
+                work = proxy.take() if proxy is not None and proxy.work else 0
                 if work and self.cpu_charge is not None:
                     self.env.process(self._pump_after_cpu(work))
                 else:

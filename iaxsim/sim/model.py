@@ -191,7 +191,8 @@ class SimServer:
         service = cpu_model.base + cpu_model.per_comparison * comparisons
         env = self.model.env
         with self.cpu.request() as req:
-            yield req
+            if not req.triggered:  # a core is busy: queue (a free core is granted at once)
+                yield req
             self.tw_cpu.set(env.now, self.cpu.count / self.spec.cores)
             yield env.timeout(service)
         self.tw_cpu.set(env.now, self.cpu.count / self.spec.cores)

@@ -165,8 +165,12 @@ class Network:
         pair = (src_id, dst_id)
         scope_drop = (self.spec.internal_scope == "site" and kind == "internal"
                       and self.site[src_id] != self.site[dst_id])
-        return (self.counters[pair], scope_drop, (src_ip, dst_ip), self._paths[pair],
-                self._latency_cache[pair], dst_id, (src_ip, IAX2_PORT), src_ip, port)
+        path = self._paths[pair]
+        delay = self._latency_cache[pair]
+        # a fixed latency without jitter keeps arrivals in sending order by itself
+        in_order = delay is not None and not path.jitter
+        return (self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, in_order, dst_id,
+                (src_ip, IAX2_PORT), src_ip, port)
 
     def send(self, src_id: str, data: bytes, dst: Address) -> bool:
         """Offer one datagram; returns whether it will be delivered."""
@@ -215,29 +219,31 @@ class Network:
             route = None
         if route is None:
             return self._send_general(src_id, data, dst)
-        # the same steps as _send_general, with the table look-ups done once per route
-        counters, scope_drop, ips, path, delay, dst_id, src_addr, src_ip, port = route
+        # the same steps as _send_general, with the table look-ups done once per route (no
+        # firewall rule reads the conntrack table on a cached route: _route)
+        counters, scope_drop, ips, path, delay, in_order, dst_id, src_addr, src_ip, port = route
         counters.sent += 1
         counters.sent_bytes += len(data)
         if scope_drop:
             counters.dropped_scope += 1
             return False
-        env = self.env
-        now = env.now
-        self._last_seen[ips] = now
+        now = self.env.now
         if path.loss and self.rng.random() < path.loss:
             counters.lost += 1
             return False
-        if delay is None:
-            delay = float(path.latency.sample(self.rng, 1)[0])
-        if path.jitter:
-            delay += float(self.rng.uniform(0.0, path.jitter))
-        arrive = now + delay
-        fifo = self._fifo
-        prev = fifo.get(ips)
-        if prev is not None and arrive < prev:
-            arrive = prev
-        fifo[ips] = arrive
+        if in_order:
+            arrive = now + delay
+        else:
+            if delay is None:
+                delay = float(path.latency.sample(self.rng, 1)[0])
+            if path.jitter:
+                delay += float(self.rng.uniform(0.0, path.jitter))
+            arrive = now + delay
+            fifo = self._fifo
+            prev = fifo.get(ips)
+            if prev is not None and arrive < prev:
+                arrive = prev
+            fifo[ips] = arrive
         counters.delivered += 1
         if self.capture is not None:
             self.capture.append((arrive, src_ip, IAX2_PORT, ips[1], port, data))
