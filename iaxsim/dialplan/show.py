@@ -29,7 +29,10 @@ def _ext_lines(ext: Extension) -> list[str]:
 def show_dialplan(dp, target: str | None = None) -> tuple[str, bool]:
     """Render ``dialplan show [target]``; returns (text, success) like the CLI's status.
 
-    Contexts are listed most recently created first, as Asterisk's context list is kept.
+    Contexts are listed most recently created first: pbx_config creates them in file order and
+    ``ast_context_find_or_create`` puts each new one at the head of the list that
+    ``ast_merge_contexts_and_delete`` installs unchanged and ``ast_walk_contexts`` walks from
+    the head (main/pbx.c, pbx/pbx_config.c). A repeated section keeps its first place.
     """
     exten = context = None
     if target:
@@ -58,7 +61,7 @@ def show_dialplan(dp, target: str | None = None) -> tuple[str, bool]:
 
 
 def _helper(dp, out, context, exten, counters, rinclude, chain) -> None:
-    for name in reversed(dp.order):
+    for name in reversed(dp.order):  # dp.order: first appearance in the file
         if context and name != context:
             continue
         ctx = dp.contexts[name]
