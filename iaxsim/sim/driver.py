@@ -73,7 +73,7 @@ class EngineDriver:
 
     def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network,
                  default_handler: Callable[[Any], None],
-                 on_datagram: Callable[[bytes, Address, bool], None] | None = None,
+                 on_sent: Callable[[list[tuple[bytes, Address]]], None] | None = None,
                  cpu_charge: Callable[[int], Any] | None = None, dp_proxy: Any = None):
         self.env = env
         self.sid = server_id
@@ -81,7 +81,7 @@ class EngineDriver:
         self.net = network
         self.default_handler = default_handler
         self.handlers: dict[int, Callable[[Any], None]] = {}
-        self.on_datagram = on_datagram
+        self.on_sent = on_sent
         self.cpu_charge = cpu_charge
         self.dp_proxy = dp_proxy
         self._wake_at: float | None = None
@@ -101,7 +101,7 @@ class EngineDriver:
                 if work and self.cpu_charge is not None:
                     self.env.process(self._pump_after_cpu(work))
                 else:
-                    self.pump()
+                    self.pump(now)
         finally:
             self.net.batch(False)
 
@@ -120,18 +120,20 @@ class EngineDriver:
         self.pump()
 
     # -- output
-    def pump(self) -> None:
-        """Send what the engine queued, dispatch its events, re-arm its timer."""
-        ep, now = self.ep, self.env.now
-        send_all, sid, account = self.net.send_all, self.sid, self.on_datagram
+    def pump(self, now: float | None = None) -> None:
+        """Send what the engine queued, dispatch its events, re-arm its timer (``now``: the
+        simulated time, when the caller has it at hand)."""
+        ep = self.ep
+        if now is None:
+            now = self.env.now
+        send_all, sid, account = self.net.send_all, self.sid, self.on_sent
         take, next_event = ep.datagrams_to_send, ep.next_event
         handlers, default = self.handlers, self.default_handler
         while True:
             out = take(now)
             if out:
                 if account is not None:
-                    for data, addr in out:
-                        account(data, addr, True)
+                    account(out)
                 send_all(sid, out)
                 self.datagrams_out += len(out)
             event = next_event()

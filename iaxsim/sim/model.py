@@ -177,7 +177,7 @@ class SimServer:
         self.endpoint = Endpoint(config, seed=int(model.seeds.integers(2 ** 31)) + index)
         self.driver = EngineDriver(env, spec.id, self.endpoint, model.network,
                                    default_handler=self._default_event,
-                                   on_datagram=self._account, cpu_charge=self.charge_cpu_work,
+                                   on_sent=self._account, cpu_charge=self.charge_cpu_work,
                                    dp_proxy=self.meter)
         self.calls_by_callno: dict[int, CallRecord] = {}
         self.tbd_waiters: dict[int, dict[str, list[Mailbox]]] = {}
@@ -215,21 +215,23 @@ class SimServer:
         self.tw_channels.set(self.model.env.now, self.channels_busy)
 
     # -- engine plumbing
-    def _account(self, data: bytes, addr, outgoing: bool) -> None:
-        """Attribute a datagram we send to its call (by our source call number) for the call record."""
-        if not outgoing or len(data) < 4:
-            return
-        first = data[0]
-        if first & 0x80:
-            callno = ((first & 0x7F) << 8) | data[1]
-        elif first or data[1]:
-            callno = (first << 8) | data[1]
-        else:
-            return  # meta (trunk) frames carry several calls: counted per link only
-        rec = self.calls_by_callno.get(callno)
-        if rec is not None:
-            rec.frames += 1
-            rec.bytes += len(data) + theory.IP_UDP_BYTES
+    def _account(self, datagrams: list[tuple[bytes, Any]]) -> None:
+        """Attribute datagrams we send to their calls (by our source call number) for the call records."""
+        calls, overhead = self.calls_by_callno, theory.IP_UDP_BYTES
+        for data, _addr in datagrams:
+            if len(data) < 4:
+                continue
+            first = data[0]
+            if first & 0x80:
+                callno = ((first & 0x7F) << 8) | data[1]
+            elif first or data[1]:
+                callno = (first << 8) | data[1]
+            else:
+                continue  # meta (trunk) frames carry several calls: counted per link only
+            rec = calls.get(callno)
+            if rec is not None:
+                rec.frames += 1
+                rec.bytes += len(data) + overhead
 
     def _default_event(self, event) -> None:
         if isinstance(event, IncomingCall):

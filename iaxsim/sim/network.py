@@ -176,7 +176,7 @@ class Network:
         """Offer one datagram; returns whether it will be delivered."""
         if not self._batching:
             self._open = None
-        delivered = self._send_one(src_id, data, dst)
+        delivered = self._send_one(src_id, data, dst, self.env.now)
         if not self._batching:
             self._open = None
         return delivered
@@ -185,9 +185,9 @@ class Network:
         """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
         if not self._batching:
             self._open = None
-        send = self._send_one
+        send, now = self._send_one, self.env.now
         for data, dst in datagrams:
-            send(src_id, data, dst)
+            send(src_id, data, dst, now)
         if not self._batching:
             self._open = None
 
@@ -209,7 +209,7 @@ class Network:
         if op is not None and op.arrive == at:
             self._open = None
 
-    def _send_one(self, src_id: str, data: bytes, dst: Address) -> bool:
+    def _send_one(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         key = (src_id, dst)
         try:
             route = self._routes[key]
@@ -218,7 +218,7 @@ class Network:
         except TypeError:  # an unhashable address (a list): no route caching
             route = None
         if route is None:
-            return self._send_general(src_id, data, dst)
+            return self._send_general(src_id, data, dst, now)
         # the same steps as _send_general, with the table look-ups done once per route (no
         # firewall rule reads the conntrack table on a cached route: _route)
         counters, scope_drop, ips, path, delay, in_order, dst_id, src_addr, src_ip, port = route
@@ -227,7 +227,6 @@ class Network:
         if scope_drop:
             counters.dropped_scope += 1
             return False
-        now = self.env.now
         if path.loss and self.rng.random() < path.loss:
             counters.lost += 1
             return False
@@ -262,7 +261,7 @@ class Network:
         self._open = op if arrive > now else None
         self.env.schedule(op, NORMAL, arrive - now)
 
-    def _send_general(self, src_id: str, data: bytes, dst: Address) -> bool:
+    def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
         dst_ip, port = dst
         owner = self.owner.get(dst_ip)
@@ -279,7 +278,6 @@ class Network:
             if src_port is None:
                 src_port = self._nat_port[(src_id, dst_ip)] = 20000 + len(self._nat_port)
                 self._nat_back[(src_ip, src_port)] = src_id
-        now = self.env.now
         pair = (src_id, dst_id)
         counters = self.counters[pair]
         counters.sent += 1
