@@ -28,10 +28,18 @@ class EndpointConfig:
     users: Mapping[str, str] = field(default_factory=dict)
     #: Accept NEWs that carry no USERNAME (Asterisk's "guest").
     allow_guest: bool = True
-    #: requirecalltoken=yes: NEW/REGREQ/REGREL without a CALLTOKEN IE are refused...
+    #: Tokens required: NEW/REGREQ/REGREL without a CALLTOKEN IE are refused... (False acts
+    #: like calltokenoptional = 0.0.0.0/0: every address is optional)
     calltoken_required: bool = True
     #: ...except from these networks (calltokenoptional, e.g. "127.0.0.1/32").
     calltoken_optional: Collection[str] = ()
+    #: requirecalltoken of [user] sections, consulted for a token-less NEW by its USERNAME
+    #: ("guest" when it names none): name -> "yes" | "no" | "auto". A name set here decides
+    #: alone; an unlisted name falls back to the two settings above. See docs/engine.md.
+    user_calltoken_policy: Mapping[str, str] = field(default_factory=dict)
+    #: requirecalltoken of [peer] sections, consulted for a token-less REGREQ/REGREL by its
+    #: USERNAME the same way.
+    peer_calltoken_policy: Mapping[str, str] = field(default_factory=dict)
     #: Client side: append the empty CALLTOKEN IE to our NEW/REGREQ/REGREL.
     send_calltoken: bool = True
     #: calltokenexpiration: seconds a token stays valid (whole-second arithmetic).
@@ -102,7 +110,15 @@ class EndpointConfig:
         for name, secret in self.users.items():
             if not isinstance(name, str) or not isinstance(secret, str):
                 raise ConfigError(f"users: name and secret must be strings, got {name!r}")
+        for table in ("user_calltoken_policy", "peer_calltoken_policy"):
+            check_calltoken_policy(getattr(self, table), table)
         self.trunk_peers = frozenset(tuple(a) for a in self.trunk_peers)
+
+    def calltoken_policy_for(self, new: bool, name: Optional[str]) -> Optional[str]:
+        """The configured requirecalltoken ("yes", "no", "auto") of the user (``new``) or
+        peer that a token-less request names, or None when it has none (Asterisk's default)."""
+        table = self.user_calltoken_policy if new else self.peer_calltoken_policy
+        return table.get(name or "guest") if table else None
 
     def token_optional_for(self, host: str) -> bool:
         """True when a frame from ``host`` may start a dialog without a call token."""
@@ -115,3 +131,19 @@ class EndpointConfig:
         except ValueError:
             return False
         return any(ip in net for net in self._optional_nets)
+
+
+#: The values of requirecalltoken (chan_iax2.c: CALLTOKEN_YES, CALLTOKEN_NO, CALLTOKEN_AUTO).
+CALLTOKEN_POLICIES = ("yes", "no", "auto")
+
+
+def check_calltoken_policy(table: Any, where: str) -> None:
+    """Raise ConfigError unless ``table`` maps non-empty names to "yes", "no" or "auto"."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a mapping of name -> yes/no/auto, got {table!r}")
+    for name, policy in table.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{where}: names must be non-empty strings, got {name!r}")
+        if policy not in CALLTOKEN_POLICIES:
+            raise ConfigError(f"{where}[{name!r}] must be one of "
+                              f"{', '.join(CALLTOKEN_POLICIES)}, got {policy!r}")

@@ -177,6 +177,8 @@ class Endpoint:
         self._peers: dict[str, PeerEntry] = {}
         self._trunks: dict[Address, TrunkBuffer] = {}
         self._nonvalidated = 0
+        #: (is NEW, name) of requirecalltoken=auto users/peers that have sent a valid token
+        self._calltoken_auto_done: set[tuple[bool, str]] = set()
         self._tbd: dict[tuple, Dialog] = {}      # open lookup calls by (peer, context, user)
         self._datetime_ie: tuple[Any, IE] | None = None   # (fields, DATETIME IE) last built
         self.stats = EndpointStats()
@@ -688,7 +690,9 @@ class Endpoint:
                 self._send_apathetic(f, addr, refusal)
                 st.token_rejects += 1
                 return
-        elif not cfg.token_optional_for(addr[0]):
+            if cfg.user_calltoken_policy or cfg.peer_calltoken_policy:
+                self._calltoken_seen(f, sub)
+        elif not self._tokenless_allowed(f, addr, sub):
             self._send_apathetic(f, addr, refusal)
             st.token_rejects += 1
             return
@@ -712,6 +716,33 @@ class Endpoint:
         if sub == IAX_SUB.NEW:
             st.calls_received += 1
         self._on_dialog_frame(d, f, sub, now)
+
+    def _tokenless_allowed(self, f: FullFrame, addr: Address, sub: int) -> bool:
+        """May a NEW/REGREQ/REGREL without a CALLTOKEN IE start a dialog? (chan_iax2.c
+        calltoken_required, inverted): the named user (NEW) or peer's requirecalltoken
+        decides -- no or auto (until that name once sent a valid token) let it in, yes
+        refuses -- and a name without one falls back to the address rules."""
+        cfg = self.config
+        if cfg.user_calltoken_policy or cfg.peer_calltoken_policy:
+            new = sub == IAX_SUB.NEW
+            name = f.ie(IE_ID.USERNAME) or "guest"
+            policy = cfg.calltoken_policy_for(new, name)
+            if policy is not None:
+                if policy == "auto" and (new, name) in self._calltoken_auto_done:
+                    return False
+                return policy != "yes"
+        return cfg.token_optional_for(addr[0])
+
+    def _calltoken_seen(self, f: FullFrame, sub: int) -> None:
+        """A request with a valid token: a requirecalltoken=auto user (NEW) or peer
+        (REGREQ/REGREL) it names by USERNAME requires tokens from now on (chan_iax2.c
+        requirecalltoken_mark_auto; a request naming nobody changes nothing)."""
+        name = f.ie(IE_ID.USERNAME)
+        if not name:
+            return
+        new = sub == IAX_SUB.NEW
+        if self.config.calltoken_policy_for(new, name) == "auto":
+            self._calltoken_auto_done.add((new, name))
 
     def _on_dialog_frame(self, d: Dialog, f: FullFrame, sub: Optional[int], now: float) -> None:
         st = self.stats
