@@ -29,12 +29,14 @@ pytestmark = [pytest.mark.iaxmodem, pytest.mark.tshark]
 
 SECRET = "s3cret-Modem"
 EXTENSIONS = "[default]\nexten => 100,1,Answer()\n"
-IAX_CONF = f"""[general]
-calltokenoptional = 127.0.0.1/32   ; this libiax2 predates call tokens
-[modem]
+# This libiax2 predates call tokens: as an Asterisk admin would, let this one friend in
+# without them (its REGREQ/REGREL are judged by the peer side of the friend); every other
+# name and address still needs a token.
+IAX_CONF = f"""[modem]
 type = friend
 host = dynamic
 secret = {SECRET}
+requirecalltoken = no
 """
 
 
@@ -166,6 +168,14 @@ def test_iaxmodem_registers_answers_talks_and_hangs_up(iaxmodem, tshark, tmp_pat
                    and f.subclass == IAXSubclass.REGAUTH)
     assert out["registered"].username == "modem"
     assert not regreqs[0].has_ie(IEType.CALLTOKEN)
+    # let in by the friend's requirecalltoken = no alone: no address is token-optional, and
+    # the node's first answer to the token-less REGREQ is the challenge, not a REGREJ
+    cfg = node.endpoint.config
+    assert cfg.calltoken_required and not cfg.calltoken_optional
+    assert cfg.peer_calltoken_policy == {"modem": "no"}
+    node_sent = [f for dg, f in full if dg.dst[1] != node_port]
+    assert node_sent[0].frametype == FrameType.IAX and node_sent[0].subclass == IAXSubclass.REGAUTH
+    assert node.endpoint.stats.token_rejects == 0
     challenge = regauth.ie(IEType.CHALLENGE)
     # RFC 5456 8.6.16 / REFERENCE 1.15: MD5 over challenge then secret, lowercase hex
     assert regreqs[1].ie(IEType.MD5_RESULT) == hashlib.md5(

@@ -64,6 +64,10 @@ def test_iax_conf_parses_every_setting():
     ("[p]\ntype = user\n[p]\ntype = user\n", 3, "appears twice"),
     ("[p\n", 1, "malformed section header"),
     ("[p]\njust words\n", 2, "expected 'key = value'"),
+    ("[p]\ntype = user\nrequirecalltoken = maybe\n", 3,
+     "requirecalltoken in [p] must be yes, no or auto, got 'maybe'"),
+    ("[general]\n\n[q]\ntype = friend\nhost = dynamic\nrequirecalltoken =\n", 6,
+     "requirecalltoken in [q] must be yes, no or auto, got ''"),
 ])
 def test_iax_conf_errors_name_file_and_line(text, line, words):
     with pytest.raises(ConfigError) as info:
@@ -72,9 +76,66 @@ def test_iax_conf_errors_name_file_and_line(text, line, words):
     assert words in str(info.value)
 
 
+# requirecalltoken in a section, read as chan_iax2.c build_user/build_peer read it: ast_false
+# words -> no, "auto" -> auto, ast_true words -> yes (case-insensitive; Asterisk logs anything
+# else and keeps the default, here it is an error). Users (user, friend) are consulted for a
+# NEW, peers (peer, friend) for REGREQ/REGREL.
+POLICY = """[general]
+calltokenoptional = 10.0.0.0/8
+[modem]
+type = friend
+host = dynamic
+requirecalltoken = No
+[phone]
+type = user
+requirecalltoken = auto
+[gw]
+type = peer
+host = 127.0.0.9
+requirecalltoken = Y
+[plain]
+type = friend
+host = dynamic
+"""
+
+
+def test_requirecalltoken_per_section_splits_into_user_and_peer_tables():
+    c = parse_iax_conf(POLICY, "iax.conf")
+    assert c.peers["modem"].requirecalltoken == "no"
+    assert c.peers["plain"].requirecalltoken is None          # not set: Asterisk's default
+    assert c.user_calltoken_policy == {"modem": "no", "phone": "auto"}
+    assert c.peer_calltoken_policy == {"modem": "no", "gw": "yes"}
+
+
+@pytest.mark.parametrize("word, policy", [
+    ("yes", "yes"), ("TRUE", "yes"), ("y", "yes"), ("t", "yes"), ("1", "yes"), ("On", "yes"),
+    ("no", "no"), ("False", "no"), ("n", "no"), ("f", "no"), ("0", "no"), ("OFF", "no"),
+    ("auto", "auto"), ("AUTO", "auto"),
+])
+def test_requirecalltoken_words_are_asterisks(word, policy):
+    c = parse_iax_conf(f"[u]\ntype = user\nrequirecalltoken = {word}\n")
+    assert c.user_calltoken_policy == {"u": policy}
+
+
+def test_node_hands_the_tables_to_its_engine(tmp_path):
+    (tmp_path / "extensions.conf").write_text("[default]\nexten => 100,1,Answer()\n")
+    (tmp_path / "iax.conf").write_text(POLICY)
+    node = Node(tmp_path)
+    cfg = node.endpoint.config
+    assert cfg.user_calltoken_policy == {"modem": "no", "phone": "auto"}
+    assert cfg.peer_calltoken_policy == {"modem": "no", "gw": "yes"}
+    assert cfg.calltoken_optional == ("10.0.0.0/8",) and cfg.calltoken_required
+    # a reload re-reads them with the users
+    (tmp_path / "iax.conf").write_text(POLICY.replace("requirecalltoken = No",
+                                                      "requirecalltoken = yes"))
+    node.reload()
+    assert node.endpoint.config.user_calltoken_policy == {"modem": "yes", "phone": "auto"}
+
+
 def test_missing_iax_conf_gives_asterisk_defaults(tmp_path):
     c = load_iax_conf(tmp_path)
     assert c.requirecalltoken and c.answer == "echo" and c.peers == {}
+    assert c.user_calltoken_policy == {} and c.peer_calltoken_policy == {}
     assert (c.pingtime, c.maxsends) == (1.0, 4)   # REFERENCE §7: 1000 ms ping time, 4 sends
 
 

@@ -4,7 +4,7 @@ The directory holds either an ``extensions.conf`` or trixbox's ``external.conf``
 ``link.conf``, and optionally ``iax.conf`` (Asterisk's syntax, a small subset)::
 
     [general]
-    requirecalltoken = yes        ; yes (default) | no
+    requirecalltoken = yes        ; yes (default) | no: every address as if calltokenoptional
     calltokenoptional = 127.0.0.1/32   ; may repeat: networks allowed in without a call token
     answer = echo                 ; what a local extension does: echo (default) | tone
     account = 1001                ; ${ACCOUNT} in link.conf dial strings
@@ -26,6 +26,13 @@ The directory holds either an ``extensions.conf`` or trixbox's ``external.conf``
     type = friend
     host = dynamic
     secret = s3cret
+    requirecalltoken = no         ; yes | no | auto: see below
+
+``requirecalltoken`` in a section is Asterisk's per-user/per-peer setting: a NEW without a
+call token is judged by the ``user`` (or ``friend``) its USERNAME names, a REGREQ/REGREL by
+the ``peer`` (or ``friend``); ``no`` lets it in, ``auto`` too until that name has once sent a
+valid token, ``yes`` refuses it even from a ``calltokenoptional`` network. Values as Asterisk
+reads them: yes/true/y/t/1/on, no/false/n/f/0/off, auto (any case).
 
 Every key is checked; anything unknown or malformed is a ConfigError naming file and line.
 With trixbox files, the user names the node's own link.conf dials with (``c${ACCOUNT}i`` and
@@ -43,8 +50,12 @@ from iaxsim.errors import ConfigError
 
 GENERAL_KEYS = {"requirecalltoken", "calltokenoptional", "answer", "account", "context",
                 "pingtime", "maxsends"}
-PEER_KEYS = {"type", "host", "port", "secret", "username", "context"}
+PEER_KEYS = {"type", "host", "port", "secret", "username", "context", "requirecalltoken"}
 ANSWER_MODES = ("echo", "tone")
+#: requirecalltoken in a section: the words Asterisk accepts (ast_true, ast_false, "auto").
+CALLTOKEN_WORDS = {**dict.fromkeys(("yes", "true", "y", "t", "1", "on"), "yes"),
+                   **dict.fromkeys(("no", "false", "n", "f", "0", "off"), "no"),
+                   "auto": "auto"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class PeerConf:
     secret: str = ""
     username: Optional[str] = None
     context: Optional[str] = None
+    requirecalltoken: Optional[str] = None   # yes | no | auto; None: not set
 
     @property
     def address(self) -> Optional[tuple[str, int]]:
@@ -85,6 +97,18 @@ class IaxConf:
     def users(self) -> dict[str, str]:
         """Names allowed to call or register, and their secrets (type user or friend)."""
         return {p.name: p.secret for p in self.peers.values() if p.type in ("user", "friend")}
+
+    @property
+    def user_calltoken_policy(self) -> dict[str, str]:
+        """requirecalltoken of the sections that call in (user, friend) that set it."""
+        return {p.name: p.requirecalltoken for p in self.peers.values()
+                if p.type in ("user", "friend") and p.requirecalltoken is not None}
+
+    @property
+    def peer_calltoken_policy(self) -> dict[str, str]:
+        """requirecalltoken of the sections that register (peer, friend) that set it."""
+        return {p.name: p.requirecalltoken for p in self.peers.values()
+                if p.type in ("peer", "friend") and p.requirecalltoken is not None}
 
 
 def _bool(value: str, path: str, line: int, key: str) -> bool:
@@ -185,9 +209,16 @@ def _peer(name: str, entries: dict[str, tuple[str, int]], path: str, lineno: int
         port = int(_number(value, path, pline, "port", int, 0))
         if port > 65535:
             raise ConfigError(f"port out of range: {value}", path, pline)
+    calltoken = None
+    if "requirecalltoken" in entries:
+        value, cline = entries["requirecalltoken"]
+        calltoken = CALLTOKEN_WORDS.get(value.lower())
+        if calltoken is None:
+            raise ConfigError(f"requirecalltoken in [{name}] must be yes, no or auto, "
+                              f"got {value!r}", path, cline)
     return PeerConf(name, kind, host or None, port, entries.get("secret", ("", 0))[0],
                     entries.get("username", (None, 0))[0] or None,
-                    entries.get("context", (None, 0))[0] or None)
+                    entries.get("context", (None, 0))[0] or None, calltoken)
 
 
 def load_iax_conf(directory: "str | os.PathLike[str]") -> IaxConf:

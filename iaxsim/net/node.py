@@ -113,6 +113,8 @@ class Node:
                                               internal_context=self.iax.context)
         cfg = dict(users=self._users(), calltoken_required=self.iax.requirecalltoken,
                    calltoken_optional=tuple(self.iax.calltokenoptional),
+                   user_calltoken_policy=self.iax.user_calltoken_policy,
+                   peer_calltoken_policy=self.iax.peer_calltoken_policy,
                    dialplan=self.dialplan, default_context=self.iax.context,
                    answer_from_dialplan=False, initial_pingtime=self.iax.pingtime,
                    max_sends=self.iax.maxsends)
@@ -145,6 +147,8 @@ class Node:
         the dialplan need a restart."""
         self.iax = load_iax_conf(self.directory)
         self.endpoint.config.users = self._users()
+        self.endpoint.config.user_calltoken_policy = self.iax.user_calltoken_policy
+        self.endpoint.config.peer_calltoken_policy = self.iax.peer_calltoken_policy
         self.log(f"reloaded iax.conf: {len(self.iax.peers)} peers/users")
 
     def close(self) -> None:
