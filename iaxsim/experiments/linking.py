@@ -1,0 +1,239 @@
+"""link.conf dialling against ``switch =>`` lookups: what each way of linking servers costs callers.
+
+Two ways of reaching another server's extensions, both run by :mod:`iaxsim.sim` on the real
+engine and matcher (``linking = "linked"`` / ``"switch"``, docs/scenarios.md):
+
+* **linked** (trixbox/FONcore): external.conf, then link.conf's patterns dial the claimed
+  peers at once — internal address, then external; a wrong server answers REJECT (cause 3)
+  and the next candidate is tried. Peers are qualified (POKE every 60 s, 10 s while not OK).
+* **switch** (Asterisk's ``switch => IAX2/peer/external``): numbers not found locally are
+  asked of each peer in turn with DPREQ over a standing "TBD" call (opened on first use,
+  hung up after 30 s without lookups; 5 s wait for the DPREP); answers are cached 600 s;
+  dialling digit by digit asks once per dialled prefix.
+
+:func:`compare_linking` runs the grid linking mode × number of servers × plan (disjoint or
+interleaved blocks) × dialling (en bloc or digit by digit) × call rate, with replications, through
+:func:`iaxsim.experiments.sweep.run_sweep`, and returns one tidy row per run
+(:data:`COLUMNS`). :func:`label_calls` marks, per call, whether the origin's DP cache held the
+dialled number's answer (asked less than 600 s before by a query that was not itself a hit).
+
+Measurement window: scenarios run without a warm-up (``warmup = 0``) so that the signalling
+counters (``link_totals``) and the calls table cover the same calls; per-call delays are
+averaged over calls starting after ``settle`` seconds (qualify has found the unreachable
+internal addresses by then), while datagrams and bytes per call are every datagram the
+servers exchanged in the whole run — qualify POKEs, TBD calls, DPREQ/DPREP and acknowledgements
+included — divided by every call of the run. Holding times are short and fixed (they change
+no set-up signalling; a short one ends the run soon after the last arrival, so background
+traffic after it stays small) and extensions are never busy, so outcome differences come
+from the linking alone.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from iaxsim.errors import ConfigError
+from iaxsim.experiments import theory
+from iaxsim.experiments.sweep import run_sweep
+from iaxsim.sim.scenario import DIALLING_MODES, LINKING_MODES, Scenario, scenario_from_dict
+
+__all__ = ["PLANS", "COLUMNS", "DP_CACHE_SECONDS", "linking_scenario", "label_calls", "run_metrics",
+           "compare_linking", "headline"]
+
+#: Plan name → share of each server's extensions dealt from blocks other servers use too
+#: (``numbering.overlap`` of the synthetic plan; link.conf claims 100-number blocks).
+PLANS: dict[str, float] = {"disjoint": 0.0, "interleaved": 1.0}
+
+#: Asterisk's ``iaxdefaultdpcache``: how long a DPREP answer is kept (s).
+DP_CACHE_SECONDS = 600.0
+
+#: Columns of :func:`compare_linking`'s table, in order (units in the names' docs below).
+COLUMNS: tuple[str, ...] = (
+    "linking", "servers", "plan", "dialling", "calls_per_hour", "replication", "seed",
+    "calls",                     # calls measured (started after the settle time)
+    "p_answered", "p_busy", "p_congestion", "p_rejected", "p_failed", "p_misrouted",  # shares [0, 1]
+    "pdd",                       # s, mean post-dial delay of every measured call
+    "pdd_remote",                # s, mean post-dial delay of answered calls to another server's number
+    "pdd_remote_miss",           # s, the same for calls whose number was not in the DP cache (label_calls)
+    "pdd_remote_hit",            # s, … and for calls whose number was (switch: answered from the cache)
+    "hit_share",                 # share of answered remote calls whose number was in the DP cache
+    "pdd_rejected",              # s, mean time to refuse a number nobody owns
+    "attempts",                  # IAX2 dial attempts per call (mean)
+    "comparisons",               # patterns tested / trie nodes visited per call, all servers (mean)
+    "datagrams_per_call",        # every datagram between servers in the run ÷ every call of the run
+    "bytes_per_call",            # their bytes at the IP layer (IAX2 + 8 UDP + 20 IPv4 each) ÷ every call
+)
+
+_OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted")
+
+
+def linking_scenario(servers: int = 2, plan: str = "disjoint", linking: str = "linked",
+                     dialling: str = "enbloc", *, calls_per_hour: float = 300.0, duration: float = 420.0,
+                     extensions_per_server: int = 100, latency: float = 0.02, holding: float = 20.0,
+                     seed: int = 1) -> Scenario:
+    """The comparison's scenario: ``servers`` sites (A, B, …) with synthetic 4-digit plans.
+
+    Each server originates ``calls_per_hour`` attempts (Poisson): half to its own extensions,
+    45 % to the other servers' (spread evenly), 5 % to numbers nobody owns. Fixed one-way
+    ``latency`` (s) between sites, default addresses (internal reachable only within a site),
+    qualify on, fixed ``holding`` (s), extensions never busy, no warm-up (see the module doc).
+    """
+    if plan not in PLANS:
+        raise ConfigError(f"plan: must be one of {', '.join(PLANS)}, got {plan!r}")
+    if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or not 2 <= servers <= 26:
+        raise ConfigError(f"servers: must be an integer from 2 to 26 (a peer to link to), got {servers!r}")
+    return scenario_from_dict({
+        "name": f"linking_{linking}_{servers}_servers_{plan}_{dialling}",
+        "duration": float(duration), "warmup": 0.0, "seed": int(seed), "linking": linking,
+        "numbering": {"extensions_per_server": int(extensions_per_server), "overlap": PLANS[plan],
+                      "link_mode": "block", "seed": 0},
+        "servers": [{"id": chr(ord("A") + i)} for i in range(int(servers))],
+        "network": {"latency": float(latency)},
+        "traffic": {"calls_per_hour": float(calls_per_hour), "local": 0.5,
+                    "remote": 0.45, "unassigned": 0.05,
+                    "dialling": dialling, "extension_busy": False,
+                    "holding": {"dist": "fixed", "value": float(holding)}},
+    })
+
+
+def label_calls(calls: pd.DataFrame, cache_seconds: float = DP_CACHE_SECONDS) -> pd.DataFrame:
+    """The calls table with two more columns.
+
+    ``remote``: the dialled number belongs to another server. ``cached``: the origin's DP cache
+    holds the number's answer when the call starts — the origin asked for that number less than
+    ``cache_seconds`` before, with a query that was not itself answered from the cache (a hit
+    does not refresh the entry; Asterisk's ``iaxdefaultdpcache``). The rule is the same for
+    every mode, so in linked mode ``cached`` says which calls *would* have been cache hits.
+    (Answers are cached from their DPREP, a few round trips after the query; calls that close
+    to the 600 s edge are rare.)
+    """
+    need = {"start", "origin", "dialled", "target"}
+    missing = need - set(calls.columns)
+    if missing:
+        raise ConfigError(f"calls table lacks column(s) {', '.join(sorted(missing))}")
+    out = calls.copy()
+    out["remote"] = (out["target"] != "") & (out["target"] != out["origin"])
+    cached = pd.Series(False, index=out.index)
+    ordered = out.sort_values("start", kind="stable")
+    for _key, starts in ordered.groupby(["origin", "dialled"], sort=False)["start"]:
+        asked = -math.inf
+        for idx, t in starts.items():
+            if t - asked < cache_seconds:
+                cached[idx] = True
+            else:
+                asked = t
+    out["cached"] = cached
+    return out
+
+
+def _mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else math.nan
+
+
+def run_metrics(scenario_dict: dict, seed: int, settle: float = 60.0) -> pd.DataFrame:
+    """Sweep runner: simulate one scenario and return its one-row table of :data:`COLUMNS`
+    metrics (the grid labels are added by :func:`compare_linking`)."""
+    from iaxsim.sim import simulate
+
+    scenario = scenario_from_dict(scenario_dict, base_dir=scenario_dict.get("base_dir"))
+    result = simulate(scenario, seed=seed)
+    every = result.calls
+    totals = result.link_totals
+    calls = label_calls(every)
+    calls = calls[calls["start"] >= settle]
+    row: dict[str, Any] = {"calls": len(calls)}
+    for outcome in _OUTCOMES:
+        row[f"p_{outcome}"] = float((calls["outcome"] == outcome).mean()) if len(calls) else math.nan
+    row["pdd"] = _mean(calls["post_dial_delay"])
+    remote = calls[calls["remote"] & (calls["outcome"] == "answered")]
+    row["pdd_remote"] = _mean(remote["post_dial_delay"])
+    row["pdd_remote_miss"] = _mean(remote.loc[~remote["cached"], "post_dial_delay"])
+    row["pdd_remote_hit"] = _mean(remote.loc[remote["cached"], "post_dial_delay"])
+    row["hit_share"] = float(remote["cached"].mean()) if len(remote) else math.nan
+    row["pdd_rejected"] = _mean(calls.loc[(calls["target"] == "") & (calls["outcome"] == "rejected"),
+                                          "post_dial_delay"])
+    row["attempts"] = _mean(calls["attempts"].astype(float))
+    row["comparisons"] = _mean(calls["comparisons"].astype(float))
+    n_all = len(every)
+    row["datagrams_per_call"] = float(totals["datagrams"].sum()) / n_all if n_all else math.nan
+    ip_bytes = float(totals["bytes"].sum()) + theory.IP_UDP_BYTES * float(totals["datagrams"].sum())
+    row["bytes_per_call"] = ip_bytes / n_all if n_all else math.nan
+    return pd.DataFrame([row])
+
+
+def _check_choice(name: str, values: Sequence[Any], allowed: Iterable[Any]) -> list[Any]:
+    values = list(values)
+    allowed = list(allowed)
+    bad = [v for v in values if v not in allowed]
+    if not values or bad:
+        raise ConfigError(f"{name}: must be a non-empty list of {', '.join(map(str, allowed))}, got {values!r}")
+    return values
+
+
+def compare_linking(*, servers: Sequence[int] = (2, 3, 5), plans: Sequence[str] = ("disjoint", "interleaved"),
+                    dialling: Sequence[str] = ("enbloc", "digits"), linking: Sequence[str] = LINKING_MODES,
+                    calls_per_hour: Sequence[float] = (300.0,), replications: int = 2, seed: int = 1,
+                    duration: float = 420.0, settle: float = 60.0, extensions_per_server: int = 100,
+                    latency: float = 0.02, holding: float = 20.0, workers: int = 1,
+                    cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Run linked against switch over the grid; one row per run × mode × condition (:data:`COLUMNS`).
+
+    Replications use seeds ``seed``, ``seed + 1`` … at every grid point, so both modes see the
+    same arrivals and dialled numbers. ``duration`` (s) is the simulated period, of which the
+    first ``settle`` seconds are not measured; ``workers`` > 1 runs on a local process pool.
+    Runs are cached in ``cache_dir`` (a fresh temporary folder when not given; the cache key
+    does not know the measuring rules, so keep one folder per ``settle``).
+    """
+    plans = _check_choice("plans", plans, PLANS)
+    dialling = _check_choice("dialling", dialling, DIALLING_MODES)
+    linking = _check_choice("linking", linking, LINKING_MODES)
+    servers = list(servers)
+    rates = [float(r) for r in calls_per_hour]
+    if not servers or not rates:
+        raise ConfigError("servers and calls_per_hour need at least one value each")
+    if not 0 <= settle < duration:
+        raise ConfigError(f"settle: must be ≥ 0 and shorter than duration ({duration} s), got {settle}")
+    runner = functools.partial(run_metrics, settle=float(settle))
+    grid = {"traffic.calls_per_hour": rates, "numbering.overlap": [PLANS[p] for p in plans],
+            "traffic.dialling": dialling, "linking": linking}
+    frames = []
+    with tempfile.TemporaryDirectory(prefix="iaxsim-linking-") as tmp:
+        for n in servers:
+            base = linking_scenario(n, plans[0], linking[0], dialling[0], calls_per_hour=rates[0],
+                                    duration=duration, extensions_per_server=extensions_per_server,
+                                    latency=latency, holding=holding, seed=seed)
+            folder = Path(cache_dir) / f"servers_{n}" if cache_dir is not None else Path(tmp) / f"servers_{n}"
+            runs = run_sweep(base, grid, replications=replications, seed=seed, cache_dir=folder,
+                             runner=runner, workers=workers, progress=False)
+            frames.append(runs.assign(servers=int(n)))
+    table = pd.concat(frames, ignore_index=True)
+    names = {v: k for k, v in PLANS.items()}
+    table = table.rename(columns={"traffic.calls_per_hour": "calls_per_hour", "traffic.dialling": "dialling"})
+    table["plan"] = table["numbering.overlap"].map(names)
+    table = table[list(COLUMNS)]
+    return table.sort_values(["servers", "plan", "dialling", "calls_per_hour", "linking", "replication"],
+                             kind="stable", ignore_index=True)
+
+
+def headline(table: pd.DataFrame, metrics: Sequence[str] = ("pdd_remote", "attempts", "datagrams_per_call"),
+             ) -> pd.DataFrame:
+    """Mean over replications of ``metrics``, linked and switch side by side, with switch − linked."""
+    keys = ["servers", "plan", "dialling", "calls_per_hour"]
+    missing = [c for c in [*keys, "linking", *metrics] if c not in table.columns]
+    if missing:
+        raise ConfigError(f"table lacks column(s) {', '.join(missing)}")
+    means = table.groupby([*keys, "linking"])[list(metrics)].mean().unstack("linking")
+    out = pd.DataFrame(index=means.index)
+    for m in metrics:
+        for mode in means[m].columns:
+            out[f"{m}_{mode}"] = means[(m, mode)]
+        if {"linked", "switch"} <= set(means[m].columns):
+            out[f"{m}_switch_minus_linked"] = means[(m, "switch")] - means[(m, "linked")]
+    return out.reset_index()
