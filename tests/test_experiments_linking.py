@@ -32,8 +32,8 @@ import pandas as pd
 import pytest
 
 from iaxsim.errors import ConfigError
-from iaxsim.experiments.linking import (COLUMNS, compare_linking, headline, label_calls, linking_scenario,
-                                        run_metrics)
+from iaxsim.experiments.linking import (COLUMNS, cache_break_even, compare_linking, dp_cache_hit_share, headline,
+                                        label_calls, linking_scenario, run_metrics)
 from iaxsim.sim import simulate
 
 HOP = 0.020
@@ -234,6 +234,41 @@ def test_headline_puts_the_modes_side_by_side():
     assert out.pdd_remote_switch_minus_linked.tolist() == pytest.approx([0.05])
     with pytest.raises(ConfigError, match="attempts"):
         headline(table, metrics=("attempts",))
+
+
+def test_steady_cache_hit_share_by_hand_and_against_the_simulated_calls():
+    # 800 calls/h, 45 % to the one peer's 100 numbers: λ = 3.6 per hour per number = 0.001 /s;
+    # λT = 0.6 over 600 s, so per miss 0.6 hits on average: 0.6 / 1.6 = 0.375
+    assert dp_cache_hit_share(800.0, 2) == pytest.approx(0.375)
+    # five servers: the 45 % spread over 4 × 100 numbers; 3200/h gives the same λT
+    assert dp_cache_hit_share(3200.0, 5) == pytest.approx(0.375)
+    assert dp_cache_hit_share(0.0, 2) == 0.0
+    with pytest.raises(ConfigError, match="servers"):
+        dp_cache_hit_share(300.0, 1)
+    # the simulated arrivals, labelled by the cache rule, after the first 600 s of an hour
+    shares = []
+    for seed in (1, 2):
+        sc = linking_scenario(2, "disjoint", "linked", calls_per_hour=800.0, duration=3600.0, seed=seed)
+        calls = label_calls(simulate(sc, seed=seed).calls)
+        remote = calls[calls.remote & (calls.start >= 600.0)]
+        shares.append(remote.cached.mean())
+    assert np.mean(shares) == pytest.approx(0.375, abs=0.05)  # ≈ 1000 remote calls: σ ≈ 0.02
+
+
+def test_cache_break_even_by_hand():
+    # link.conf 0.200 s; switch 0.250 s uncached, 0.080 s cached: equal when
+    # 0.080 h + 0.250 (1 − h) = 0.200, h = 0.05 / 0.17
+    table = pd.DataFrame({"servers": [5, 5, 2, 2], "plan": ["interleaved"] * 2 + ["disjoint"] * 2,
+                          "dialling": ["enbloc"] * 4, "calls_per_hour": [300.0] * 4,
+                          "linking": ["linked", "switch"] * 2,
+                          "pdd_remote": [0.200, 0.240, 0.080, 0.120], "pdd_remote_miss": [0.2, 0.250, 0.08, 0.130],
+                          "pdd_remote_hit": [0.2, 0.080, 0.08, 0.080], "hit_share": [0.1, 0.1, 0.2, 0.2]})
+    out = cache_break_even(table).set_index("servers")
+    assert out.loc[5, "break_even_hit_share"] == pytest.approx(0.05 / 0.17)
+    assert out.loc[2, "break_even_hit_share"] == pytest.approx(1.0)  # a hit only catches up with link.conf
+    assert out.loc[5, "pdd_linked"] == 0.2 and out.loc[5, "pdd_switch"] == 0.24
+    with pytest.raises(ConfigError, match="both modes"):
+        cache_break_even(table[table.linking == "switch"])
 
 
 @pytest.mark.parametrize("kwargs, message", [

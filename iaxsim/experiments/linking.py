@@ -44,7 +44,7 @@ from iaxsim.experiments.sweep import run_sweep
 from iaxsim.sim.scenario import DIALLING_MODES, LINKING_MODES, Scenario, scenario_from_dict
 
 __all__ = ["PLANS", "COLUMNS", "DP_CACHE_SECONDS", "linking_scenario", "label_calls", "run_metrics",
-           "compare_linking", "headline"]
+           "compare_linking", "headline", "cache_break_even", "dp_cache_hit_share"]
 
 #: Plan name → share of each server's extensions dealt from blocks other servers use too
 #: (``numbering.overlap`` of the synthetic plan; link.conf claims 100-number blocks).
@@ -130,6 +130,22 @@ def label_calls(calls: pd.DataFrame, cache_seconds: float = DP_CACHE_SECONDS) ->
                 asked = t
     out["cached"] = cached
     return out
+
+
+def dp_cache_hit_share(calls_per_hour: float, servers: int, extensions_per_server: int = 100,
+                       remote: float = 0.45, cache_seconds: float = DP_CACHE_SECONDS) -> float:
+    """Steady-state share of remote calls answered from the DP cache, for uniformly dialled numbers.
+
+    One origin dials each remote number as a Poisson stream of rate λ = ``calls_per_hour`` ×
+    ``remote`` / ((``servers`` − 1) × ``extensions_per_server``) per hour. A miss opens a
+    ``cache_seconds`` window in which the λT calls expected are hits (hits do not refresh the
+    entry), so per miss there are λT hits: the hit share is λT / (1 + λT).
+    """
+    if servers < 2 or extensions_per_server < 1 or calls_per_hour < 0 or not 0 <= remote <= 1:
+        raise ConfigError("dp_cache_hit_share needs servers ≥ 2, extensions_per_server ≥ 1, "
+                          "calls_per_hour ≥ 0 and remote in [0, 1]")
+    lam_t = calls_per_hour * remote / ((servers - 1) * extensions_per_server) * cache_seconds / 3600.0
+    return lam_t / (1.0 + lam_t)
 
 
 def _mean(values: pd.Series) -> float:
@@ -236,4 +252,27 @@ def headline(table: pd.DataFrame, metrics: Sequence[str] = ("pdd_remote", "attem
             out[f"{m}_{mode}"] = means[(m, mode)]
         if {"linked", "switch"} <= set(means[m].columns):
             out[f"{m}_switch_minus_linked"] = means[(m, "switch")] - means[(m, "linked")]
+    return out.reset_index()
+
+
+def cache_break_even(table: pd.DataFrame) -> pd.DataFrame:
+    """Per condition: link.conf's mean post-dial delay of remote calls, the switch's for cache misses
+    and hits, the switch's observed hit share, and the break-even hit share ``(miss − linked) /
+    (miss − hit)`` above which the switch's mean delay is below link.conf's (≤ 0: the switch is
+    quicker even uncached; ≥ 1: never quicker). Means over replications; delays in seconds."""
+    keys = ["servers", "plan", "dialling", "calls_per_hour"]
+    need = [*keys, "linking", "pdd_remote", "pdd_remote_miss", "pdd_remote_hit", "hit_share"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ConfigError(f"table lacks column(s) {', '.join(missing)}")
+    modes = set(table["linking"])
+    if not {"linked", "switch"} <= modes:
+        raise ConfigError(f"the table needs runs of both modes, linked and switch (has {sorted(modes)})")
+    linked = table[table["linking"] == "linked"].groupby(keys)["pdd_remote"].mean().rename("pdd_linked")
+    switch = table[table["linking"] == "switch"].groupby(keys)[
+        ["pdd_remote", "pdd_remote_miss", "pdd_remote_hit", "hit_share"]].mean()
+    switch.columns = ["pdd_switch", "pdd_switch_miss", "pdd_switch_hit", "hit_share"]
+    out = pd.concat([linked, switch], axis=1, join="inner")
+    spread = out["pdd_switch_miss"] - out["pdd_switch_hit"]
+    out["break_even_hit_share"] = (out["pdd_switch_miss"] - out["pdd_linked"]) / spread.where(spread > 0)
     return out.reset_index()
