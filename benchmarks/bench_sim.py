@@ -431,7 +431,14 @@ def bench_sweep(calls: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run")
+    ap.add_argument("--model-only", type=float, default=None, metavar="CALLS_PER_HOUR",
+                    help="only simulate the two-server scenario at this rate (0: nothing) and "
+                         "print nothing, e.g. to count instructions under valgrind --tool=callgrind")
     args = ap.parse_args(argv)
+    if args.model_only is not None:
+        if args.model_only > 0:
+            simulate(two_servers(args.model_only), seed=1)
+        return 0
     bench_calls(4_000 if args.quick else 20_000)
     bench_busy_hour(0.05 if args.quick else 1.0)
     bench_sweep(1_500 if args.quick else 6_000)
