@@ -17,10 +17,10 @@ from iaxsim.report.build import notebook_title
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 STUDY = ["01_quickstart", "02_overlap_and_lookup_cost", "03_capacity", "04_firewalls_and_addresses",
-         "05_numbering_plan_explorer", "06_protocol_tour"]
+         "05_numbering_plan_explorer", "06_protocol_tour", "07_linked_or_switch"]
 
 
-def test_the_six_study_notebooks_are_there() -> None:
+def test_the_study_notebooks_are_there() -> None:
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == STUDY
 
 
