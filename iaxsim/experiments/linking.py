@@ -74,7 +74,7 @@ _OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted"
 
 
 def linking_scenario(servers: int = 2, plan: str = "disjoint", linking: str = "linked",
-                     dialling: str = "enbloc", *, calls_per_hour: float = 300.0, duration: float = 420.0,
+                     dialling: str = "enbloc", *, calls_per_hour: float = 300.0, duration: float = 300.0,
                      extensions_per_server: int = 100, latency: float = 0.02, holding: float = 20.0,
                      seed: int = 1) -> Scenario:
     """The comparison's scenario: ``servers`` sites (A, B, …) with synthetic 4-digit plans.
@@ -195,8 +195,8 @@ def _check_choice(name: str, values: Sequence[Any], allowed: Iterable[Any]) -> l
 
 def compare_linking(*, servers: Sequence[int] = (2, 3, 5), plans: Sequence[str] = ("disjoint", "interleaved"),
                     dialling: Sequence[str] = ("enbloc", "digits"), linking: Sequence[str] = LINKING_MODES,
-                    calls_per_hour: Sequence[float] = (300.0,), replications: int = 2, seed: int = 1,
-                    duration: float = 420.0, settle: float = 60.0, extensions_per_server: int = 100,
+                    calls_per_hour: Sequence[float] = (300.0,), replications: int = 3, seed: int = 1,
+                    duration: float = 300.0, settle: float = 60.0, extensions_per_server: int = 100,
                     latency: float = 0.02, holding: float = 20.0, workers: int = 1,
                     cache_dir: str | Path | None = None) -> pd.DataFrame:
     """Run linked against switch over the grid; one row per run × mode × condition (:data:`COLUMNS`).
