@@ -308,3 +308,46 @@ def test_switch_mode_unreachable_peer_costs_the_5s_dialplan_wait():
     assert (pdd <= 5.0 + origin_lookup + 2e-6).all()
     # shorter: the TBD call's unanswered NEW gave up (32 s) while the lookup waited, which ends
     # every pending lookup on it; or the number's timeout is still cached (60 s): no wait at all
+
+
+def test_switch_digits_asks_peers_in_order_until_one_says_more():
+    """Digit by digit, Asterisk's PBX loop asks MATCHMORE after each digit. pbx.c's
+    pbx_find_extension answers it from the context's own extensions first and consults the
+    switches only when none matches, in their order, stopping at the first that says yes; one
+    DPREQ answers every question about a number (chan_iax2 caches the DPREP flags). So for A
+    (owns 2000) with switches to B (owns 3000-3001) then C (owns 3100):
+    "2", "20", "200": A's 2000 can still match more: no DPREQ;
+    "2000": complete locally, no local match-more: B and C are asked, both say NONEXISTENT;
+    "3", "30": B says MATCHMORE: C is not asked."""
+    from iaxsim.sim.model import CallRecord, Model
+
+    sc = scenario_from_dict({
+        "name": "switch_digits_order", "duration": 60.0, "warmup": 0.0, "seed": 1, "linking": "switch",
+        "network": {"internal_scope": "global"},
+        "servers": [{"id": "A", "extensions": ["2000"], "qualify": False},
+                    {"id": "B", "extensions": ["3000-3001"], "qualify": False},
+                    {"id": "C", "extensions": ["3100"], "qualify": False}],
+        "traffic": {"calls_per_hour": 0.0, "dialling": "digits"},
+    })
+    model = Model(sc, seed=1)
+    asked, answers = [], []
+    query = model.dp_query
+
+    def spy(o, peer, number, rec):
+        asked.append((peer.id, number))
+        return (yield from query(o, peer, number, rec))
+
+    model.dp_query = spy
+    a = model.servers["A"]
+    rec = CallRecord(0.0, "A", "3000", "B")
+
+    def dial():
+        for prefix in ("2", "20", "200", "2000", "3", "30"):
+            answers.append((prefix, (yield from model.union_status(a, prefix, rec))))
+
+    model.env.process(dial())
+    model.env.run(until=30.0)
+    assert asked == [("B", "2000"), ("C", "2000"), ("B", "3"), ("B", "30")]
+    # (exists, matchmore, canmatch)
+    assert answers == [("2", (False, True, True)), ("20", (False, True, True)), ("200", (False, True, True)),
+                       ("2000", (True, False, True)), ("3", (False, True, True)), ("30", (False, True, True))]

@@ -9,7 +9,8 @@ engine and matcher (``linking = "linked"`` / ``"switch"``, docs/scenarios.md):
 * **switch** (Asterisk's ``switch => IAX2/peer/external``): numbers not found locally are
   asked of each peer in turn with DPREQ over a standing "TBD" call (opened on first use,
   hung up after 30 s without lookups; 5 s wait for the DPREP); answers are cached 600 s;
-  dialling digit by digit asks once per dialled prefix.
+  dialling digit by digit asks about each prefix no local extension can complete, peer by
+  peer until one answers MATCHMORE.
 
 :func:`compare_linking` runs the grid linking mode × number of servers × plan (disjoint or
 interleaved blocks) × dialling (en bloc or digit by digit) × call rate, with replications, through

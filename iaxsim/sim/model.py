@@ -28,8 +28,9 @@ Call flow (``linking = "linked"``, the trixbox/FONcore model):
 With ``linking = "switch"`` the origin's dialplan is external.conf plus one
 ``switch => IAX2/<peer>/external`` per peer: numbers not found locally are asked of each
 peer in turn with DPREQ over a standing TBD call (5 s wait, answers cached 600 s,
-timeouts 60 s; one query per dialled prefix when dialling digit by digit), and the call
-goes to the first peer that answers EXISTS.
+timeouts 60 s; dialling digit by digit, a prefix no local extension can complete is asked of
+the peers in turn until one answers MATCHMORE), and the call goes to the first peer that
+answers EXISTS.
 
 Media is accounted by formula (:mod:`iaxsim.experiments.theory`) unless ``media =
 "frames"``, which sends real voice frames every 20 ms (mini frames, or trunk frames when
@@ -444,12 +445,18 @@ class Model:
             flags.append(hit)
         yield from o.charge_cpu(cost, rec)
         exists, more, can = flags
-        if self.scenario.linking == "switch" and not (exists and not more):
+        if self.scenario.linking == "switch" and not more:
+            # Asterisk's digit loop asks MATCHMORE first; the switches are consulted only when no
+            # local extension answers it, in order, and the first that says MATCHMORE ends the
+            # search (pbx_find_extension). One DPREQ answers every question about a number (its
+            # DPREP flags are cached), so EXISTS after that costs no new query.
             for peer in self._switch_peers(o):
                 status = yield from self.dp_query(o, peer, prefix, rec)
                 exists = exists or bool(status & DPStatus.EXISTS)
                 can = can or bool(status & (DPStatus.CANEXIST | DPStatus.EXISTS))
-                more = more or bool(status & DPStatus.MATCHMORE)
+                if status & DPStatus.MATCHMORE:
+                    more = True
+                    break
         return exists, more, can
 
     def place_linked(self, o, rec, number, tr, holding, t_dialled, rng):
