@@ -92,3 +92,17 @@ def test_short_output_is_written_whole_when_the_reader_stays() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "mini" in proc.stdout and proc.stdout.endswith("\n")
     assert proc.stderr == ""
+
+
+def test_every_sub_command_help_renders_cleanly() -> None:
+    """argparse %-formats argument help but not descriptions: a '%%' meant as an escaped
+    percent shows up doubled in a description (as 'iaxsim simulate --help' once said 95%%)."""
+    import argparse
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(subs.choices) >= 9
+    for name, sub in subs.choices.items():
+        text = sub.format_help()
+        assert "%%" not in text and "%(" not in text, name
+        assert f"iaxsim {name}" in text, name

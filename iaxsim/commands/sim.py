@@ -11,7 +11,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "simulate", help="run one scenario and print its summary",
         description="Run the SimPy model of linked PBXs on a scenario TOML file and print means "
-                    "with 95%% confidence intervals (docs/scenarios.md documents the file).")
+                    "with 95% confidence intervals (docs/scenarios.md documents the file).")
     p.add_argument("scenario", type=Path, help="scenario TOML file")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=None, help="write the per-call rows as Parquet")
