@@ -72,6 +72,14 @@ COLUMNS: tuple[str, ...] = (
 )
 
 _OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted")
+#: The columns that name one condition of the comparison (a mode's runs share them).
+_CONDITION = ["servers", "plan", "dialling", "calls_per_hour"]
+
+
+def _require_columns(table: pd.DataFrame, columns: Iterable[str], what: str = "table") -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{what} lacks column(s) {', '.join(missing)}")
 
 
 def linking_scenario(servers: int = 2, plan: str = "disjoint", linking: str = "linked",
@@ -114,10 +122,7 @@ def label_calls(calls: pd.DataFrame, cache_seconds: float = DP_CACHE_SECONDS) ->
     (Answers are cached from their DPREP, a few round trips after the query; calls that close
     to the 600 s edge are rare.)
     """
-    need = {"start", "origin", "dialled", "target"}
-    missing = need - set(calls.columns)
-    if missing:
-        raise ConfigError(f"calls table lacks column(s) {', '.join(sorted(missing))}")
+    _require_columns(calls, ("dialled", "origin", "start", "target"), "calls table")
     out = calls.copy()
     out["remote"] = (out["target"] != "") & (out["target"] != out["origin"])
     cached = pd.Series(False, index=out.index)
@@ -242,11 +247,8 @@ def compare_linking(*, servers: Sequence[int] = (2, 3, 5), plans: Sequence[str] 
 def headline(table: pd.DataFrame, metrics: Sequence[str] = ("pdd_remote", "attempts", "datagrams_per_call"),
              ) -> pd.DataFrame:
     """Mean over replications of ``metrics``, linked and switch side by side, with switch − linked."""
-    keys = ["servers", "plan", "dialling", "calls_per_hour"]
-    missing = [c for c in [*keys, "linking", *metrics] if c not in table.columns]
-    if missing:
-        raise ConfigError(f"table lacks column(s) {', '.join(missing)}")
-    means = table.groupby([*keys, "linking"])[list(metrics)].mean().unstack("linking")
+    _require_columns(table, [*_CONDITION, "linking", *metrics])
+    means = table.groupby([*_CONDITION, "linking"])[list(metrics)].mean().unstack("linking")
     out = pd.DataFrame(index=means.index)
     for m in metrics:
         for mode in means[m].columns:
@@ -261,11 +263,8 @@ def cache_break_even(table: pd.DataFrame) -> pd.DataFrame:
     and hits, the switch's observed hit share, and the break-even hit share ``(miss − linked) /
     (miss − hit)`` above which the switch's mean delay is below link.conf's (≤ 0: the switch is
     quicker even uncached; ≥ 1: never quicker). Means over replications; delays in seconds."""
-    keys = ["servers", "plan", "dialling", "calls_per_hour"]
-    need = [*keys, "linking", "pdd_remote", "pdd_remote_miss", "pdd_remote_hit", "hit_share"]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise ConfigError(f"table lacks column(s) {', '.join(missing)}")
+    keys = _CONDITION
+    _require_columns(table, [*keys, "linking", "pdd_remote", "pdd_remote_miss", "pdd_remote_hit", "hit_share"])
     modes = set(table["linking"])
     if not {"linked", "switch"} <= modes:
         raise ConfigError(f"the table needs runs of both modes, linked and switch (has {sorted(modes)})")
