@@ -172,15 +172,6 @@ class Network:
         return (self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, in_order, dst_id,
                 (src_ip, IAX2_PORT), src_ip, port)
 
-    def send(self, src_id: str, data: bytes, dst: Address) -> bool:
-        """Offer one datagram; returns whether it will be delivered."""
-        if not self._batching:
-            self._open = None
-        delivered = self._send_one(src_id, data, dst, self.env.now)
-        if not self._batching:
-            self._open = None
-        return delivered
-
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
         """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
         if not self._batching:
