@@ -72,3 +72,10 @@ def test_minimal_skeleton_is_the_critical_path_only(bench, model):
     # release) 6, hops 5, no-op deliveries 12 - 6 = 6, holding 1: 21, well below the model's
     assert events / calls == pytest.approx(21.0, abs=0.2)
     assert events / calls < 0.8 * model_events / len(res.calls)
+
+
+def test_repeats_below_one_is_refused_with_the_option_named(bench, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--repeats", "0"])
+    assert exc.value.code == 2
+    assert "--repeats must be at least 1" in capsys.readouterr().err
