@@ -106,7 +106,9 @@ class EngineDriver:
             self.net.batch(False)
 
     def _pump_after_cpu(self, comparisons: int):
-        yield from self.cpu_charge(comparisons)
+        charge = self.cpu_charge
+        assert charge is not None  # receive() only starts this with a CPU model
+        yield from charge(comparisons)
         self.pump()
 
     def _fire(self, at: float) -> None:

@@ -38,6 +38,7 @@ Media is accounted by formula (:mod:`iaxsim.experiments.theory`) unless ``media 
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,7 +165,7 @@ class SimServer:
         self.peer_status: dict[str, str] = {}
         self.dp_cache: dict[tuple[str, str], tuple[float, int]] = {}
         self.meter = _DialplanMeter(local, spec.matcher)
-        trunk_peers = ()
+        trunk_peers: list[tuple[str, int]] = []
         if sc.trunk:
             trunk_peers = [(s.internal, IAX2_PORT) for s in sc.servers if s.id != spec.id] + \
                           [(s.external, IAX2_PORT) for s in sc.servers if s.id != spec.id]
@@ -661,7 +662,7 @@ class Model:
             # one dispatcher serves every lookup on it
             o.tbd_dialogs[cid] = dialog
             o.tbd_waiters[cid] = {}
-            o.driver.handlers[cid] = lambda event, o=o, cid=cid: self._tbd_event(o, cid, event)
+            o.driver.handlers[cid] = functools.partial(self._tbd_event, o, cid)
         waiting = o.tbd_waiters[cid]
         mb = Mailbox(env)
         waiting.setdefault(number, []).append(mb)

@@ -89,7 +89,7 @@ class Network:
             self.owner[s.external] = (s.id, "external")
             self.address_of[(s.id, "internal")] = s.internal
             self.address_of[(s.id, "external")] = s.external
-        self.receivers: dict[str, Callable[[bytes, Address], None]] = {}
+        self.receivers: dict[str, Callable[[list[bytes], Address], None]] = {}
         self.counters: dict[tuple[str, str], LinkCounters] = {}
         self._paths: dict[tuple[str, str], _Path] = {}
         overrides = {(ln.src, ln.dst): ln for ln in spec.links}
@@ -265,10 +265,11 @@ class Network:
         src_ip = self.address_of[(src_id, kind)]
         src_port = IAX2_PORT
         if kind == "external" and src_id in self.nat:
-            src_port = self._nat_port.get((src_id, dst_ip))
-            if src_port is None:
-                src_port = self._nat_port[(src_id, dst_ip)] = 20000 + len(self._nat_port)
-                self._nat_back[(src_ip, src_port)] = src_id
+            nat_port = self._nat_port.get((src_id, dst_ip))
+            if nat_port is None:
+                nat_port = self._nat_port[(src_id, dst_ip)] = 20000 + len(self._nat_port)
+                self._nat_back[(src_ip, nat_port)] = src_id
+            src_port = nat_port
         pair = (src_id, dst_id)
         counters = self.counters[pair]
         counters.sent += 1
