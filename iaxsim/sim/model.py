@@ -381,7 +381,7 @@ class Model:
             self._finish(rec)
             return
         try:
-            number = rec.dialled
+            number: str | None = rec.dialled
             t_dialled = env.now
             if tr.dialling == "digits":
                 number, t_dialled = yield from self.collect_digits(o, rec, tr, rng)
