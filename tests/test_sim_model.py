@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from iaxsim.iax2 import FullFrame, MiniFrame, TrunkFrame, decode
+from iaxsim.iax2.constants import FrameType, IAXSubclass, IEType
 from iaxsim.sim import CALL_COLUMNS, simulate
 from iaxsim.sim.scenario import scenario_from_dict
 from iaxsim.sim.scenarios import seed_two_servers
@@ -323,21 +324,14 @@ def test_switch_digits_asks_peers_in_order_until_one_says_more():
 
     sc = scenario_from_dict({
         "name": "switch_digits_order", "duration": 60.0, "warmup": 0.0, "seed": 1, "linking": "switch",
-        "network": {"internal_scope": "global"},
+        "network": {"internal_scope": "global"}, "capture": True,
         "servers": [{"id": "A", "extensions": ["2000"], "qualify": False},
                     {"id": "B", "extensions": ["3000-3001"], "qualify": False},
                     {"id": "C", "extensions": ["3100"], "qualify": False}],
         "traffic": {"calls_per_hour": 0.0, "dialling": "digits"},
     })
     model = Model(sc, seed=1)
-    asked, answers = [], []
-    query = model.dp_query
-
-    def spy(o, peer, number, rec):
-        asked.append((peer.id, number))
-        return (yield from query(o, peer, number, rec))
-
-    model.dp_query = spy
+    answers = []
     a = model.servers["A"]
     rec = CallRecord(0.0, "A", "3000", "B")
 
@@ -347,6 +341,14 @@ def test_switch_digits_asks_peers_in_order_until_one_says_more():
 
     model.env.process(dial())
     model.env.run(until=30.0)
+    # the questions as they went on the wire: every DPREQ captured, in sending order, with the
+    # server owning the address it was sent to and the number it asked about
+    asked = []
+    for _arrive, _src_ip, _sport, dst_ip, _dport, data in model.capture:
+        frame = decode(data)
+        if isinstance(frame, FullFrame) and frame.frametype == FrameType.IAX \
+                and frame.subclass == IAXSubclass.DPREQ:
+            asked.append((model.network.owner[dst_ip][0], frame.ie(IEType.CALLED_NUMBER)))
     assert asked == [("B", "2000"), ("C", "2000"), ("B", "3"), ("B", "30")]
     # (exists, matchmore, canmatch)
     assert answers == [("2", (False, True, True)), ("20", (False, True, True)), ("200", (False, True, True)),
