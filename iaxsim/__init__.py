@@ -1,3 +1,8 @@
 """iaxsim: measure what linking PBXs over IAX2 costs when numbering plans overlap."""
 
+from iaxsim.native import install_source_finder as _install_source_finder
+
 __version__ = "0.1.0"
+
+# compiled modules (python -m iaxsim.native build) run unless IAXSIM_PURE is set or they are stale
+_install_source_finder()

@@ -1,0 +1,192 @@
+"""Optional compiled hot path: the simulator's busiest modules built with mypyc.
+
+The modules in :data:`NATIVE_MODULES` are plain, type-annotated Python. ``iaxsim native
+build`` compiles them in place with mypyc (a C compiler and the Python headers are needed); Python
+then imports the compiled ``.so`` beside each source. Nothing changes but speed: the same code,
+the same results, and the source is always the reference.
+
+The pure-Python source is used instead of a compiled module when
+
+* ``IAXSIM_PURE=1`` is set (to compare both, or to debug), or
+* any source changed since the build (the build records each source's SHA-256): a stale
+  compiled module is never run, and as compiled modules call each other directly, none of
+  them is; a warning says how to rebuild.
+
+``iaxsim native status`` tells which modules run compiled.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+#: Modules compiled by ``build``: the simulator's per-datagram and per-call work.
+NATIVE_MODULES: tuple[str, ...] = (
+    "iaxsim.sim.driver",
+    "iaxsim.sim.network",
+    "iaxsim.sim.results",
+    "iaxsim.sim.model",
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: What the last build compiled: module name -> SHA-256 of its source at the time.
+STAMP = PACKAGE_DIR / "_native_build.json"
+PURE_ENV = "IAXSIM_PURE"
+#: mypy options for the build: third-party packages (pandas, simpy) have no stubs installed.
+MYPY_OPTIONS = ("--ignore-missing-imports", "--follow-imports=silent")
+
+
+def source_path(module: str) -> Path:
+    """The ``.py`` file of one of iaxsim's modules."""
+    return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _built() -> dict[str, str]:
+    try:
+        data = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stale_modules() -> list[str]:
+    """Compiled modules whose source changed since the build (or with no build record)."""
+    built = _built()
+    out = []
+    for module in NATIVE_MODULES:
+        src = source_path(module)
+        if not _compiled_files(module):
+            continue
+        if built.get(module) != _digest(src):
+            out.append(module)
+    return out
+
+
+def _compiled_files(module: str) -> list[Path]:
+    """The extension files a build leaves beside ``module``'s source (module and its runtime)."""
+    src = source_path(module)
+    return sorted(src.parent.glob(src.stem + ".*.so")) + sorted(src.parent.glob(src.stem + "__mypyc.*.so"))
+
+
+class _SourceFirst(importlib.abc.MetaPathFinder):
+    """Finds the listed modules' ``.py`` source, ahead of the compiled extension beside it."""
+
+    def __init__(self, modules: set[str]):
+        self.modules = modules
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: object = None):
+        if fullname not in self.modules:
+            return None
+        src = source_path(fullname)
+        loader = importlib.machinery.SourceFileLoader(fullname, str(src))
+        return importlib.util.spec_from_file_location(fullname, src, loader=loader)
+
+
+def install_source_finder() -> set[str]:
+    """Make the pure-Python source win where it must (``IAXSIM_PURE=1``, stale builds); returns
+    the modules redirected. Called once when :mod:`iaxsim` is imported."""
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        chosen = set(NATIVE_MODULES)
+    else:
+        stale = stale_modules()
+        # compiled modules call each other's compiled code directly: one stale module sends
+        # them all back to their source
+        chosen = set(NATIVE_MODULES) if stale else set()
+        if stale:
+            warnings.warn(f"iaxsim: the compiled {', '.join(stale)} is older than its source; "
+                          f"running every compiled module's source (rebuild with: iaxsim native "
+                          f"build)", RuntimeWarning, stacklevel=3)
+    if chosen:
+        sys.meta_path.insert(0, _SourceFirst(chosen))
+    return chosen
+
+
+def status() -> dict[str, str]:
+    """How each module in :data:`NATIVE_MODULES` runs here: ``compiled``, ``source`` (no build),
+    ``stale`` (source changed since the build: every module then runs its source) or ``pure``
+    (``IAXSIM_PURE`` set)."""
+    stale = set(stale_modules())
+    pure = os.environ.get(PURE_ENV, "") not in ("", "0")
+    out = {}
+    for module in NATIVE_MODULES:
+        if not _compiled_files(module):
+            out[module] = "source"
+        elif module in stale:
+            out[module] = "stale"
+        elif pure:
+            out[module] = "pure"
+        else:
+            out[module] = "source (another module is stale)" if stale else "compiled"
+    return out
+
+
+def loaded_compiled(module: str) -> bool:
+    """True when ``module`` (imported) runs from a compiled extension."""
+    mod = sys.modules.get(module) or importlib.import_module(module)
+    return str(getattr(mod, "__file__", "")).endswith(".so")
+
+
+def clean() -> list[Path]:
+    """Remove every compiled file and the build record; returns what was removed."""
+    removed = []
+    for module in NATIVE_MODULES:
+        for path in _compiled_files(module):
+            path.unlink()
+            removed.append(path)
+    if STAMP.exists():
+        STAMP.unlink()
+        removed.append(STAMP)
+    return removed
+
+
+def build(force: bool = False, jobs: int | None = None) -> bool:
+    """Compile :data:`NATIVE_MODULES` in place unless the build is current; returns True when
+    something was built. Raises ``RuntimeError`` (with mypyc's and the compiler's output) on
+    failure, after removing partial results so the source runs."""
+    import subprocess
+    import tempfile
+
+    sources = {m: _digest(source_path(m)) for m in NATIVE_MODULES}
+    if importlib.util.find_spec("mypyc") is None:
+        raise RuntimeError("mypyc is not installed (pip install 'iaxsim[native]'); the "
+                           "pure-Python source stays in use")
+    if not force and _built() == sources and all(_compiled_files(m) for m in NATIVE_MODULES):
+        return False
+    clean()
+    root = PACKAGE_DIR.parent
+    with tempfile.TemporaryDirectory(prefix="iaxsim-native-") as tmp:
+        script = Path(tmp) / "setup_native.py"
+        files = [str(source_path(m).relative_to(root)) for m in NATIVE_MODULES]
+        script.write_text(
+            "from setuptools import setup\n"
+            "from mypyc.build import mypycify\n"
+            f"setup(name='iaxsim-native', packages=[], ext_modules=mypycify("
+            f"{[*MYPY_OPTIONS, *files]!r}, separate=True, opt_level='3', "
+            f"target_dir={str(Path(tmp) / 'c')!r}))\n")
+        cmd = [sys.executable, str(script), "build_ext", "--inplace", "--build-temp",
+               str(Path(tmp) / "temp"), "--build-lib", str(Path(tmp) / "lib")]
+        if jobs:
+            cmd += ["--parallel", str(jobs)]
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            clean()
+            raise RuntimeError("mypyc build failed; the pure-Python source stays in use.\n"
+                               + proc.stdout[-4000:] + proc.stderr[-4000:])
+    missing = [m for m in NATIVE_MODULES if not _compiled_files(m)]
+    if missing:
+        clean()
+        raise RuntimeError(f"mypyc build produced nothing for {', '.join(missing)}")
+    STAMP.write_text(json.dumps(sources, indent=1, sort_keys=True) + "\n")
+    return True
