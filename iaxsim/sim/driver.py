@@ -17,6 +17,7 @@ import simpy
 from simpy.events import NORMAL
 
 from iaxsim.iax2.engine import Endpoint, IncomingCall
+from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
 
@@ -71,7 +72,7 @@ class _Wake(simpy.Event):
 class EngineDriver:
     """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
 
-    def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network,
+    def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network: Network,
                  default_handler: Callable[[Any], None],
                  on_sent: Callable[[list[tuple[bytes, Address]]], None] | None = None,
                  cpu_charge: Callable[[int], Any] | None = None, dp_proxy: Any = None):

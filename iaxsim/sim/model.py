@@ -381,15 +381,16 @@ class Model:
             self._finish(rec)
             return
         try:
-            number: str | None = rec.dialled
+            number = rec.dialled
             t_dialled = env.now
             if tr.dialling == "digits":
-                number, t_dialled = yield from self.collect_digits(o, rec, tr, rng)
-                if number is None:
+                went_with, t_dialled = yield from self.collect_digits(o, rec, tr, rng)
+                if went_with is None:  # nothing dialled matches
                     rec.outcome = "rejected"
                     rec.cause_code = NO_EXTENSION[1]
                     rec.post_dial_delay = env.now - t_dialled
                     return
+                number = went_with
             if self.scenario.linking == "switch":
                 yield from self.place_switch(o, rec, number, tr, holding, t_dialled, rng)
             else:
@@ -460,7 +461,8 @@ class Model:
                     break
         return exists, more, can
 
-    def place_linked(self, o, rec, number, tr, holding, t_dialled, rng):
+    def place_linked(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
+                            t_dialled: float, rng: Any):
         res = o.linked.resolve(number, engine=o.spec.matcher)
         yield from o.charge_cpu(res.cost.comparisons, rec)
         if res.local is not None:
@@ -488,7 +490,8 @@ class Model:
             rec.cause_code = NO_EXTENSION[1]
         rec.post_dial_delay = self.env.now - t_dialled
 
-    def local_call(self, o, rec, number, tr, holding, t_dialled, rng):
+    def local_call(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
+                          t_dialled: float, rng: Any):
         env = self.env
         if tr.extension_busy and number in o.busy_ext:
             rec.outcome, rec.cause_code = "busy", USER_BUSY[1]
@@ -690,7 +693,8 @@ class Model:
                 for mb in boxes:
                     mb.put(event)
 
-    def place_switch(self, o, rec, number, tr, holding, t_dialled, rng):
+    def place_switch(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
+                            t_dialled: float, rng: Any):
         ext, cost = o.local_dp.lookup(number, CONTEXT, engine=o.spec.matcher)
         yield from o.charge_cpu(cost.comparisons, rec)
         if ext is not None:
