@@ -22,7 +22,7 @@ import dataclasses
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
@@ -126,7 +126,7 @@ class _Frame:
 
     def replace(self, **changes: Any):
         """A copy with some fields changed (``dataclasses.replace`` semantics)."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(cast(Any, self), **changes)
 
     def encode(self) -> bytes:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -510,11 +510,11 @@ def decode(data: bytes) -> Frame:
         return f
     if first == 0 and data[1] == 0:
         return _decode_meta(data, n)
-    f = _new(MiniFrame)
-    f.source_call = (first << 8) | data[1]
-    f.timestamp = (data[2] << 8) | data[3]
-    f.payload = data[4:]
-    return f
+    m = _new(MiniFrame)
+    m.source_call = (first << 8) | data[1]
+    m.timestamp = (data[2] << 8) | data[3]
+    m.payload = data[4:]
+    return m
 
 
 def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
@@ -562,13 +562,13 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
                                   f"datagram ({n - pos - 4} bytes left)", offset=pos)
             entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
             pos = end
-    f = _new(TrunkFrame)
-    f.timestamp = ts
-    f.timestamps = with_ts
-    f.entries = entries
-    f._raw = data
-    f._seen = (ts, with_ts, tuple(entries))
-    return f
+    t = _new(TrunkFrame)
+    t.timestamp = ts
+    t.timestamps = with_ts
+    t.entries = entries
+    t._raw = data
+    t._seen = (ts, with_ts, tuple(entries))
+    return t
 
 
 def frame_to_json(frame: Frame) -> dict[str, Any]:

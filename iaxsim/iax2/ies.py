@@ -150,6 +150,18 @@ class RawKind(Kind):
     """Opaque bytes."""
 
 
+def _text_bytes(value: Any) -> bytes:
+    """A str (UTF-8, surrogate escapes kept) or bytes-like value → wire bytes."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as err:
+            raise EncodeError(f"string cannot be encoded: {err}") from None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise EncodeError(f"expected str or bytes, got {type(value).__name__}")
+
+
 class StrKind(Kind):
     """Byte string shown as text (UTF-8; other bytes survive as surrogate escapes)."""
 
@@ -159,14 +171,7 @@ class StrKind(Kind):
         return data.decode("utf-8", "surrogateescape")
 
     def encode(self, value: Any) -> bytes:
-        if isinstance(value, str):
-            try:
-                return value.encode("utf-8", "surrogateescape")
-            except UnicodeEncodeError as err:
-                raise EncodeError(f"string cannot be encoded: {err}") from None
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return bytes(value)
-        raise EncodeError(f"expected str or bytes, got {type(value).__name__}")
+        return _text_bytes(value)
 
     def json(self, value: Any) -> Any:
         return value
@@ -175,13 +180,16 @@ class StrKind(Kind):
         return repr(value)
 
 
-class TokenKind(StrKind):
+class TokenKind(Kind):
     """CALLTOKEN: opaque bytes (empty = "I support call tokens"); given as bytes or str."""
 
     name = "token"
 
     def decode(self, data: bytes) -> bytes:
         return bytes(data)
+
+    def encode(self, value: Any) -> bytes:
+        return _text_bytes(value)
 
     def json(self, value: Any) -> Any:
         return value.decode("utf-8", "surrogateescape")
@@ -430,11 +438,16 @@ def ie_name(ie_id: int) -> str:
     return spec.name if spec else f"IE_{ie_id}"
 
 
+def _has_own_check(kind: Kind | None) -> bool:
+    """True if ``kind`` overrides ``Kind.check`` (checks more than the data length)."""
+    return kind is not None and type(kind).check is not Kind.check
+
+
 def _validator(kind: Kind | None) -> Callable[[bytes], str | None] | None:
     if kind is None:
         return None
     lengths = kind.lengths
-    extra = kind.check if type(kind).check is not Kind.check else None
+    extra = kind.check if _has_own_check(kind) else None
     if lengths is None and extra is None:
         return None
 
@@ -548,7 +561,7 @@ def _exact_length(kind: Kind | None) -> int:
 # exact length alone does not settle it
 _EXACT: list[int] = [_exact_length(k) for k in _KINDS]
 _SLOW_CHECK: list[Callable[[bytes], str | None] | None] = [
-    v if (v is not None and (_EXACT[i] < 0 or type(_KINDS[i]).check is not Kind.check)) else None
+    v if (v is not None and (_EXACT[i] < 0 or _has_own_check(_KINDS[i]))) else None
     for i, v in enumerate(_VALIDATE)]
 
 
