@@ -29,6 +29,16 @@ from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, Fr
 from iaxsim.iax2.ies import IE, encode_ies, ie_name, parse_ies
 from iaxsim.iax2.media import MediaFormat, format_name
 
+# Field annotations. A frame field takes whatever the caller gives and ``encode`` refuses a
+# wrong value with an EncodeError naming the field; a decoded frame keeps enum members
+# (FrameType, IAXSubclass ...). Typed ``int`` or ``bool``, a mypyc-compiled class would check
+# on assignment (a bare TypeError instead) and store an IntEnum member as a plain int, so the
+# fields are typed with these aliases of Any, named after what belongs there.
+_Int = Any      # an int or IntEnum member, range-checked by encode()
+_Bool = Any     # a truth value
+_Bytes = Any    # bytes or another bytes-like object
+_IEList = Any   # a list (or tuple) of IE
+
 _FULL_HDR = struct.Struct("!HHIBBBB")
 _MINI_HDR = struct.Struct("!HH")
 _VIDEO_HDR = struct.Struct("!HHH")
@@ -91,7 +101,7 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
 
 _FTYPES, _SUBCLASS = _typed_tables()
 #: Subclass value types that encode 0..0x7F as themselves (``compress_subclass``'s plain case).
-_PLAIN_SUBCLASS_TYPES = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
+_PLAIN_SUBCLASS_TYPES: frozenset[Any] = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
 
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
@@ -151,17 +161,17 @@ class FullFrame(_Frame):
     IEs are unchanged).
     """
 
-    source_call: int = 1
-    dest_call: int = 0
-    timestamp: int = 0
-    oseqno: int = 0
-    iseqno: int = 0
-    frametype: int = FrameType.IAX
-    subclass: int = IAXSubclass.PING
-    ies: list[IE] = field(default_factory=list)
-    payload: bytes = b""
-    retransmitted: bool = False
-    marker: bool = False
+    source_call: _Int = 1
+    dest_call: _Int = 0
+    timestamp: _Int = 0
+    oseqno: _Int = 0
+    iseqno: _Int = 0
+    frametype: _Int = FrameType.IAX
+    subclass: _Int = IAXSubclass.PING
+    ies: _IEList = field(default_factory=list)
+    payload: _Bytes = b""
+    retransmitted: _Bool = False
+    marker: _Bool = False
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _csub: int | None = field(default=None, init=False, repr=False, compare=False)
     _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -325,9 +335,9 @@ class MiniFrame(_Frame):
     ``encode`` sends ``timestamp & 0xFFFF``.
     """
 
-    source_call: int = 1
-    timestamp: int = 0
-    payload: bytes = b""
+    source_call: _Int = 1
+    timestamp: _Int = 0
+    payload: _Bytes = b""
 
     kind: ClassVar[str] = "mini"
 
@@ -357,10 +367,10 @@ class VideoFrame(_Frame):
     ``encode`` sends ``timestamp & 0x7FFF``.
     """
 
-    source_call: int = 1
-    timestamp: int = 0
-    marker: bool = False
-    payload: bytes = b""
+    source_call: _Int = 1
+    timestamp: _Int = 0
+    marker: _Bool = False
+    payload: _Bytes = b""
 
     kind: ClassVar[str] = "video"
 
@@ -386,9 +396,9 @@ class VideoFrame(_Frame):
 class TrunkEntry:
     """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""
 
-    source_call: int
-    payload: bytes = b""
-    timestamp: int | None = None
+    source_call: _Int
+    payload: _Bytes = b""
+    timestamp: _Int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON view of the entry."""
@@ -408,8 +418,8 @@ class TrunkFrame(_Frame):
     its wire bytes from ``encode`` while unchanged (bits the fields do not model survive).
     """
 
-    timestamp: int = 0
-    timestamps: bool = False
+    timestamp: _Int = 0
+    timestamps: _Bool = False
     entries: list[TrunkEntry] = field(default_factory=list)
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -459,7 +469,6 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 
 # --- decoding --------------------------------------------------------------------------------
 
-_new = object.__new__
 _unpack_full = _FULL_HDR.unpack_from
 
 
@@ -481,40 +490,22 @@ def decode(data: bytes) -> Frame:
         if n < 12:
             raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
         scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(data)
-        f = _new(FullFrame)
-        f.source_call = scall & 0x7FFF
-        f.dest_call = dcall & 0x7FFF
-        f.retransmitted = dcall >= 0x8000
-        f.timestamp = ts
-        f.oseqno = oseq
-        f.iseqno = iseq
-        f.frametype = _FTYPES[ftype]
-        f.subclass = _SUBCLASS[ftype][csub]
-        f.marker = ftype == 3 and csub != 0xFF and csub & 0x40 != 0
-        f._csub = csub
         if ftype == 6:
-            if n == 12:  # header only (ACK, RINGING...): nothing to parse
-                f.ies = []
-                f._ies_seen = ()
-            else:
-                ies = parse_ies(data, 12)
-                f.ies = ies
-                f._ies_seen = tuple(ies)
-            f.payload = b""
+            # header only (ACK, RINGING...): nothing to parse
+            ies = parse_ies(data, 12) if n > 12 else []
+            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
+                          _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
+            f._ies_seen = tuple(ies)
             f._raw = data
         else:
-            f.ies = []
-            f.payload = data[12:]
-            f._ies_seen = None
-            f._raw = None
+            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
+                          _SUBCLASS[ftype][csub], [], data[12:], dcall >= 0x8000,
+                          ftype == 3 and csub != 0xFF and csub & 0x40 != 0)
+        f._csub = csub
         return f
     if first == 0 and data[1] == 0:
         return _decode_meta(data, n)
-    m = _new(MiniFrame)
-    m.source_call = (first << 8) | data[1]
-    m.timestamp = (data[2] << 8) | data[3]
-    m.payload = data[4:]
-    return m
+    return MiniFrame((first << 8) | data[1], (data[2] << 8) | data[3], data[4:])
 
 
 def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
@@ -522,12 +513,7 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
         if n < 6:
             raise DecodeError(f"truncated meta video header: {n} bytes, need 6", offset=0)
         _, callword, tsword = _VIDEO_HDR.unpack_from(data)
-        f = _new(VideoFrame)
-        f.source_call = callword & 0x7FFF
-        f.timestamp = tsword & 0x7FFF
-        f.marker = tsword >= 0x8000
-        f.payload = data[6:]
-        return f
+        return VideoFrame(callword & 0x7FFF, tsword & 0x7FFF, tsword >= 0x8000, data[6:])
     cmd = data[2]
     if cmd != 1:
         raise DecodeError(f"unsupported meta command {cmd} (only 1 = trunk is defined for IAX2 "
@@ -562,10 +548,7 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
                                   f"datagram ({n - pos - 4} bytes left)", offset=pos)
             entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
             pos = end
-    t = _new(TrunkFrame)
-    t.timestamp = ts
-    t.timestamps = with_ts
-    t.entries = entries
+    t = TrunkFrame(ts, with_ts, entries)
     t._raw = data
     t._seen = (ts, with_ts, tuple(entries))
     return t

@@ -13,11 +13,21 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, TypeVar
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
 from iaxsim.iax2.media import MediaFormat, format_name
+
+try:
+    # tells mypyc to build int/tuple subclasses as plain Python classes; pure Python ignores it
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover - mypy_extensions absent: nothing is compiled anyway
+    _C = TypeVar("_C")
+
+    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:  # type: ignore[misc]
+        """No-op stand-in for ``mypy_extensions.mypyc_attr``."""
+        return lambda cls: cls
 
 # --- typed values that need more than a plain int/str ----------------------------------------
 
@@ -44,6 +54,7 @@ class OspBlock(NamedTuple):
     data: bytes
 
 
+@mypyc_attr(native_class=False)
 class RRLoss(int):
     """RR_LOSS value: the u32 with ``percent`` (high byte) and ``count`` (low 24 bits)."""
 
@@ -68,6 +79,7 @@ class RRLoss(int):
         return f"RRLoss(percent={self.percent}, count={self.count})"
 
 
+@mypyc_attr(native_class=False)
 class MsgCount(int):
     """MSGCOUNT value: the u16 with ``old`` (high byte) and ``new`` (low byte) message counts."""
 
@@ -202,7 +214,9 @@ class EmptyKind(Kind):
     """An IE that carries no data (its presence is the information)."""
 
     name = "empty"
-    lengths = frozenset({0})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({0})
 
     def decode(self, data: bytes) -> bytes:
         return b""
@@ -256,7 +270,9 @@ class Format2Kind(Kind):
     """CAPABILITY2/FORMAT2: version byte (0) + 64-bit format mask."""
 
     name = "format2"
-    lengths = frozenset({9})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({9})
 
     def decode(self, data: bytes) -> MediaFormat:
         return MediaFormat(int.from_bytes(data[1:9], "big"))
@@ -286,7 +302,9 @@ class AddrKind(Kind):
     """
 
     name = "sockaddr"
-    lengths = frozenset({16, 28})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({16, 28})
 
     def check(self, data: bytes) -> str | None:
         fam = bytes(data[0:2])
@@ -330,7 +348,9 @@ class DateTimeKind(Kind):
     """
 
     name = "datetime"
-    lengths = frozenset({4})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({4})
 
     @staticmethod
     def _fields(v: int) -> tuple[int, int, int, int, int, int]:
@@ -369,7 +389,9 @@ class OspKind(Kind):
     """OSPTOKEN: one block number byte followed by up to 254 bytes of token."""
 
     name = "osp"
-    lengths = frozenset(range(1, 256))
+
+    def __init__(self) -> None:
+        self.lengths = frozenset(range(1, 256))
 
     def decode(self, data: bytes) -> OspBlock:
         return OspBlock(data[0], bytes(data[1:]))
@@ -467,6 +489,7 @@ _tuple_new = tuple.__new__
 _NOVALUE = object()
 
 
+@mypyc_attr(native_class=False)
 class IE(tuple):
     """One information element: ``IE(IEType.CALLED_NUMBER, "6000")``.
 
