@@ -22,7 +22,7 @@ import dataclasses
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
@@ -49,7 +49,7 @@ _NOTS_ENTRY = struct.Struct("!HH")
 # --- subclass byte ---------------------------------------------------------------------------
 
 
-def compress_subclass(value: int) -> int:
+def compress_subclass(value: _Int) -> int:
     """Subclass value → byte 11, as Asterisk does it: < 0x80 plain, a power of two as
     ``0x80 | log2``, -1 as 0xFF. Raises EncodeError for anything else."""
     if value == -1:
@@ -71,8 +71,14 @@ def uncompress_subclass(byte: int) -> int:
     return byte
 
 
+def _member(enum_cls: Any, value: int) -> Any:
+    """The enum member with this value, or the plain int when there is none (typed Any so
+    that compiled code keeps the member instead of unboxing it to an int)."""
+    return enum_cls(value) if value in enum_cls._value2member_map_ else value
+
+
 def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
-    ftypes = [FrameType(i) if i in FrameType._value2member_map_ else i for i in range(256)]
+    ftypes = [_member(FrameType, i) for i in range(256)]
 
     def table(wrap) -> list[Any]:
         out = []
@@ -84,8 +90,8 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
                 out.append(v)
         return out
 
-    def enum_wrap(enum_cls):
-        return lambda v: enum_cls(v) if v in enum_cls._value2member_map_ else v
+    def enum_wrap(enum_cls: Any) -> Any:
+        return lambda v: _member(enum_cls, v)
 
     media = table(MediaFormat)
     plain = table(int)
@@ -132,7 +138,12 @@ class _Frame:
     """Behaviour shared by every frame class."""
 
     __slots__ = ()
-    kind: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        """``"full"``, ``"mini"``, ``"video"`` or ``"trunk"`` (a property rather than a class
+        variable: mypyc lists class variables among a dataclass's fields)."""
+        return ""
 
     def replace(self, **changes: Any):
         """A copy with some fields changed (``dataclasses.replace`` semantics)."""
@@ -176,7 +187,10 @@ class FullFrame(_Frame):
     _csub: int | None = field(default=None, init=False, repr=False, compare=False)
     _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    kind: ClassVar[str] = "full"
+    @property
+    def kind(self) -> str:
+        """``"full"``."""
+        return "full"
 
     # -- IE access
     def ie(self, ie_id: int) -> Any:
@@ -339,7 +353,10 @@ class MiniFrame(_Frame):
     timestamp: _Int = 0
     payload: _Bytes = b""
 
-    kind: ClassVar[str] = "mini"
+    @property
+    def kind(self) -> str:
+        """``"mini"``."""
+        return "mini"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -372,7 +389,10 @@ class VideoFrame(_Frame):
     marker: _Bool = False
     payload: _Bytes = b""
 
-    kind: ClassVar[str] = "video"
+    @property
+    def kind(self) -> str:
+        """``"video"``."""
+        return "video"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -424,7 +444,10 @@ class TrunkFrame(_Frame):
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    kind: ClassVar[str] = "trunk"
+    @property
+    def kind(self) -> str:
+        """``"trunk"``."""
+        return "trunk"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -472,16 +495,21 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 _unpack_full = _FULL_HDR.unpack_from
 
 
-def decode(data: bytes) -> Frame:
+def decode(data: _Bytes) -> Frame:
     """Decode one IAX2 datagram (a UDP payload) into a frame object.
 
-    Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE.
+    Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE
+    (and for something that is not bytes-like at all).
     """
     if data.__class__ is not bytes:
         if isinstance(data, (bytes, bytearray, memoryview)):
             data = bytes(data)
         else:
             raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    return _decode(data)
+
+
+def _decode(data: bytes) -> Frame:
     n = len(data)
     if n < 4:
         raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)

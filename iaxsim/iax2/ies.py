@@ -238,14 +238,14 @@ class UIntKind(Kind):
 
     name = "uint"
 
-    def __init__(self, size: int, wrap: Callable[[int], int] = int):
+    def __init__(self, size: int, wrap: Callable[[int], Any] = int):
         self.size = size
         self.lengths = frozenset({size})
         self.wrap = wrap
         self.name = f"u{size * 8}"
         self.limit = 1 << (8 * size)
 
-    def decode(self, data: bytes) -> int:
+    def decode(self, data: bytes) -> Any:  # Any: an int subclass (flags, RRLoss) stays one
         return self.wrap(int.from_bytes(data, "big"))
 
     def encode(self, value: Any) -> bytes:
@@ -447,10 +447,15 @@ IE_TABLE: tuple[IESpec, ...] = tuple(IESpec(int(t), t.name, k) for t, k in [
 ])
 
 SPECS: dict[int, IESpec] = {s.id: s for s in IE_TABLE}
+
+
+def _ie_type(i: int) -> Any:
+    """IEType member for a known IE number, else the int (Any: compiled code keeps the member)."""
+    return IEType(i) if i in SPECS else i
 assert set(SPECS) == set(range(1, 58)), "IE table must cover 1..57"
 
 # Per-number lookup lists, indexed by the IE byte: the typed id and the kind (None = unknown).
-_IDS: list[int] = [IEType(i) if i in SPECS else i for i in range(256)]
+_IDS: list[Any] = [_ie_type(i) for i in range(256)]
 _KINDS: list[Kind | None] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
 
 
@@ -499,7 +504,7 @@ class IE(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, id: int, value: Any = _NOVALUE) -> "IE":
+    def __new__(cls, id: Any, value: Any = _NOVALUE) -> "IE":  # id: an int, checked here
         if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 255:
             raise EncodeError(f"IE number must be 0..255, got {id!r}")
         kind = _KINDS[id]
@@ -630,8 +635,9 @@ def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
     out = bytearray()
     append = out.append
+    items: Any = ies  # each item is checked below (compiled code would check it as an IE)
     try:
-        for ie in ies:
+        for ie in items:
             if ie.__class__ is not IE and not isinstance(ie, IE):
                 raise EncodeError(f"expected an IE, got {ie!r}")
             data = ie[1]
@@ -643,7 +649,7 @@ def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
             raise
         # an id or length outside 0..255 (only a hand-made IE tuple can have one): the
         # struct-based encoding reports it as before
-        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in ies])
+        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in items])
     return bytes(out)
 
 
