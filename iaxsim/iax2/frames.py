@@ -24,6 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
 from iaxsim.iax2.ies import IE, encode_ies, ie_name, parse_ies
@@ -412,6 +413,7 @@ class VideoFrame(_Frame):
         return f"video {len(self.payload)} bytes{' marker' if self.marker else ''}"
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class TrunkEntry:
     """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""

@@ -13,21 +13,12 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, NamedTuple, TypeVar
+from typing import Any, Callable, NamedTuple
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat, format_name
-
-try:
-    # tells mypyc to build int/tuple subclasses as plain Python classes; pure Python ignores it
-    from mypy_extensions import mypyc_attr
-except ImportError:  # pragma: no cover - mypy_extensions absent: nothing is compiled anyway
-    _C = TypeVar("_C")
-
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> Callable[[_C], _C]:  # type: ignore[misc]
-        """No-op stand-in for ``mypy_extensions.mypyc_attr``."""
-        return lambda cls: cls
 
 # --- typed values that need more than a plain int/str ----------------------------------------
 
@@ -414,6 +405,7 @@ STR, RAW, EMPTY, TOKEN = StrKind(), RawKind(), EmptyKind(), TokenKind()
 U8, U16, U32 = UIntKind(1), UIntKind(2), UIntKind(4)
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class IESpec:
     """One row of the IE table."""
@@ -450,8 +442,11 @@ SPECS: dict[int, IESpec] = {s.id: s for s in IE_TABLE}
 
 
 def _ie_type(i: int) -> Any:
-    """IEType member for a known IE number, else the int (Any: compiled code keeps the member)."""
-    return IEType(i) if i in SPECS else i
+    """IEType member for a known IE number, else the int (Any, and no ``x if c else i``
+    whose type is int: compiled code would turn the member into a plain int)."""
+    if i in SPECS:
+        return IEType(i)
+    return i
 assert set(SPECS) == set(range(1, 58)), "IE table must cover 1..57"
 
 # Per-number lookup lists, indexed by the IE byte: the typed id and the kind (None = unknown).
