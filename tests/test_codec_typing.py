@@ -95,6 +95,15 @@ def test_ies_may_be_a_tuple():
     body = bytes.fromhex("0b020002" "0104") + b"6000"
     assert FullFrame(source_call=1, ies=tuple(ies)).encode()[12:] == body
     assert FullFrame(source_call=1, ies=ies).encode()[12:] == body
+    assert FullFrame().ies == [] and FullFrame().ies is not FullFrame().ies
+
+
+def test_trunk_entries_may_be_a_tuple():
+    # trunk header 0000 01 00 ts(4)=9, then entry callno 3, length 2, "ab"
+    want = bytes.fromhex("0000" "0100" "00000009" "0003" "0002") + b"ab"
+    assert TrunkFrame(9, False, (TrunkEntry(3, b"ab"),)).encode() == want
+    assert TrunkFrame(9, False, [TrunkEntry(3, b"ab")]).encode() == want
+    assert TrunkFrame().entries == [] and TrunkFrame().entries is not TrunkFrame().entries
 
 
 def test_hand_made_ie_tuples_are_refused_with_an_encode_error():

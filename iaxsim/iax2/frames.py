@@ -39,6 +39,10 @@ _Int = Any      # an int or IntEnum member, range-checked by encode()
 _Bool = Any     # a truth value
 _Bytes = Any    # bytes or another bytes-like object
 _IEList = Any   # a list (or tuple) of IE
+_EntryList = Any  # a list (or tuple) of TrunkEntry
+
+#: Default of a list field: a fresh empty list each time (``field(default_factory=list)``).
+_LIST: Any = object()
 
 _FULL_HDR = struct.Struct("!HHIBBBB")
 _MINI_HDR = struct.Struct("!HH")
@@ -162,7 +166,11 @@ def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-@dataclass(slots=True, eq=True, repr=False)
+# The frame classes write their __init__ out (init=False): compiled, a dataclass-generated
+# __init__ would stay interpreted code setting each field through a descriptor.
+
+
+@dataclass(slots=True, eq=True, repr=False, init=False)
 class FullFrame(_Frame):
     """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
 
@@ -187,6 +195,25 @@ class FullFrame(_Frame):
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _csub: int | None = field(default=None, init=False, repr=False, compare=False)
     _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(self, source_call: _Int = 1, dest_call: _Int = 0, timestamp: _Int = 0,
+                 oseqno: _Int = 0, iseqno: _Int = 0, frametype: _Int = FrameType.IAX,
+                 subclass: _Int = IAXSubclass.PING, ies: _IEList = _LIST, payload: _Bytes = b"",
+                 retransmitted: _Bool = False, marker: _Bool = False) -> None:
+        self.source_call = source_call
+        self.dest_call = dest_call
+        self.timestamp = timestamp
+        self.oseqno = oseqno
+        self.iseqno = iseqno
+        self.frametype = frametype
+        self.subclass = subclass
+        self.ies = [] if ies is _LIST else ies
+        self.payload = payload
+        self.retransmitted = retransmitted
+        self.marker = marker
+        self._raw = None
+        self._csub = None
+        self._ies_seen = None
 
     @property
     def kind(self) -> str:
@@ -343,7 +370,7 @@ class FullFrame(_Frame):
         return f"{ft}/{sub} {rest}".rstrip()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class MiniFrame(_Frame):
     """A mini (voice) frame: source call number, low 16 bits of the timestamp, payload.
 
@@ -353,6 +380,11 @@ class MiniFrame(_Frame):
     source_call: _Int = 1
     timestamp: _Int = 0
     payload: _Bytes = b""
+
+    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, payload: _Bytes = b"") -> None:
+        self.source_call = source_call
+        self.timestamp = timestamp
+        self.payload = payload
 
     @property
     def kind(self) -> str:
@@ -378,7 +410,7 @@ class MiniFrame(_Frame):
         return f"voice {len(self.payload)} bytes"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class VideoFrame(_Frame):
     """A meta video (mini video) frame: call number, 15-bit timestamp, marker bit, payload.
 
@@ -389,6 +421,13 @@ class VideoFrame(_Frame):
     timestamp: _Int = 0
     marker: _Bool = False
     payload: _Bytes = b""
+
+    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, marker: _Bool = False,
+                 payload: _Bytes = b"") -> None:
+        self.source_call = source_call
+        self.timestamp = timestamp
+        self.marker = marker
+        self.payload = payload
 
     @property
     def kind(self) -> str:
@@ -431,7 +470,7 @@ class TrunkEntry:
         return out
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TrunkFrame(_Frame):
     """A meta trunk frame carrying several calls' mini frames.
 
@@ -442,9 +481,17 @@ class TrunkFrame(_Frame):
 
     timestamp: _Int = 0
     timestamps: _Bool = False
-    entries: list[TrunkEntry] = field(default_factory=list)
+    entries: _EntryList = field(default_factory=list)
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(self, timestamp: _Int = 0, timestamps: _Bool = False,
+                 entries: _EntryList = _LIST) -> None:
+        self.timestamp = timestamp
+        self.timestamps = timestamps
+        self.entries = [] if entries is _LIST else entries
+        self._raw = None
+        self._seen = None
 
     @property
     def kind(self) -> str:
@@ -508,34 +555,31 @@ def decode(data: _Bytes) -> Frame:
             data = bytes(data)
         else:
             raise DecodeError(f"expected bytes, got {type(data).__name__}")
-    return _decode(data)
-
-
-def _decode(data: bytes) -> Frame:
-    n = len(data)
+    buf: bytes = data  # typed from here on (compiled: native bytes indexing)
+    n = len(buf)
     if n < 4:
         raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)
-    first = data[0]
+    first = buf[0]
     if first & 0x80:
         if n < 12:
             raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
-        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(data)
+        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
         if ftype == 6:
             # header only (ACK, RINGING...): nothing to parse
-            ies = parse_ies(data, 12) if n > 12 else []
+            ies = parse_ies(buf, 12) if n > 12 else []
             f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
                           _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
             f._ies_seen = tuple(ies)
-            f._raw = data
+            f._raw = buf
         else:
             f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
-                          _SUBCLASS[ftype][csub], [], data[12:], dcall >= 0x8000,
+                          _SUBCLASS[ftype][csub], [], buf[12:], dcall >= 0x8000,
                           ftype == 3 and csub != 0xFF and csub & 0x40 != 0)
         f._csub = csub
         return f
-    if first == 0 and data[1] == 0:
-        return _decode_meta(data, n)
-    return MiniFrame((first << 8) | data[1], (data[2] << 8) | data[3], data[4:])
+    if first == 0 and buf[1] == 0:
+        return _decode_meta(buf, n)
+    return MiniFrame((first << 8) | buf[1], (buf[2] << 8) | buf[3], buf[4:])
 
 
 def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
