@@ -22,12 +22,27 @@ import dataclasses
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, cast
 
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
 from iaxsim.iax2.ies import IE, encode_ies, ie_name, parse_ies
 from iaxsim.iax2.media import MediaFormat, format_name
+
+# Field annotations. A frame field takes whatever the caller gives and ``encode`` refuses a
+# wrong value with an EncodeError naming the field; a decoded frame keeps enum members
+# (FrameType, IAXSubclass ...). Typed ``int`` or ``bool``, a mypyc-compiled class would check
+# on assignment (a bare TypeError instead) and store an IntEnum member as a plain int, so the
+# fields are typed with these aliases of Any, named after what belongs there.
+_Int = Any      # an int or IntEnum member, range-checked by encode()
+_Bool = Any     # a truth value
+_Bytes = Any    # bytes or another bytes-like object
+_IEList = Any   # a list (or tuple) of IE
+_EntryList = Any  # a list (or tuple) of TrunkEntry
+
+#: Default of a list field: a fresh empty list each time (``field(default_factory=list)``).
+_LIST: Any = object()
 
 _FULL_HDR = struct.Struct("!HHIBBBB")
 _MINI_HDR = struct.Struct("!HH")
@@ -39,7 +54,7 @@ _NOTS_ENTRY = struct.Struct("!HH")
 # --- subclass byte ---------------------------------------------------------------------------
 
 
-def compress_subclass(value: int) -> int:
+def compress_subclass(value: _Int) -> int:
     """Subclass value → byte 11, as Asterisk does it: < 0x80 plain, a power of two as
     ``0x80 | log2``, -1 as 0xFF. Raises EncodeError for anything else."""
     if value == -1:
@@ -61,8 +76,14 @@ def uncompress_subclass(byte: int) -> int:
     return byte
 
 
+def _member(enum_cls: Any, value: int) -> Any:
+    """The enum member with this value, or the plain int when there is none (typed Any so
+    that compiled code keeps the member instead of unboxing it to an int)."""
+    return enum_cls(value) if value in enum_cls._value2member_map_ else value
+
+
 def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
-    ftypes = [FrameType(i) if i in FrameType._value2member_map_ else i for i in range(256)]
+    ftypes = [_member(FrameType, i) for i in range(256)]
 
     def table(wrap) -> list[Any]:
         out = []
@@ -74,8 +95,8 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
                 out.append(v)
         return out
 
-    def enum_wrap(enum_cls):
-        return lambda v: enum_cls(v) if v in enum_cls._value2member_map_ else v
+    def enum_wrap(enum_cls: Any) -> Any:
+        return lambda v: _member(enum_cls, v)
 
     media = table(MediaFormat)
     plain = table(int)
@@ -91,7 +112,7 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
 
 _FTYPES, _SUBCLASS = _typed_tables()
 #: Subclass value types that encode 0..0x7F as themselves (``compress_subclass``'s plain case).
-_PLAIN_SUBCLASS_TYPES = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
+_PLAIN_SUBCLASS_TYPES: frozenset[Any] = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
 
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
@@ -122,11 +143,16 @@ class _Frame:
     """Behaviour shared by every frame class."""
 
     __slots__ = ()
-    kind: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        """``"full"``, ``"mini"``, ``"video"`` or ``"trunk"`` (a property rather than a class
+        variable: mypyc lists class variables among a dataclass's fields)."""
+        return ""
 
     def replace(self, **changes: Any):
         """A copy with some fields changed (``dataclasses.replace`` semantics)."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(cast(Any, self), **changes)
 
     def encode(self) -> bytes:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -140,7 +166,11 @@ def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-@dataclass(slots=True, eq=True, repr=False)
+# The frame classes write their __init__ out (init=False): compiled, a dataclass-generated
+# __init__ would stay interpreted code setting each field through a descriptor.
+
+
+@dataclass(slots=True, eq=True, repr=False, init=False)
 class FullFrame(_Frame):
     """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
 
@@ -151,22 +181,44 @@ class FullFrame(_Frame):
     IEs are unchanged).
     """
 
-    source_call: int = 1
-    dest_call: int = 0
-    timestamp: int = 0
-    oseqno: int = 0
-    iseqno: int = 0
-    frametype: int = FrameType.IAX
-    subclass: int = IAXSubclass.PING
-    ies: list[IE] = field(default_factory=list)
-    payload: bytes = b""
-    retransmitted: bool = False
-    marker: bool = False
+    source_call: _Int = 1
+    dest_call: _Int = 0
+    timestamp: _Int = 0
+    oseqno: _Int = 0
+    iseqno: _Int = 0
+    frametype: _Int = FrameType.IAX
+    subclass: _Int = IAXSubclass.PING
+    ies: _IEList = field(default_factory=list)
+    payload: _Bytes = b""
+    retransmitted: _Bool = False
+    marker: _Bool = False
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _csub: int | None = field(default=None, init=False, repr=False, compare=False)
     _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    kind: ClassVar[str] = "full"
+    def __init__(self, source_call: _Int = 1, dest_call: _Int = 0, timestamp: _Int = 0,
+                 oseqno: _Int = 0, iseqno: _Int = 0, frametype: _Int = FrameType.IAX,
+                 subclass: _Int = IAXSubclass.PING, ies: _IEList = _LIST, payload: _Bytes = b"",
+                 retransmitted: _Bool = False, marker: _Bool = False) -> None:
+        self.source_call = source_call
+        self.dest_call = dest_call
+        self.timestamp = timestamp
+        self.oseqno = oseqno
+        self.iseqno = iseqno
+        self.frametype = frametype
+        self.subclass = subclass
+        self.ies = [] if ies is _LIST else ies
+        self.payload = payload
+        self.retransmitted = retransmitted
+        self.marker = marker
+        self._raw = None
+        self._csub = None
+        self._ies_seen = None
+
+    @property
+    def kind(self) -> str:
+        """``"full"``."""
+        return "full"
 
     # -- IE access
     def ie(self, ie_id: int) -> Any:
@@ -318,18 +370,26 @@ class FullFrame(_Frame):
         return f"{ft}/{sub} {rest}".rstrip()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class MiniFrame(_Frame):
     """A mini (voice) frame: source call number, low 16 bits of the timestamp, payload.
 
     ``encode`` sends ``timestamp & 0xFFFF``.
     """
 
-    source_call: int = 1
-    timestamp: int = 0
-    payload: bytes = b""
+    source_call: _Int = 1
+    timestamp: _Int = 0
+    payload: _Bytes = b""
 
-    kind: ClassVar[str] = "mini"
+    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, payload: _Bytes = b"") -> None:
+        self.source_call = source_call
+        self.timestamp = timestamp
+        self.payload = payload
+
+    @property
+    def kind(self) -> str:
+        """``"mini"``."""
+        return "mini"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -350,19 +410,29 @@ class MiniFrame(_Frame):
         return f"voice {len(self.payload)} bytes"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class VideoFrame(_Frame):
     """A meta video (mini video) frame: call number, 15-bit timestamp, marker bit, payload.
 
     ``encode`` sends ``timestamp & 0x7FFF``.
     """
 
-    source_call: int = 1
-    timestamp: int = 0
-    marker: bool = False
-    payload: bytes = b""
+    source_call: _Int = 1
+    timestamp: _Int = 0
+    marker: _Bool = False
+    payload: _Bytes = b""
 
-    kind: ClassVar[str] = "video"
+    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, marker: _Bool = False,
+                 payload: _Bytes = b"") -> None:
+        self.source_call = source_call
+        self.timestamp = timestamp
+        self.marker = marker
+        self.payload = payload
+
+    @property
+    def kind(self) -> str:
+        """``"video"``."""
+        return "video"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -382,13 +452,14 @@ class VideoFrame(_Frame):
         return f"video {len(self.payload)} bytes{' marker' if self.marker else ''}"
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class TrunkEntry:
     """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""
 
-    source_call: int
-    payload: bytes = b""
-    timestamp: int | None = None
+    source_call: _Int
+    payload: _Bytes = b""
+    timestamp: _Int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON view of the entry."""
@@ -399,7 +470,7 @@ class TrunkEntry:
         return out
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class TrunkFrame(_Frame):
     """A meta trunk frame carrying several calls' mini frames.
 
@@ -408,13 +479,24 @@ class TrunkFrame(_Frame):
     its wire bytes from ``encode`` while unchanged (bits the fields do not model survive).
     """
 
-    timestamp: int = 0
-    timestamps: bool = False
-    entries: list[TrunkEntry] = field(default_factory=list)
+    timestamp: _Int = 0
+    timestamps: _Bool = False
+    entries: _EntryList = field(default_factory=list)
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    kind: ClassVar[str] = "trunk"
+    def __init__(self, timestamp: _Int = 0, timestamps: _Bool = False,
+                 entries: _EntryList = _LIST) -> None:
+        self.timestamp = timestamp
+        self.timestamps = timestamps
+        self.entries = [] if entries is _LIST else entries
+        self._raw = None
+        self._seen = None
+
+    @property
+    def kind(self) -> str:
+        """``"trunk"``."""
+        return "trunk"
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -459,62 +541,45 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 
 # --- decoding --------------------------------------------------------------------------------
 
-_new = object.__new__
 _unpack_full = _FULL_HDR.unpack_from
 
 
-def decode(data: bytes) -> Frame:
+def decode(data: _Bytes) -> Frame:
     """Decode one IAX2 datagram (a UDP payload) into a frame object.
 
-    Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE.
+    Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE
+    (and for something that is not bytes-like at all).
     """
     if data.__class__ is not bytes:
         if isinstance(data, (bytes, bytearray, memoryview)):
             data = bytes(data)
         else:
             raise DecodeError(f"expected bytes, got {type(data).__name__}")
-    n = len(data)
+    buf: bytes = data  # typed from here on (compiled: native bytes indexing)
+    n = len(buf)
     if n < 4:
         raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)
-    first = data[0]
+    first = buf[0]
     if first & 0x80:
         if n < 12:
             raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
-        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(data)
-        f = _new(FullFrame)
-        f.source_call = scall & 0x7FFF
-        f.dest_call = dcall & 0x7FFF
-        f.retransmitted = dcall >= 0x8000
-        f.timestamp = ts
-        f.oseqno = oseq
-        f.iseqno = iseq
-        f.frametype = _FTYPES[ftype]
-        f.subclass = _SUBCLASS[ftype][csub]
-        f.marker = ftype == 3 and csub != 0xFF and csub & 0x40 != 0
-        f._csub = csub
+        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
         if ftype == 6:
-            if n == 12:  # header only (ACK, RINGING...): nothing to parse
-                f.ies = []
-                f._ies_seen = ()
-            else:
-                ies = parse_ies(data, 12)
-                f.ies = ies
-                f._ies_seen = tuple(ies)
-            f.payload = b""
-            f._raw = data
+            # header only (ACK, RINGING...): nothing to parse
+            ies = parse_ies(buf, 12) if n > 12 else []
+            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
+                          _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
+            f._ies_seen = tuple(ies)
+            f._raw = buf
         else:
-            f.ies = []
-            f.payload = data[12:]
-            f._ies_seen = None
-            f._raw = None
+            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
+                          _SUBCLASS[ftype][csub], [], buf[12:], dcall >= 0x8000,
+                          ftype == 3 and csub != 0xFF and csub & 0x40 != 0)
+        f._csub = csub
         return f
-    if first == 0 and data[1] == 0:
-        return _decode_meta(data, n)
-    f = _new(MiniFrame)
-    f.source_call = (first << 8) | data[1]
-    f.timestamp = (data[2] << 8) | data[3]
-    f.payload = data[4:]
-    return f
+    if first == 0 and buf[1] == 0:
+        return _decode_meta(buf, n)
+    return MiniFrame((first << 8) | buf[1], (buf[2] << 8) | buf[3], buf[4:])
 
 
 def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
@@ -522,12 +587,7 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
         if n < 6:
             raise DecodeError(f"truncated meta video header: {n} bytes, need 6", offset=0)
         _, callword, tsword = _VIDEO_HDR.unpack_from(data)
-        f = _new(VideoFrame)
-        f.source_call = callword & 0x7FFF
-        f.timestamp = tsword & 0x7FFF
-        f.marker = tsword >= 0x8000
-        f.payload = data[6:]
-        return f
+        return VideoFrame(callword & 0x7FFF, tsword & 0x7FFF, tsword >= 0x8000, data[6:])
     cmd = data[2]
     if cmd != 1:
         raise DecodeError(f"unsupported meta command {cmd} (only 1 = trunk is defined for IAX2 "
@@ -562,13 +622,10 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
                                   f"datagram ({n - pos - 4} bytes left)", offset=pos)
             entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
             pos = end
-    f = _new(TrunkFrame)
-    f.timestamp = ts
-    f.timestamps = with_ts
-    f.entries = entries
-    f._raw = data
-    f._seen = (ts, with_ts, tuple(entries))
-    return f
+    t = TrunkFrame(ts, with_ts, entries)
+    t._raw = data
+    t._seen = (ts, with_ts, tuple(entries))
+    return t
 
 
 def frame_to_json(frame: Frame) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, NamedTuple
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat, format_name
 
 # --- typed values that need more than a plain int/str ----------------------------------------
@@ -44,6 +45,7 @@ class OspBlock(NamedTuple):
     data: bytes
 
 
+@mypyc_attr(native_class=False)
 class RRLoss(int):
     """RR_LOSS value: the u32 with ``percent`` (high byte) and ``count`` (low 24 bits)."""
 
@@ -68,6 +70,7 @@ class RRLoss(int):
         return f"RRLoss(percent={self.percent}, count={self.count})"
 
 
+@mypyc_attr(native_class=False)
 class MsgCount(int):
     """MSGCOUNT value: the u16 with ``old`` (high byte) and ``new`` (low byte) message counts."""
 
@@ -150,6 +153,18 @@ class RawKind(Kind):
     """Opaque bytes."""
 
 
+def _text_bytes(value: Any) -> bytes:
+    """A str (UTF-8, surrogate escapes kept) or bytes-like value → wire bytes."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as err:
+            raise EncodeError(f"string cannot be encoded: {err}") from None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise EncodeError(f"expected str or bytes, got {type(value).__name__}")
+
+
 class StrKind(Kind):
     """Byte string shown as text (UTF-8; other bytes survive as surrogate escapes)."""
 
@@ -159,14 +174,7 @@ class StrKind(Kind):
         return data.decode("utf-8", "surrogateescape")
 
     def encode(self, value: Any) -> bytes:
-        if isinstance(value, str):
-            try:
-                return value.encode("utf-8", "surrogateescape")
-            except UnicodeEncodeError as err:
-                raise EncodeError(f"string cannot be encoded: {err}") from None
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return bytes(value)
-        raise EncodeError(f"expected str or bytes, got {type(value).__name__}")
+        return _text_bytes(value)
 
     def json(self, value: Any) -> Any:
         return value
@@ -175,13 +183,16 @@ class StrKind(Kind):
         return repr(value)
 
 
-class TokenKind(StrKind):
+class TokenKind(Kind):
     """CALLTOKEN: opaque bytes (empty = "I support call tokens"); given as bytes or str."""
 
     name = "token"
 
     def decode(self, data: bytes) -> bytes:
         return bytes(data)
+
+    def encode(self, value: Any) -> bytes:
+        return _text_bytes(value)
 
     def json(self, value: Any) -> Any:
         return value.decode("utf-8", "surrogateescape")
@@ -194,7 +205,9 @@ class EmptyKind(Kind):
     """An IE that carries no data (its presence is the information)."""
 
     name = "empty"
-    lengths = frozenset({0})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({0})
 
     def decode(self, data: bytes) -> bytes:
         return b""
@@ -216,14 +229,14 @@ class UIntKind(Kind):
 
     name = "uint"
 
-    def __init__(self, size: int, wrap: Callable[[int], int] = int):
+    def __init__(self, size: int, wrap: Callable[[int], Any] = int):
         self.size = size
         self.lengths = frozenset({size})
         self.wrap = wrap
         self.name = f"u{size * 8}"
         self.limit = 1 << (8 * size)
 
-    def decode(self, data: bytes) -> int:
+    def decode(self, data: bytes) -> Any:  # Any: an int subclass (flags, RRLoss) stays one
         return self.wrap(int.from_bytes(data, "big"))
 
     def encode(self, value: Any) -> bytes:
@@ -248,7 +261,9 @@ class Format2Kind(Kind):
     """CAPABILITY2/FORMAT2: version byte (0) + 64-bit format mask."""
 
     name = "format2"
-    lengths = frozenset({9})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({9})
 
     def decode(self, data: bytes) -> MediaFormat:
         return MediaFormat(int.from_bytes(data[1:9], "big"))
@@ -278,7 +293,9 @@ class AddrKind(Kind):
     """
 
     name = "sockaddr"
-    lengths = frozenset({16, 28})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({16, 28})
 
     def check(self, data: bytes) -> str | None:
         fam = bytes(data[0:2])
@@ -322,7 +339,9 @@ class DateTimeKind(Kind):
     """
 
     name = "datetime"
-    lengths = frozenset({4})
+
+    def __init__(self) -> None:
+        self.lengths = frozenset({4})
 
     @staticmethod
     def _fields(v: int) -> tuple[int, int, int, int, int, int]:
@@ -361,7 +380,9 @@ class OspKind(Kind):
     """OSPTOKEN: one block number byte followed by up to 254 bytes of token."""
 
     name = "osp"
-    lengths = frozenset(range(1, 256))
+
+    def __init__(self) -> None:
+        self.lengths = frozenset(range(1, 256))
 
     def decode(self, data: bytes) -> OspBlock:
         return OspBlock(data[0], bytes(data[1:]))
@@ -384,6 +405,7 @@ STR, RAW, EMPTY, TOKEN = StrKind(), RawKind(), EmptyKind(), TokenKind()
 U8, U16, U32 = UIntKind(1), UIntKind(2), UIntKind(4)
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class IESpec:
     """One row of the IE table."""
@@ -417,10 +439,18 @@ IE_TABLE: tuple[IESpec, ...] = tuple(IESpec(int(t), t.name, k) for t, k in [
 ])
 
 SPECS: dict[int, IESpec] = {s.id: s for s in IE_TABLE}
+
+
+def _ie_type(i: int) -> Any:
+    """IEType member for a known IE number, else the int (Any, and no ``x if c else i``
+    whose type is int: compiled code would turn the member into a plain int)."""
+    if i in SPECS:
+        return IEType(i)
+    return i
 assert set(SPECS) == set(range(1, 58)), "IE table must cover 1..57"
 
 # Per-number lookup lists, indexed by the IE byte: the typed id and the kind (None = unknown).
-_IDS: list[int] = [IEType(i) if i in SPECS else i for i in range(256)]
+_IDS: list[Any] = [_ie_type(i) for i in range(256)]
 _KINDS: list[Kind | None] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
 
 
@@ -430,11 +460,16 @@ def ie_name(ie_id: int) -> str:
     return spec.name if spec else f"IE_{ie_id}"
 
 
+def _has_own_check(kind: Kind | None) -> bool:
+    """True if ``kind`` overrides ``Kind.check`` (checks more than the data length)."""
+    return kind is not None and type(kind).check is not Kind.check
+
+
 def _validator(kind: Kind | None) -> Callable[[bytes], str | None] | None:
     if kind is None:
         return None
     lengths = kind.lengths
-    extra = kind.check if type(kind).check is not Kind.check else None
+    extra = kind.check if _has_own_check(kind) else None
     if lengths is None and extra is None:
         return None
 
@@ -454,6 +489,7 @@ _tuple_new = tuple.__new__
 _NOVALUE = object()
 
 
+@mypyc_attr(native_class=False)
 class IE(tuple):
     """One information element: ``IE(IEType.CALLED_NUMBER, "6000")``.
 
@@ -463,7 +499,7 @@ class IE(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, id: int, value: Any = _NOVALUE) -> "IE":
+    def __new__(cls, id: Any, value: Any = _NOVALUE) -> "IE":  # id: an int, checked here
         if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 255:
             raise EncodeError(f"IE number must be 0..255, got {id!r}")
         kind = _KINDS[id]
@@ -548,7 +584,7 @@ def _exact_length(kind: Kind | None) -> int:
 # exact length alone does not settle it
 _EXACT: list[int] = [_exact_length(k) for k in _KINDS]
 _SLOW_CHECK: list[Callable[[bytes], str | None] | None] = [
-    v if (v is not None and (_EXACT[i] < 0 or type(_KINDS[i]).check is not Kind.check)) else None
+    v if (v is not None and (_EXACT[i] < 0 or _has_own_check(_KINDS[i]))) else None
     for i, v in enumerate(_VALIDATE)]
 
 
@@ -594,8 +630,9 @@ def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
     out = bytearray()
     append = out.append
+    items: Any = ies  # each item is checked below (compiled code would check it as an IE)
     try:
-        for ie in ies:
+        for ie in items:
             if ie.__class__ is not IE and not isinstance(ie, IE):
                 raise EncodeError(f"expected an IE, got {ie!r}")
             data = ie[1]
@@ -607,7 +644,7 @@ def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
             raise
         # an id or length outside 0..255 (only a hand-made IE tuple can have one): the
         # struct-based encoding reports it as before
-        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in ies])
+        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in items])
     return bytes(out)
 
 

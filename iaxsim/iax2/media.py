@@ -96,7 +96,7 @@ def payload_bytes(fmt: MediaFormat | int, ms: int = 20) -> int:
 def format_name(value: int) -> str:
     """Name of a media format value: ``"ULAW"``, ``"ULAW|ALAW"``, or ``"0x..."`` for unknown bits."""
     fmt = MediaFormat(value)
-    names = [m.name for m in MediaFormat if m & fmt]
+    names = [str(m.name) for m in MediaFormat if m & fmt]
     known = 0
     for m in MediaFormat:
         if m & fmt:

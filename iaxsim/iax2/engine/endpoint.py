@@ -94,29 +94,13 @@ def _ies(*pairs: tuple[int, Any]) -> list[IE]:
 
 _EMPTY_CALLTOKEN = IE(IE_ID.CALLTOKEN, b"")
 _pack_full_header = struct.Struct("!HHIBBBB").pack
-_new_object = object.__new__
 
 
 def _full_frame(source_call: int, dest_call: int, timestamp: int, oseqno: int, iseqno: int,
                 frametype: int, subclass: int, ies: list, payload: bytes) -> FullFrame:
-    """``FullFrame(...)`` for the engine's own frames, without the keyword-argument
-    ``__init__`` (the same field values, set directly)."""
-    f = _new_object(FullFrame)
-    f.source_call = source_call
-    f.dest_call = dest_call
-    f.timestamp = timestamp
-    f.oseqno = oseqno
-    f.iseqno = iseqno
-    f.frametype = frametype
-    f.subclass = subclass
-    f.ies = ies
-    f.payload = payload
-    f.retransmitted = False
-    f.marker = False
-    f._raw = None
-    f._csub = None
-    f._ies_seen = None
-    return f
+    """``FullFrame(...)`` for the engine's own frames, arguments given by position."""
+    return FullFrame(source_call, dest_call, timestamp, oseqno, iseqno, frametype, subclass, ies,
+                     payload)
 
 
 def _first_ies(f: FullFrame) -> dict[int, IE]:
