@@ -30,6 +30,10 @@ from typing import Sequence
 
 #: Modules compiled by ``build``: the simulator's per-datagram and per-call work.
 NATIVE_MODULES: tuple[str, ...] = (
+    "iaxsim.iax2.constants",
+    "iaxsim.iax2.frames",
+    "iaxsim.iax2.ies",
+    "iaxsim.iax2.media",
     "iaxsim.sim.driver",
     "iaxsim.sim.network",
     "iaxsim.sim.results",
