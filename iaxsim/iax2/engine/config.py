@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional, cast
 
 from iaxsim.errors import ConfigError
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat
 
 Address = tuple[str, int]
@@ -20,9 +21,14 @@ Address = tuple[str, int]
 EPOCH_2000 = 946684800.0
 
 
+@mypyc_attr(native_class=False)
 @dataclass
 class EndpointConfig:
-    """What one IAX2 endpoint (one PBX's stack) knows and how it behaves."""
+    """What one IAX2 endpoint (one PBX's stack) knows and how it behaves.
+
+    An ordinary Python class even when this module is compiled with mypyc: values of any type
+    reach ``__post_init__``, which reports a bad one with a ConfigError (typed attributes of a
+    compiled class would refuse them with a bare TypeError first)."""
 
     #: Users/peers allowed to call or register: name -> secret ("" = no authentication).
     users: Mapping[str, str] = field(default_factory=dict)
@@ -112,7 +118,7 @@ class EndpointConfig:
                 raise ConfigError(f"users: name and secret must be strings, got {name!r}")
         for table in ("user_calltoken_policy", "peer_calltoken_policy"):
             check_calltoken_policy(getattr(self, table), table)
-        self.trunk_peers = frozenset(tuple(a) for a in self.trunk_peers)
+        self.trunk_peers = frozenset(cast(Address, tuple(a)) for a in self.trunk_peers)
 
     def calltoken_policy_for(self, new: bool, name: Optional[str]) -> Optional[str]:
         """The configured requirecalltoken ("yes", "no", "auto") of the user (``new``) or

@@ -7,7 +7,9 @@ from typing import Any, Optional
 
 from iaxsim.iax2.engine.reliability import Pending
 
-Address = tuple[str, int]
+#: A peer's ``(host, port)`` tuple. Typed Any, not ``tuple[str, int]``: compiled with mypyc, a
+#: fixed-length tuple attribute is stored unboxed and every read would build a new tuple.
+Address = Any
 
 
 class Kind(enum.Enum):
@@ -69,7 +71,7 @@ class Dialog:
         self.pending: dict[int, Pending] = {}
         self.timers: dict[str, float] = {}
         self.pingtime = pingtime
-        self.request: Optional[tuple[int, list]] = None   # (subclass, ies) to resend with token
+        self.request: Optional[tuple[Any, list]] = None   # (subclass, ies) to resend with token
         self.token_sent = False
         self.challenge: Optional[str] = None
         self.decoy = False
