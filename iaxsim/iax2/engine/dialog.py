@@ -10,6 +10,9 @@ from iaxsim.iax2.engine.reliability import Pending
 #: A peer's ``(host, port)`` tuple. Typed Any, not ``tuple[str, int]``: compiled with mypyc, a
 #: fixed-length tuple attribute is stored unboxed and every read would build a new tuple.
 Address = Any
+#: A name or number as the application gave it (a str, or what the IE takes): typed Any so the
+#: compiled class keeps what the source keeps; the IE reports a value that cannot be sent.
+Text = Any
 
 
 class Kind(enum.Enum):
@@ -76,11 +79,11 @@ class Dialog:
         self.challenge: Optional[str] = None
         self.decoy = False
         self.secret: Optional[str] = None
-        self.username: Optional[str] = None
-        self.called_number = ""
-        self.context = ""
-        self.calling_number: Optional[str] = None
-        self.calling_name: Optional[str] = None
+        self.username: Optional[Text] = None
+        self.called_number: Text = ""
+        self.context: Text = ""
+        self.calling_number: Optional[Text] = None
+        self.calling_name: Optional[Text] = None
         self.format = 0
         self.capability = 0
         self.tbd = False
@@ -124,7 +127,7 @@ class Registration:
     __slots__ = ("reg_id", "addr", "username", "secret", "refresh", "dialog", "alive",
                  "scheduled", "deadline", "registered")
 
-    def __init__(self, reg_id: int, addr: Address, username: str, secret: Optional[str],
+    def __init__(self, reg_id: int, addr: Address, username: Text, secret: Optional[str],
                  refresh: int):
         self.reg_id = reg_id
         self.addr = addr

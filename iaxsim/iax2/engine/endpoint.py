@@ -51,6 +51,15 @@ from iaxsim.iax2.media import FRAME_SIZES, MediaFormat
 #: ``int``, compiled code would turn an IntEnum member into a plain int).
 _Sub = Any
 
+# What the commands convert or check themselves is typed with these aliases of Any. Compiled with
+# mypyc, a parameter typed ``int`` or ``str`` refuses anything else with a bare TypeError naming
+# no argument, where the engine gives its own error (EngineError for an unknown call id,
+# EncodeError naming the IE for a value that cannot go on the wire) or converts the value.
+CallId = Any     # a call or registration id (an int; anything else is simply unknown)
+Text = Any       # a str (what the IE takes), checked when the frame is built
+IntLike = Any    # an int, or anything ``int()`` takes
+BytesLike = Any  # bytes or another bytes-like object
+
 # Enum members the engine uses, as module-level constants: the very same objects (identity,
 # reprs and events keep them), read faster than through the enum classes (``EnumType`` attribute
 # access), and held in C statics when the module is compiled with mypyc.
@@ -157,7 +166,14 @@ _cached_ie = functools.lru_cache(maxsize=4096)(IE)
 
 
 def _ies(*pairs: tuple[_Sub, Any]) -> list[IE]:
-    return [_cached_ie(t, v) for t, v in pairs if v is not None]
+    out = []
+    for t, v in pairs:
+        if v is not None:
+            try:
+                out.append(_cached_ie(t, v))
+            except TypeError:  # an unhashable value cannot be cached: IE() says what is wrong
+                out.append(IE(t, v))
+    return out
 
 
 _EMPTY_CALLTOKEN = IE(IE_CALLTOKEN, b"")
@@ -211,7 +227,8 @@ class Endpoint:
     ``get_timer()``; send what ``datagrams_to_send(now)`` returns; read ``next_event()``.
     """
 
-    def __init__(self, config: EndpointConfig | None = None, seed: int = 0):
+    def __init__(self, config: EndpointConfig | None = None,
+                 seed: int | float | str | bytes = 0):
         self.config = cfg = config if config is not None else EndpointConfig()
         self._rng = random.Random(seed)
         half = cfg.max_calls // 2
@@ -236,7 +253,7 @@ class Endpoint:
         self.stats = EndpointStats()
 
     # ------------------------------------------------------------------ public I/O surface
-    def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
+    def receive_datagram(self, data: BytesLike, addr: Address, now: float) -> None:
         """Process one received UDP payload from ``addr``. Never raises on bad input: a
         datagram that does not decode, or that no dialog wants, is counted in ``stats``."""
         st = self.stats
@@ -299,12 +316,12 @@ class Endpoint:
         return self._events.popleft() if self._events else None
 
     # ------------------------------------------------------------------ queries
-    def call_state(self, call_id: int) -> Optional[str]:
+    def call_state(self, call_id: CallId) -> Optional[str]:
         """State name of a live dialog ("wait_reply", "up", "closing"...), or None."""
         d = self._calls.get(call_id)
         return d.state.value if d is not None else None
 
-    def call_info(self, call_id: int) -> Optional[Dialog]:
+    def call_info(self, call_id: CallId) -> Optional[Dialog]:
         """The live dialog behind ``call_id`` (read-only use), or None."""
         return self._calls.get(call_id)
 
@@ -318,16 +335,16 @@ class Endpoint:
         """Peers currently registered with us: username -> address."""
         return {name: p.addr for name, p in self._peers.items()}
 
-    def peer_address(self, username: str) -> Optional[Address]:
+    def peer_address(self, username: Text) -> Optional[Address]:
         """Where a registered peer can be reached, or None."""
         p = self._peers.get(username)
         return p.addr if p is not None else None
 
     # ------------------------------------------------------------------ commands: calls
-    def place_call(self, addr: Address, number: str, *, now: float, context: str = "default",
-                   calling_number: Optional[str] = None, calling_name: Optional[str] = None,
-                   username: Optional[str] = None, secret: Optional[str] = None,
-                   formats: Optional[int] = None, format: Optional[int] = None,
+    def place_call(self, addr: Address, number: Text, *, now: float, context: Text = "default",
+                   calling_number: Optional[Text] = None, calling_name: Optional[Text] = None,
+                   username: Optional[Text] = None, secret: Optional[str] = None,
+                   formats: Optional[IntLike] = None, format: Optional[IntLike] = None,
                    maxtime: Optional[float] = None) -> int:
         """Send a NEW to ``addr`` for ``number`` in ``context``; returns the call id.
 
@@ -342,6 +359,13 @@ class Endpoint:
             raise EngineError(f"format {fmt:#x} is not among the offered formats {caps:#x}")
         if maxtime is not None and maxtime <= 0:
             raise EngineError(f"maxtime must be positive, got {maxtime}")
+        # the IEs first: a value that cannot be sent is refused before a call number is taken
+        # (FORMAT/CAPABILITY as plain ints: the same IE, same cache entry, as MediaFormat(x))
+        ies = _ies((IE_VERSION, 2), (IE_CALLED_NUMBER, number), (IE_CALLING_NUMBER, calling_number),
+                   (IE_CALLINGPRES, 0), (IE_CALLINGTON, 0), (IE_CALLINGTNS, 0),
+                   (IE_CALLING_NAME, calling_name), (IE_CALLED_CONTEXT, context),
+                   (IE_USERNAME, username), (IE_FORMAT, fmt), (IE_CAPABILITY, caps))
+        ies.append(self._datetime_ie_at(now))
         trunk = addr in cfg.trunk_peers
         d = self._new_dialog(addr, K_CALL, True, now, trunk=trunk,
                              pingtime=maxtime / 2.0 if maxtime is not None else None)
@@ -350,25 +374,19 @@ class Endpoint:
         d.called_number, d.context, d.username, d.secret = number, context, username, secret
         d.calling_number, d.calling_name = calling_number, calling_name
         d.format, d.capability, d.tbd, d.trunk = fmt, caps, number == "TBD", trunk
-        # FORMAT/CAPABILITY as plain ints: the same IE (same cache entry) as MediaFormat(x)
-        ies = _ies((IE_VERSION, 2), (IE_CALLED_NUMBER, number), (IE_CALLING_NUMBER, calling_number),
-                   (IE_CALLINGPRES, 0), (IE_CALLINGTON, 0), (IE_CALLINGTNS, 0),
-                   (IE_CALLING_NAME, calling_name), (IE_CALLED_CONTEXT, context),
-                   (IE_USERNAME, username), (IE_FORMAT, fmt), (IE_CAPABILITY, caps))
-        ies.append(self._datetime_ie_at(now))
         self._send_request(d, IAX_NEW, ies, now)
         self._schedule(d, d.next_deadline())
         self.stats.calls_placed += 1
         return d.callno
 
-    def accept(self, call_id: int, *, now: float, format: Optional[int] = None) -> None:
+    def accept(self, call_id: CallId, *, now: float, format: Optional[IntLike] = None) -> None:
         """ACCEPT an incoming call (after ``IncomingCall``)."""
         d = self._dialog(call_id, K_CALL, caller=False, states=(ST_WAIT_APP,))
         if format is not None:
             d.format = int(format)
         self._accept(d, now)
 
-    def ring(self, call_id: int, *, now: float) -> None:
+    def ring(self, call_id: CallId, *, now: float) -> None:
         """Send control RINGING (accepting first if needed)."""
         d = self._dialog(call_id, K_CALL, caller=False, states=_CALLEE_OPEN)
         if d.state is ST_WAIT_APP:
@@ -377,7 +395,7 @@ class Endpoint:
         if d.state is ST_ACCEPTED:
             d.state = ST_RINGING
 
-    def answer(self, call_id: int, *, now: float) -> None:
+    def answer(self, call_id: CallId, *, now: float) -> None:
         """Send control ANSWER (accepting first if needed)."""
         d = self._dialog(call_id, K_CALL, caller=False, states=_CALLEE_OPEN)
         if d.state is ST_WAIT_APP:
@@ -385,24 +403,24 @@ class Endpoint:
         self._send(d, _CONTROL, CTRL_ANSWER, now)
         d.state = ST_UP
 
-    def reject(self, call_id: int, cause: str = "Call Rejected", code: int = 21, *,
+    def reject(self, call_id: CallId, cause: Text = "Call Rejected", code: IntLike = 21, *,
                now: float) -> None:
         """REJECT an incoming call that is not yet answered."""
         d = self._dialog(call_id, K_CALL, caller=False,
                          states=(ST_WAIT_APP, ST_ACCEPTED, ST_RINGING))
         self._reject(d, cause, code, now)
 
-    def busy(self, call_id: int, *, now: float) -> None:
+    def busy(self, call_id: CallId, *, now: float) -> None:
         """Signal busy (control BUSY); the caller hangs up."""
         d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
         self._send(d, _CONTROL, CTRL_BUSY, now)
 
-    def congestion(self, call_id: int, *, now: float) -> None:
+    def congestion(self, call_id: CallId, *, now: float) -> None:
         """Signal congestion (control CONGESTION)."""
         d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
         self._send(d, _CONTROL, CTRL_CONGESTION, now)
 
-    def hangup(self, call_id: int, cause: Optional[str] = None, code: int = 16, *,
+    def hangup(self, call_id: CallId, cause: Optional[Text] = None, code: IntLike = 16, *,
                now: float) -> None:
         """Send IAX HANGUP (final: the call number is released once it is acknowledged)."""
         d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
@@ -410,7 +428,7 @@ class Endpoint:
                    final=True)
         self._close(d)
 
-    def send_voice(self, call_id: int, payload: bytes, *, now: float,
+    def send_voice(self, call_id: CallId, payload: BytesLike, *, now: float,
                    format: Optional[int] = None, timestamp: Optional[int] = None) -> None:
         """Send voice: a full frame first (and on format change or 16-bit timestamp wrap),
         mini frames (or trunk entries toward a trunk peer) afterwards."""
@@ -441,36 +459,37 @@ class Endpoint:
             st.voice_full_sent += 1
         d.last_voice_ts = ts
 
-    def send_dtmf(self, call_id: int, digit: str, *, now: float) -> None:
+    def send_dtmf(self, call_id: CallId, digit: Text, *, now: float) -> None:
         """Send one DTMF digit (frame type DTMF end, subclass = the digit's character code)."""
-        if len(digit) != 1 or digit not in "0123456789*#ABCD":
+        if not isinstance(digit, str) or len(digit) != 1 or digit not in "0123456789*#ABCD":
             raise EngineError(f"not a DTMF digit: {digit!r}")
         d = self._dialog(call_id, K_CALL, states=_CALL_ACTIVE)
         self._send(d, _DTMF_END, ord(digit), now)
 
-    def ping(self, call_id: int, *, now: float) -> None:
+    def ping(self, call_id: CallId, *, now: float) -> None:
         """Send PING on a call; the PONG gives ``PongReceived`` and updates the RTO."""
         d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
         self._send_ping(d, now)
 
-    def lagrq(self, call_id: int, *, now: float) -> None:
+    def lagrq(self, call_id: CallId, *, now: float) -> None:
         """Send LAGRQ on a call; the LAGRP gives ``LagReply``."""
         d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
         self._send(d, _IAX, IAX_LAGRQ, now)
 
     # ------------------------------------------------------------------ commands: others
-    def register(self, addr: Address, username: str, secret: Optional[str] = None,
-                 refresh: int = 60, *, now: float) -> int:
+    def register(self, addr: Address, username: Text, secret: Optional[str] = None,
+                 refresh: IntLike = 60, *, now: float) -> int:
         """Register ``username`` with the registrar at ``addr`` and keep refreshing it (at
         5/6 of the granted refresh); returns a registration id."""
         if not 1 <= int(refresh) <= 0xFFFF:
             raise EngineError(f"refresh must be 1..65535 seconds, got {refresh}")
+        _ies((IE_USERNAME, username))  # a name that cannot be sent is refused before it is kept
         reg = Registration(next(self._reg_ids), (addr[0], addr[1]), username, secret, int(refresh))
         self._registrations[reg.reg_id] = reg
         self._register_attempt(reg, now)
         return reg.reg_id
 
-    def unregister(self, reg_id: int, *, now: float) -> None:
+    def unregister(self, reg_id: CallId, *, now: float) -> None:
         """Stop refreshing and send REGREL for the registration."""
         reg = self._registrations.pop(reg_id, None)
         if reg is None:
@@ -490,7 +509,7 @@ class Endpoint:
         self._send_ping(d, now, IAX_POKE)
         return d.callno
 
-    def dial_lookup(self, addr: Address, number: str, context: str = "default", *, now: float,
+    def dial_lookup(self, addr: Address, number: Text, context: Text = "default", *, now: float,
                     username: Optional[str] = None, secret: Optional[str] = None) -> int:
         """Ask ``addr`` whether ``number`` exists in ``context`` (DPREQ over a "TBD" call,
         opened on first use and reused); ``DialplanReply`` or ``DialplanTimeout`` follows.
@@ -525,7 +544,7 @@ class Endpoint:
         self.stats.dialogs_created += 1
         return d
 
-    def _dialog(self, call_id: int, kind: Kind, caller: Optional[bool] = None,
+    def _dialog(self, call_id: CallId, kind: Kind, caller: Optional[bool] = None,
                 states: Iterable[State] = _ANY_OPEN) -> Dialog:
         d = self._calls.get(call_id)
         if d is None or d.kind is not kind:
@@ -672,7 +691,7 @@ class Endpoint:
         d.dp_waiting.add(number)
         self._send(d, _IAX, IAX_DPREQ, now, ies=_ies((IE_CALLED_NUMBER, number)))
 
-    def _reject(self, d: Dialog, cause: str, code: int, now: float,
+    def _reject(self, d: Dialog, cause: Text, code: IntLike, now: float,
                 subclass: _Sub = IAX_REJECT) -> None:
         self._send(d, _IAX, subclass, now, ies=_ies((IE_CAUSE, cause), (IE_CAUSECODE, code)),
                    final=True)
@@ -1105,8 +1124,8 @@ class Endpoint:
             d.username, d.format, d.capability, accepted))
 
     @staticmethod
-    def _dp_bool(fn: Callable[..., Any], number: str, context: str,
-                 callerid: Optional[str] = None) -> bool:
+    def _dp_bool(fn: Callable[..., Any], number: Text, context: Text,
+                 callerid: Optional[Text] = None) -> bool:
         try:
             return bool(fn(number, context, callerid=callerid))
         except TypeError:
@@ -1250,7 +1269,7 @@ class Endpoint:
         self._send(d, _IAX, IAX_DPREP, now, ies=_ies(
             (IE_CALLED_NUMBER, number), (IE_DPSTATUS, status), (IE_REFRESH, self.config.dp_refresh)))
 
-    def dp_status(self, number: str, context: str, callerid: Optional[str] = None) -> DPStatus:
+    def dp_status(self, number: Text, context: Text, callerid: Optional[Text] = None) -> DPStatus:
         """DPSTATUS flags for ``number`` in ``context`` from the configured dialplan, as
         Asterisk's dp_lookup computes them (NONEXISTENT when there is no dialplan)."""
         dp = self.config.dialplan
