@@ -36,6 +36,8 @@ def run_native(args: argparse.Namespace) -> int:
             print(f"iaxsim: {err}", file=sys.stderr)
             return 1
         print("built" if did else "up to date")
-    for module, how in native.status().items():
-        print(f"{module:28s} {how}")
+    status = native.status()
+    width = max(map(len, status), default=0)
+    for module, how in status.items():
+        print(f"{module:{width}s} {how}")
     return 0

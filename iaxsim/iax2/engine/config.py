@@ -6,10 +6,12 @@ Asterisk names. Times are in seconds.
 from __future__ import annotations
 
 import ipaddress
+import operator
 from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional, cast
 
 from iaxsim.errors import ConfigError
+from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat
 
 Address = tuple[str, int]
@@ -20,9 +22,14 @@ Address = tuple[str, int]
 EPOCH_2000 = 946684800.0
 
 
+@mypyc_attr(native_class=False)
 @dataclass
 class EndpointConfig:
-    """What one IAX2 endpoint (one PBX's stack) knows and how it behaves."""
+    """What one IAX2 endpoint (one PBX's stack) knows and how it behaves.
+
+    An ordinary Python class even when this module is compiled with mypyc: values of any type
+    reach ``__post_init__``, which reports a bad one with a ConfigError (typed attributes of a
+    compiled class would refuse them with a bare TypeError first)."""
 
     #: Users/peers allowed to call or register: name -> secret ("" = no authentication).
     users: Mapping[str, str] = field(default_factory=dict)
@@ -89,6 +96,7 @@ class EndpointConfig:
     wallclock_offset: float = EPOCH_2000
 
     def __post_init__(self) -> None:
+        self._check_types()
         try:
             self._optional_nets = tuple(
                 ipaddress.ip_network(n, strict=False) for n in self.calltoken_optional
@@ -112,7 +120,34 @@ class EndpointConfig:
                 raise ConfigError(f"users: name and secret must be strings, got {name!r}")
         for table in ("user_calltoken_policy", "peer_calltoken_policy"):
             check_calltoken_policy(getattr(self, table), table)
-        self.trunk_peers = frozenset(tuple(a) for a in self.trunk_peers)
+        self.trunk_peers = frozenset(cast(Address, tuple(a)) for a in self.trunk_peers)
+
+    def _check_types(self) -> None:
+        """ConfigError naming the setting whose value has the wrong type (the engine reads them
+        as declared; compiled, it would fail later with a TypeError that names nothing).
+        Integer types other than int (numpy's, say) are converted."""
+        for names, kind in _TYPED_SETTINGS:
+            for name in names:
+                value = getattr(self, name)
+                if kind == "optional float" and value is None:
+                    continue
+                if kind == "bool":
+                    ok = isinstance(value, bool)
+                elif kind == "str":
+                    ok = isinstance(value, str)
+                elif isinstance(value, bool):   # True is no count
+                    ok = False
+                elif isinstance(value, int):
+                    ok = True
+                elif isinstance(value, float):
+                    ok = kind != "int"
+                elif hasattr(value, "__index__"):
+                    value, ok = operator.index(value), True
+                    setattr(self, name, value)
+                else:
+                    ok = False
+                if not ok:
+                    raise ConfigError(f"{name} must be {_KIND_TEXT[kind]}, got {value!r}")
 
     def calltoken_policy_for(self, new: bool, name: Optional[str]) -> Optional[str]:
         """The configured requirecalltoken ("yes", "no", "auto") of the user (``new``) or
@@ -132,6 +167,21 @@ class EndpointConfig:
             return False
         return any(ip in net for net in self._optional_nets)
 
+
+#: Settings the engine reads with a declared type, by that type (checked by ``_check_types``).
+_TYPED_SETTINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("allow_guest", "calltoken_required", "send_calltoken", "answer_from_dialplan",
+      "auto_answer", "trunk_timestamps"), "bool"),
+    (("token_lifetime", "formats", "preferred_format", "max_calls", "max_calls_nonvalidated",
+      "max_sends", "min_reg_expire", "max_reg_expire", "dp_refresh", "trunk_mtu"), "int"),
+    (("callno_hold_off", "initial_pingtime", "min_retry", "max_retry", "retry_factor",
+      "qualify_maxms", "reg_expire_grace", "reg_retry", "dp_timeout", "tbd_idle", "trunk_freq",
+      "wallclock_offset"), "float"),
+    (("ping_interval", "lagrq_interval"), "optional float"),
+    (("default_context",), "str"),
+)
+_KIND_TEXT = {"bool": "True or False", "int": "an integer", "float": "a number",
+              "optional float": "a number or None", "str": "a string"}
 
 #: The values of requirecalltoken (chan_iax2.c: CALLTOKEN_YES, CALLTOKEN_NO, CALLTOKEN_AUTO).
 CALLTOKEN_POLICIES = ("yes", "no", "auto")

@@ -7,7 +7,12 @@ from typing import Any, Optional
 
 from iaxsim.iax2.engine.reliability import Pending
 
-Address = tuple[str, int]
+#: A peer's ``(host, port)`` tuple. Typed Any, not ``tuple[str, int]``: compiled with mypyc, a
+#: fixed-length tuple attribute is stored unboxed and every read would build a new tuple.
+Address = Any
+#: A name or number as the application gave it (a str, or what the IE takes): typed Any so the
+#: compiled class keeps what the source keeps; the IE reports a value that cannot be sent.
+Text = Any
 
 
 class Kind(enum.Enum):
@@ -69,16 +74,16 @@ class Dialog:
         self.pending: dict[int, Pending] = {}
         self.timers: dict[str, float] = {}
         self.pingtime = pingtime
-        self.request: Optional[tuple[int, list]] = None   # (subclass, ies) to resend with token
+        self.request: Optional[tuple[Any, list]] = None   # (subclass, ies) to resend with token
         self.token_sent = False
         self.challenge: Optional[str] = None
         self.decoy = False
         self.secret: Optional[str] = None
-        self.username: Optional[str] = None
-        self.called_number = ""
-        self.context = ""
-        self.calling_number: Optional[str] = None
-        self.calling_name: Optional[str] = None
+        self.username: Optional[Text] = None
+        self.called_number: Text = ""
+        self.context: Text = ""
+        self.calling_number: Optional[Text] = None
+        self.calling_name: Optional[Text] = None
         self.format = 0
         self.capability = 0
         self.tbd = False
@@ -122,7 +127,7 @@ class Registration:
     __slots__ = ("reg_id", "addr", "username", "secret", "refresh", "dialog", "alive",
                  "scheduled", "deadline", "registered")
 
-    def __init__(self, reg_id: int, addr: Address, username: str, secret: Optional[str],
+    def __init__(self, reg_id: int, addr: Address, username: Text, secret: Optional[str],
                  refresh: int):
         self.reg_id = reg_id
         self.addr = addr

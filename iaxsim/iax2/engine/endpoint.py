@@ -28,7 +28,7 @@ import itertools
 import random
 import struct
 from collections import deque
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Final, Iterable, Optional
 
 from iaxsim.errors import IaxsimError
 from iaxsim.iax2.constants import (AuthMethod, ControlSubclass, DecodeError, DPStatus, FrameType,
@@ -37,7 +37,8 @@ from iaxsim.iax2.engine import events as ev
 from iaxsim.iax2.engine.auth import md5_matches, md5_response, new_challenge
 from iaxsim.iax2.engine.callnumbers import CallNumberPool
 from iaxsim.iax2.engine.config import EndpointConfig
-from iaxsim.iax2.engine.dialog import Dialog, Kind, PeerEntry, Registration, State, TrunkBuffer
+from iaxsim.iax2.engine.dialog import (Address, Dialog, Kind, PeerEntry, Registration, State,
+                                       TrunkBuffer)
 from iaxsim.iax2.engine.reliability import UNSEQUENCED, Pending, next_rto
 from iaxsim.iax2.engine.stats import EndpointStats
 from iaxsim.iax2.engine.tokens import CallTokens
@@ -45,33 +46,109 @@ from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkEntry, TrunkFrame, dec
 from iaxsim.iax2.ies import IE
 from iaxsim.iax2.media import FRAME_SIZES, MediaFormat
 
-Address = tuple[str, int]
 
-_IAX = FrameType.IAX
-_CONTROL = FrameType.CONTROL
-_VOICE = FrameType.VOICE
+#: A frame type, subclass or IE number: an enum member or a plain int, passed on as it is (typed
+#: ``int``, compiled code would turn an IntEnum member into a plain int).
+_Sub = Any
 
+# What the commands convert or check themselves is typed with these aliases of Any. Compiled with
+# mypyc, a parameter typed ``int`` or ``str`` refuses anything else with a bare TypeError naming
+# no argument, where the engine gives its own error (EngineError for an unknown call id,
+# EncodeError naming the IE for a value that cannot go on the wire) or converts the value.
+CallId = Any     # a call or registration id (an int; anything else is simply unknown)
+Text = Any       # a str (what the IE takes), checked when the frame is built
+IntLike = Any    # an int, or anything ``int()`` takes
+BytesLike = Any  # bytes or another bytes-like object
 
-def _member_table(enum_cls: type) -> type:
-    """A plain class holding ``enum_cls``'s members as attributes: the very same objects,
-    read about 4x faster than through the enum class itself (``EnumType`` attribute access)."""
-    return type(f"{enum_cls.__name__}Members", (), dict(enum_cls.__members__))
+# Enum members the engine uses, as module-level constants: the very same objects (identity,
+# reprs and events keep them), read faster than through the enum classes (``EnumType`` attribute
+# access), and held in C statics when the module is compiled with mypyc.
+_IAX: Final = FrameType.IAX
+_CONTROL: Final = FrameType.CONTROL
+_VOICE: Final = FrameType.VOICE
+_DTMF_END: Final = FrameType.DTMF_END
+IAX_NEW: Final = IAXSubclass.NEW
+IAX_PING: Final = IAXSubclass.PING
+IAX_PONG: Final = IAXSubclass.PONG
+IAX_ACK: Final = IAXSubclass.ACK
+IAX_HANGUP: Final = IAXSubclass.HANGUP
+IAX_REJECT: Final = IAXSubclass.REJECT
+IAX_ACCEPT: Final = IAXSubclass.ACCEPT
+IAX_AUTHREQ: Final = IAXSubclass.AUTHREQ
+IAX_AUTHREP: Final = IAXSubclass.AUTHREP
+IAX_INVAL: Final = IAXSubclass.INVAL
+IAX_LAGRQ: Final = IAXSubclass.LAGRQ
+IAX_LAGRP: Final = IAXSubclass.LAGRP
+IAX_REGREQ: Final = IAXSubclass.REGREQ
+IAX_REGAUTH: Final = IAXSubclass.REGAUTH
+IAX_REGACK: Final = IAXSubclass.REGACK
+IAX_REGREJ: Final = IAXSubclass.REGREJ
+IAX_REGREL: Final = IAXSubclass.REGREL
+IAX_VNAK: Final = IAXSubclass.VNAK
+IAX_DPREQ: Final = IAXSubclass.DPREQ
+IAX_DPREP: Final = IAXSubclass.DPREP
+IAX_POKE: Final = IAXSubclass.POKE
+IAX_UNSUPPORT: Final = IAXSubclass.UNSUPPORT
+IAX_CALLTOKEN: Final = IAXSubclass.CALLTOKEN
 
+CTRL_RINGING: Final = ControlSubclass.RINGING
+CTRL_ANSWER: Final = ControlSubclass.ANSWER
+CTRL_BUSY: Final = ControlSubclass.BUSY
+CTRL_CONGESTION: Final = ControlSubclass.CONGESTION
+CTRL_PROGRESS: Final = ControlSubclass.PROGRESS
+CTRL_PROCEEDING: Final = ControlSubclass.PROCEEDING
 
-IAX_SUB = _member_table(IAXSubclass)
-CTRL_SUB = _member_table(ControlSubclass)
-IE_ID = _member_table(IEType)
-STATE = _member_table(State)
-KIND = _member_table(Kind)
+IE_CALLED_NUMBER: Final = IEType.CALLED_NUMBER
+IE_CALLING_NUMBER: Final = IEType.CALLING_NUMBER
+IE_CALLING_NAME: Final = IEType.CALLING_NAME
+IE_CALLED_CONTEXT: Final = IEType.CALLED_CONTEXT
+IE_USERNAME: Final = IEType.USERNAME
+IE_PASSWORD: Final = IEType.PASSWORD
+IE_CAPABILITY: Final = IEType.CAPABILITY
+IE_FORMAT: Final = IEType.FORMAT
+IE_VERSION: Final = IEType.VERSION
+IE_AUTHMETHODS: Final = IEType.AUTHMETHODS
+IE_CHALLENGE: Final = IEType.CHALLENGE
+IE_MD5_RESULT: Final = IEType.MD5_RESULT
+IE_APPARENT_ADDR: Final = IEType.APPARENT_ADDR
+IE_REFRESH: Final = IEType.REFRESH
+IE_DPSTATUS: Final = IEType.DPSTATUS
+IE_CAUSE: Final = IEType.CAUSE
+IE_IAX_UNKNOWN: Final = IEType.IAX_UNKNOWN
+IE_DATETIME: Final = IEType.DATETIME
+IE_CALLINGPRES: Final = IEType.CALLINGPRES
+IE_CALLINGTON: Final = IEType.CALLINGTON
+IE_CALLINGTNS: Final = IEType.CALLINGTNS
+IE_CAUSECODE: Final = IEType.CAUSECODE
+IE_RR_JITTER: Final = IEType.RR_JITTER
+IE_RR_LOSS: Final = IEType.RR_LOSS
+IE_RR_PKTS: Final = IEType.RR_PKTS
+IE_RR_DELAY: Final = IEType.RR_DELAY
+IE_RR_DROPPED: Final = IEType.RR_DROPPED
+IE_RR_OOO: Final = IEType.RR_OOO
+IE_CALLTOKEN: Final = IEType.CALLTOKEN
+
+ST_WAIT_REPLY: Final = State.WAIT_REPLY
+ST_AUTHENTICATING: Final = State.AUTHENTICATING
+ST_WAIT_APP: Final = State.WAIT_APP
+ST_ACCEPTED: Final = State.ACCEPTED
+ST_RINGING: Final = State.RINGING
+ST_UP: Final = State.UP
+ST_CLOSING: Final = State.CLOSING
+
+K_CALL: Final = Kind.CALL
+K_REGISTER: Final = Kind.REGISTER
+K_REGISTRAR: Final = Kind.REGISTRAR
+K_POKE: Final = Kind.POKE
 
 #: Source call number of stateless ("apathetic") replies, as Asterisk uses it.
 APATHETIC_CALLNO = 1
 #: Asterisk's MAX_TIMESTAMP_SKEW: voice timestamps follow the predicted 20 ms grid within it.
 MAX_TIMESTAMP_SKEW = 640
 
-_CALL_ACTIVE = frozenset({STATE.ACCEPTED, STATE.RINGING, STATE.UP})
-_CALLEE_OPEN = frozenset({STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING, STATE.UP})
-_ANY_OPEN = frozenset(State) - {STATE.CLOSING}
+_CALL_ACTIVE = frozenset({ST_ACCEPTED, ST_RINGING, ST_UP})
+_CALLEE_OPEN = frozenset({ST_WAIT_APP, ST_ACCEPTED, ST_RINGING, ST_UP})
+_ANY_OPEN = frozenset(State) - {ST_CLOSING}
 
 NO_AUTHORITY = ("No authority found", 50)
 NO_EXTENSION = ("No such context/extension", 3)
@@ -88,16 +165,23 @@ class EngineError(IaxsimError, ValueError):
 _cached_ie = functools.lru_cache(maxsize=4096)(IE)
 
 
-def _ies(*pairs: tuple[int, Any]) -> list[IE]:
-    return [_cached_ie(t, v) for t, v in pairs if v is not None]
+def _ies(*pairs: tuple[_Sub, Any]) -> list[IE]:
+    out = []
+    for t, v in pairs:
+        if v is not None:
+            try:
+                out.append(_cached_ie(t, v))
+            except TypeError:  # an unhashable value cannot be cached: IE() says what is wrong
+                out.append(IE(t, v))
+    return out
 
 
-_EMPTY_CALLTOKEN = IE(IE_ID.CALLTOKEN, b"")
+_EMPTY_CALLTOKEN = IE(IE_CALLTOKEN, b"")
 _pack_full_header = struct.Struct("!HHIBBBB").pack
 
 
 def _full_frame(source_call: int, dest_call: int, timestamp: int, oseqno: int, iseqno: int,
-                frametype: int, subclass: int, ies: list, payload: bytes) -> FullFrame:
+                frametype: _Sub, subclass: _Sub, ies: list, payload: bytes) -> FullFrame:
     """``FullFrame(...)`` for the engine's own frames, arguments given by position."""
     return FullFrame(source_call, dest_call, timestamp, oseqno, iseqno, frametype, subclass, ies,
                      payload)
@@ -112,7 +196,7 @@ def _first_ies(f: FullFrame) -> dict[int, IE]:
     return first
 
 
-def _ie_value(first: dict[int, IE], ie_id: int) -> Any:
+def _ie_value(first: dict[int, IE], ie_id: _Sub) -> Any:
     item = first.get(ie_id)
     return item.value if item is not None else None
 
@@ -143,7 +227,8 @@ class Endpoint:
     ``get_timer()``; send what ``datagrams_to_send(now)`` returns; read ``next_event()``.
     """
 
-    def __init__(self, config: EndpointConfig | None = None, seed: int = 0):
+    def __init__(self, config: EndpointConfig | None = None,
+                 seed: int | float | str | bytes = 0):
         self.config = cfg = config if config is not None else EndpointConfig()
         self._rng = random.Random(seed)
         half = cfg.max_calls // 2
@@ -168,7 +253,7 @@ class Endpoint:
         self.stats = EndpointStats()
 
     # ------------------------------------------------------------------ public I/O surface
-    def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
+    def receive_datagram(self, data: BytesLike, addr: Address, now: float) -> None:
         """Process one received UDP payload from ``addr``. Never raises on bad input: a
         datagram that does not decode, or that no dialog wants, is counted in ``stats``."""
         st = self.stats
@@ -231,12 +316,12 @@ class Endpoint:
         return self._events.popleft() if self._events else None
 
     # ------------------------------------------------------------------ queries
-    def call_state(self, call_id: int) -> Optional[str]:
+    def call_state(self, call_id: CallId) -> Optional[str]:
         """State name of a live dialog ("wait_reply", "up", "closing"...), or None."""
         d = self._calls.get(call_id)
         return d.state.value if d is not None else None
 
-    def call_info(self, call_id: int) -> Optional[Dialog]:
+    def call_info(self, call_id: CallId) -> Optional[Dialog]:
         """The live dialog behind ``call_id`` (read-only use), or None."""
         return self._calls.get(call_id)
 
@@ -250,16 +335,16 @@ class Endpoint:
         """Peers currently registered with us: username -> address."""
         return {name: p.addr for name, p in self._peers.items()}
 
-    def peer_address(self, username: str) -> Optional[Address]:
+    def peer_address(self, username: Text) -> Optional[Address]:
         """Where a registered peer can be reached, or None."""
         p = self._peers.get(username)
         return p.addr if p is not None else None
 
     # ------------------------------------------------------------------ commands: calls
-    def place_call(self, addr: Address, number: str, *, now: float, context: str = "default",
-                   calling_number: Optional[str] = None, calling_name: Optional[str] = None,
-                   username: Optional[str] = None, secret: Optional[str] = None,
-                   formats: Optional[int] = None, format: Optional[int] = None,
+    def place_call(self, addr: Address, number: Text, *, now: float, context: Text = "default",
+                   calling_number: Optional[Text] = None, calling_name: Optional[Text] = None,
+                   username: Optional[Text] = None, secret: Optional[str] = None,
+                   formats: Optional[IntLike] = None, format: Optional[IntLike] = None,
                    maxtime: Optional[float] = None) -> int:
         """Send a NEW to ``addr`` for ``number`` in ``context``; returns the call id.
 
@@ -274,79 +359,80 @@ class Endpoint:
             raise EngineError(f"format {fmt:#x} is not among the offered formats {caps:#x}")
         if maxtime is not None and maxtime <= 0:
             raise EngineError(f"maxtime must be positive, got {maxtime}")
+        # the IEs first: a value that cannot be sent is refused before a call number is taken
+        # (FORMAT/CAPABILITY as plain ints: the same IE, same cache entry, as MediaFormat(x))
+        ies = _ies((IE_VERSION, 2), (IE_CALLED_NUMBER, number), (IE_CALLING_NUMBER, calling_number),
+                   (IE_CALLINGPRES, 0), (IE_CALLINGTON, 0), (IE_CALLINGTNS, 0),
+                   (IE_CALLING_NAME, calling_name), (IE_CALLED_CONTEXT, context),
+                   (IE_USERNAME, username), (IE_FORMAT, fmt), (IE_CAPABILITY, caps))
+        ies.append(self._datetime_ie_at(now))
         trunk = addr in cfg.trunk_peers
-        d = self._new_dialog(addr, KIND.CALL, True, now, trunk=trunk,
+        d = self._new_dialog(addr, K_CALL, True, now, trunk=trunk,
                              pingtime=maxtime / 2.0 if maxtime is not None else None)
         if maxtime is not None:
             d.timers["congest"] = now + 2.0 * maxtime
         d.called_number, d.context, d.username, d.secret = number, context, username, secret
         d.calling_number, d.calling_name = calling_number, calling_name
         d.format, d.capability, d.tbd, d.trunk = fmt, caps, number == "TBD", trunk
-        # FORMAT/CAPABILITY as plain ints: the same IE (same cache entry) as MediaFormat(x)
-        ies = _ies((IE_ID.VERSION, 2), (IE_ID.CALLED_NUMBER, number), (IE_ID.CALLING_NUMBER, calling_number),
-                   (IE_ID.CALLINGPRES, 0), (IE_ID.CALLINGTON, 0), (IE_ID.CALLINGTNS, 0),
-                   (IE_ID.CALLING_NAME, calling_name), (IE_ID.CALLED_CONTEXT, context),
-                   (IE_ID.USERNAME, username), (IE_ID.FORMAT, fmt), (IE_ID.CAPABILITY, caps))
-        ies.append(self._datetime_ie_at(now))
-        self._send_request(d, IAX_SUB.NEW, ies, now)
+        self._send_request(d, IAX_NEW, ies, now)
         self._schedule(d, d.next_deadline())
         self.stats.calls_placed += 1
         return d.callno
 
-    def accept(self, call_id: int, *, now: float, format: Optional[int] = None) -> None:
+    def accept(self, call_id: CallId, *, now: float, format: Optional[IntLike] = None) -> None:
         """ACCEPT an incoming call (after ``IncomingCall``)."""
-        d = self._dialog(call_id, KIND.CALL, caller=False, states=(STATE.WAIT_APP,))
+        d = self._dialog(call_id, K_CALL, caller=False, states=(ST_WAIT_APP,))
         if format is not None:
             d.format = int(format)
         self._accept(d, now)
 
-    def ring(self, call_id: int, *, now: float) -> None:
+    def ring(self, call_id: CallId, *, now: float) -> None:
         """Send control RINGING (accepting first if needed)."""
-        d = self._dialog(call_id, KIND.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is STATE.WAIT_APP:
+        d = self._dialog(call_id, K_CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is ST_WAIT_APP:
             self._accept(d, now)
-        self._send(d, _CONTROL, CTRL_SUB.RINGING, now)
-        if d.state is STATE.ACCEPTED:
-            d.state = STATE.RINGING
+        self._send(d, _CONTROL, CTRL_RINGING, now)
+        if d.state is ST_ACCEPTED:
+            d.state = ST_RINGING
 
-    def answer(self, call_id: int, *, now: float) -> None:
+    def answer(self, call_id: CallId, *, now: float) -> None:
         """Send control ANSWER (accepting first if needed)."""
-        d = self._dialog(call_id, KIND.CALL, caller=False, states=_CALLEE_OPEN)
-        if d.state is STATE.WAIT_APP:
+        d = self._dialog(call_id, K_CALL, caller=False, states=_CALLEE_OPEN)
+        if d.state is ST_WAIT_APP:
             self._accept(d, now)
-        self._send(d, _CONTROL, CTRL_SUB.ANSWER, now)
-        d.state = STATE.UP
+        self._send(d, _CONTROL, CTRL_ANSWER, now)
+        d.state = ST_UP
 
-    def reject(self, call_id: int, cause: str = "Call Rejected", code: int = 21, *,
+    def reject(self, call_id: CallId, cause: Text = "Call Rejected", code: IntLike = 21, *,
                now: float) -> None:
         """REJECT an incoming call that is not yet answered."""
-        d = self._dialog(call_id, KIND.CALL, caller=False,
-                         states=(STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING))
+        d = self._dialog(call_id, K_CALL, caller=False,
+                         states=(ST_WAIT_APP, ST_ACCEPTED, ST_RINGING))
         self._reject(d, cause, code, now)
 
-    def busy(self, call_id: int, *, now: float) -> None:
+    def busy(self, call_id: CallId, *, now: float) -> None:
         """Signal busy (control BUSY); the caller hangs up."""
-        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
-        self._send(d, _CONTROL, CTRL_SUB.BUSY, now)
+        d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
+        self._send(d, _CONTROL, CTRL_BUSY, now)
 
-    def congestion(self, call_id: int, *, now: float) -> None:
+    def congestion(self, call_id: CallId, *, now: float) -> None:
         """Signal congestion (control CONGESTION)."""
-        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
-        self._send(d, _CONTROL, CTRL_SUB.CONGESTION, now)
+        d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
+        self._send(d, _CONTROL, CTRL_CONGESTION, now)
 
-    def hangup(self, call_id: int, cause: Optional[str] = None, code: int = 16, *,
+    def hangup(self, call_id: CallId, cause: Optional[Text] = None, code: IntLike = 16, *,
                now: float) -> None:
         """Send IAX HANGUP (final: the call number is released once it is acknowledged)."""
-        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
-        self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies((IE_ID.CAUSE, cause), (IE_ID.CAUSECODE, code)),
+        d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
+        self._send(d, _IAX, IAX_HANGUP, now, ies=_ies((IE_CAUSE, cause), (IE_CAUSECODE, code)),
                    final=True)
         self._close(d)
 
-    def send_voice(self, call_id: int, payload: bytes, *, now: float,
+    def send_voice(self, call_id: CallId, payload: BytesLike, *, now: float,
                    format: Optional[int] = None, timestamp: Optional[int] = None) -> None:
         """Send voice: a full frame first (and on format change or 16-bit timestamp wrap),
         mini frames (or trunk entries toward a trunk peer) afterwards."""
-        d = self._dialog(call_id, KIND.CALL, states=_CALL_ACTIVE)
+        d = self._dialog(call_id, K_CALL, states=_CALL_ACTIVE)
         fmt = int(format if format is not None else d.format or self.config.preferred_format)
         payload = bytes(payload)
         if timestamp is None:
@@ -373,36 +459,37 @@ class Endpoint:
             st.voice_full_sent += 1
         d.last_voice_ts = ts
 
-    def send_dtmf(self, call_id: int, digit: str, *, now: float) -> None:
+    def send_dtmf(self, call_id: CallId, digit: Text, *, now: float) -> None:
         """Send one DTMF digit (frame type DTMF end, subclass = the digit's character code)."""
-        if len(digit) != 1 or digit not in "0123456789*#ABCD":
+        if not isinstance(digit, str) or len(digit) != 1 or digit not in "0123456789*#ABCD":
             raise EngineError(f"not a DTMF digit: {digit!r}")
-        d = self._dialog(call_id, KIND.CALL, states=_CALL_ACTIVE)
-        self._send(d, FrameType.DTMF_END, ord(digit), now)
+        d = self._dialog(call_id, K_CALL, states=_CALL_ACTIVE)
+        self._send(d, _DTMF_END, ord(digit), now)
 
-    def ping(self, call_id: int, *, now: float) -> None:
+    def ping(self, call_id: CallId, *, now: float) -> None:
         """Send PING on a call; the PONG gives ``PongReceived`` and updates the RTO."""
-        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
+        d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
         self._send_ping(d, now)
 
-    def lagrq(self, call_id: int, *, now: float) -> None:
+    def lagrq(self, call_id: CallId, *, now: float) -> None:
         """Send LAGRQ on a call; the LAGRP gives ``LagReply``."""
-        d = self._dialog(call_id, KIND.CALL, states=_ANY_OPEN)
-        self._send(d, _IAX, IAX_SUB.LAGRQ, now)
+        d = self._dialog(call_id, K_CALL, states=_ANY_OPEN)
+        self._send(d, _IAX, IAX_LAGRQ, now)
 
     # ------------------------------------------------------------------ commands: others
-    def register(self, addr: Address, username: str, secret: Optional[str] = None,
-                 refresh: int = 60, *, now: float) -> int:
+    def register(self, addr: Address, username: Text, secret: Optional[str] = None,
+                 refresh: IntLike = 60, *, now: float) -> int:
         """Register ``username`` with the registrar at ``addr`` and keep refreshing it (at
         5/6 of the granted refresh); returns a registration id."""
         if not 1 <= int(refresh) <= 0xFFFF:
             raise EngineError(f"refresh must be 1..65535 seconds, got {refresh}")
+        _ies((IE_USERNAME, username))  # a name that cannot be sent is refused before it is kept
         reg = Registration(next(self._reg_ids), (addr[0], addr[1]), username, secret, int(refresh))
         self._registrations[reg.reg_id] = reg
         self._register_attempt(reg, now)
         return reg.reg_id
 
-    def unregister(self, reg_id: int, *, now: float) -> None:
+    def unregister(self, reg_id: CallId, *, now: float) -> None:
         """Stop refreshing and send REGREL for the registration."""
         reg = self._registrations.pop(reg_id, None)
         if reg is None:
@@ -410,19 +497,19 @@ class Endpoint:
         reg.alive = False
         if reg.dialog is not None and reg.dialog.alive:
             self._destroy(reg.dialog, now)
-        d = self._new_dialog(reg.addr, KIND.REGISTER, True, now)
+        d = self._new_dialog(reg.addr, K_REGISTER, True, now)
         d.username, d.secret = reg.username, reg.secret
-        self._send_request(d, IAX_SUB.REGREL, _ies((IE_ID.USERNAME, reg.username)), now)
+        self._send_request(d, IAX_REGREL, _ies((IE_USERNAME, reg.username)), now)
 
     def poke(self, addr: Address, *, now: float) -> int:
         """Qualify ``addr``: POKE it (RTO from qualify_maxms / 8); ``PongReceived`` or
         ``PokeTimeout`` follows. Returns the call id."""
-        d = self._new_dialog((addr[0], addr[1]), KIND.POKE, True, now,
+        d = self._new_dialog((addr[0], addr[1]), K_POKE, True, now,
                              pingtime=self.config.qualify_maxms / 8.0)
-        self._send_ping(d, now, IAX_SUB.POKE)
+        self._send_ping(d, now, IAX_POKE)
         return d.callno
 
-    def dial_lookup(self, addr: Address, number: str, context: str = "default", *, now: float,
+    def dial_lookup(self, addr: Address, number: Text, context: Text = "default", *, now: float,
                     username: Optional[str] = None, secret: Optional[str] = None) -> int:
         """Ask ``addr`` whether ``number`` exists in ``context`` (DPREQ over a "TBD" call,
         opened on first use and reused); ``DialplanReply`` or ``DialplanTimeout`` follows.
@@ -430,11 +517,11 @@ class Endpoint:
         addr = (addr[0], addr[1])
         key = (addr, context, username)
         d = self._tbd.get(key)
-        if d is None or not d.alive or d.state is STATE.CLOSING:
+        if d is None or not d.alive or d.state is ST_CLOSING:
             d = self._calls[self.place_call(addr, "TBD", context=context, username=username,
                                             secret=secret, now=now)]
             self._tbd[key] = d
-        if d.state is STATE.WAIT_REPLY:
+        if d.state is ST_WAIT_REPLY:
             d.dp_queue.append(number)
         else:
             self._send_dpreq(d, number, now)
@@ -457,7 +544,7 @@ class Endpoint:
         self.stats.dialogs_created += 1
         return d
 
-    def _dialog(self, call_id: int, kind: Kind, caller: Optional[bool] = None,
+    def _dialog(self, call_id: CallId, kind: Kind, caller: Optional[bool] = None,
                 states: Iterable[State] = _ANY_OPEN) -> Dialog:
         d = self._calls.get(call_id)
         if d is None or d.kind is not kind:
@@ -489,7 +576,7 @@ class Endpoint:
 
     def _close(self, d: Dialog) -> None:
         """A final frame went out: only its acknowledgement matters now."""
-        d.state = STATE.CLOSING
+        d.state = ST_CLOSING
         d.timers.clear()
 
     def _schedule(self, owner: Any, deadline: Optional[float]) -> None:
@@ -510,7 +597,7 @@ class Endpoint:
         memo = self._datetime_ie
         if memo is not None and memo[0] == key:
             return memo[1]
-        item = IE(IE_ID.DATETIME, t)
+        item = IE(IE_DATETIME, t)
         self._datetime_ie = (key, item)
         return item
 
@@ -522,7 +609,7 @@ class Endpoint:
         d.lastsent = ms
         return ms
 
-    def _send(self, d: Dialog, frametype: int, subclass: int, now: float, *,
+    def _send(self, d: Dialog, frametype: _Sub, subclass: _Sub, now: float, *,
               ies: Optional[list] = None, payload: bytes = b"", final: bool = False,
               ts: Optional[int] = None) -> int:
         """Send a sequenced, reliable full frame on dialog ``d``; returns its timestamp."""
@@ -552,7 +639,7 @@ class Endpoint:
             heapq.heappush(self._heap, (deadline, next(self._seq), d))
         return ts
 
-    def _send_unreliable(self, d: Dialog, subclass: int, ts: int, oseqno: int,
+    def _send_unreliable(self, d: Dialog, subclass: _Sub, ts: int, oseqno: int,
                          ies: Optional[list] = None) -> None:
         """ACK, VNAK, INVAL: no sequence number consumed, never retransmitted."""
         sc, dc = d.callno, d.peer_callno or 0
@@ -574,10 +661,10 @@ class Endpoint:
 
     def _send_ack(self, d: Dialog, f: FullFrame) -> None:
         """ACK echoing ``f``'s timestamp; its oseqno is ``f``'s iseqno (Asterisk)."""
-        self._send_unreliable(d, IAX_SUB.ACK, f.timestamp, f.iseqno)
+        self._send_unreliable(d, IAX_ACK, f.timestamp, f.iseqno)
         self.stats.acks_sent += 1
 
-    def _send_apathetic(self, f: FullFrame, addr: Address, subclass: int,
+    def _send_apathetic(self, f: FullFrame, addr: Address, subclass: _Sub,
                         ies: Optional[list] = None) -> None:
         """A stateless reply from call number 1 (no dialog allocated), as Asterisk's
         send_apathetic_reply: timestamp echoed, oseqno 0, iseqno = received iseqno + 1."""
@@ -587,14 +674,14 @@ class Endpoint:
         self._out.append((r.encode(), addr))
         self.stats.apathetic_sent += 1
 
-    def _send_request(self, d: Dialog, subclass: int, ies: list, now: float) -> None:
+    def _send_request(self, d: Dialog, subclass: _Sub, ies: list, now: float) -> None:
         """Send a dialog-starting request, with the empty CALLTOKEN IE last if configured."""
         if self.config.send_calltoken:
             ies = ies + [_EMPTY_CALLTOKEN]
         d.request = (subclass, ies)
         self._send(d, _IAX, subclass, now, ies=ies)
 
-    def _send_ping(self, d: Dialog, now: float, subclass: int = IAX_SUB.PING) -> None:
+    def _send_ping(self, d: Dialog, now: float, subclass: _Sub = IAX_PING) -> None:
         ts = self._send(d, _IAX, subclass, now)
         if len(d.ping_sent) > 8:
             d.ping_sent.clear()
@@ -602,11 +689,11 @@ class Endpoint:
 
     def _send_dpreq(self, d: Dialog, number: str, now: float) -> None:
         d.dp_waiting.add(number)
-        self._send(d, _IAX, IAX_SUB.DPREQ, now, ies=_ies((IE_ID.CALLED_NUMBER, number)))
+        self._send(d, _IAX, IAX_DPREQ, now, ies=_ies((IE_CALLED_NUMBER, number)))
 
-    def _reject(self, d: Dialog, cause: str, code: int, now: float,
-                subclass: int = IAX_SUB.REJECT) -> None:
-        self._send(d, _IAX, subclass, now, ies=_ies((IE_ID.CAUSE, cause), (IE_ID.CAUSECODE, code)),
+    def _reject(self, d: Dialog, cause: Text, code: IntLike, now: float,
+                subclass: _Sub = IAX_REJECT) -> None:
+        self._send(d, _IAX, subclass, now, ies=_ies((IE_CAUSE, cause), (IE_CAUSECODE, code)),
                    final=True)
         self._close(d)
 
@@ -632,42 +719,42 @@ class Endpoint:
         else:
             d = self._by_peer.get((addr, f.source_call))
             if d is None:
-                if sub in (IAX_SUB.NEW, IAX_SUB.REGREQ, IAX_SUB.REGREL):
+                if sub in (IAX_NEW, IAX_REGREQ, IAX_REGREL):
                     self._on_dialog_start(f, addr, sub, now)
-                elif sub == IAX_SUB.POKE:
+                elif sub == IAX_POKE:
                     # Answered without allocating a call number (no state for strangers).
-                    self._send_apathetic(f, addr, IAX_SUB.PONG)
+                    self._send_apathetic(f, addr, IAX_PONG)
                     st.pokes_answered += 1
                 else:
                     st.unknown_call += 1
                 return
         self._on_dialog_frame(d, f, sub, now)
 
-    def _maybe_inval(self, f: FullFrame, addr: Address, sub: Optional[int]) -> None:
+    def _maybe_inval(self, f: FullFrame, addr: Address, sub: _Sub) -> None:
         """A frame for a call we do not have: INVAL back (not for ACK/INVAL/VNAK/TX*)."""
-        if sub in UNSEQUENCED or sub == IAX_SUB.CALLTOKEN:
+        if sub in UNSEQUENCED or sub == IAX_CALLTOKEN:
             return
         r = FullFrame(source_call=f.dest_call, dest_call=f.source_call, timestamp=f.timestamp,
                       oseqno=f.iseqno, iseqno=(f.oseqno + 1) & 0xFF, frametype=_IAX,
-                      subclass=IAX_SUB.INVAL)
+                      subclass=IAX_INVAL)
         self._out.append((r.encode(), addr))
         self.stats.invals_sent += 1
 
-    def _on_dialog_start(self, f: FullFrame, addr: Address, sub: int, now: float) -> None:
+    def _on_dialog_start(self, f: FullFrame, addr: Address, sub: _Sub, now: float) -> None:
         """NEW/REGREQ/REGREL from a stranger: the call-token gate, then a new dialog."""
         st = self.stats
         cfg = self.config
-        refusal = IAX_SUB.REJECT if sub == IAX_SUB.NEW else IAX_SUB.REGREJ
+        refusal = IAX_REJECT if sub == IAX_NEW else IAX_REGREJ
         token = None
-        for item in f.ies:   # f.ie(IE_ID.CALLTOKEN) where present, in one pass
-            if item[0] == IE_ID.CALLTOKEN:
+        for item in f.ies:   # f.ie(IE_CALLTOKEN) where present, in one pass
+            if item[0] == IE_CALLTOKEN:
                 token = item.value
                 break
         wall = cfg.wallclock_offset + now
         if token is not None:
             if not token:
-                self._send_apathetic(f, addr, IAX_SUB.CALLTOKEN,
-                                     [IE(IE_ID.CALLTOKEN, self._tokens.issue(addr, wall))])
+                self._send_apathetic(f, addr, IAX_CALLTOKEN,
+                                     [IE(IE_CALLTOKEN, self._tokens.issue(addr, wall))])
                 st.tokens_issued += 1
                 return
             if not self._tokens.valid(token, addr, wall):
@@ -684,9 +771,9 @@ class Endpoint:
             self._send_apathetic(f, addr, refusal)
             st.nonvalidated_limit += 1
             return
-        trunk = sub == IAX_SUB.NEW and addr in cfg.trunk_peers
+        trunk = sub == IAX_NEW and addr in cfg.trunk_peers
         try:
-            d = self._new_dialog(addr, KIND.CALL if sub == IAX_SUB.NEW else KIND.REGISTRAR, False, now,
+            d = self._new_dialog(addr, K_CALL if sub == IAX_NEW else K_REGISTRAR, False, now,
                                  trunk=trunk)
         except EngineError:
             self._send_apathetic(f, addr, refusal)
@@ -697,19 +784,19 @@ class Endpoint:
         d.peer_callno = f.source_call
         d.trunk = trunk
         self._by_peer[(addr, f.source_call)] = d
-        if sub == IAX_SUB.NEW:
+        if sub == IAX_NEW:
             st.calls_received += 1
         self._on_dialog_frame(d, f, sub, now)
 
-    def _tokenless_allowed(self, f: FullFrame, addr: Address, sub: int) -> bool:
+    def _tokenless_allowed(self, f: FullFrame, addr: Address, sub: _Sub) -> bool:
         """May a NEW/REGREQ/REGREL without a CALLTOKEN IE start a dialog? (chan_iax2.c
         calltoken_required, inverted): the named user (NEW) or peer's requirecalltoken
         decides -- no or auto (until that name once sent a valid token) let it in, yes
         refuses -- and a name without one falls back to the address rules."""
         cfg = self.config
         if cfg.user_calltoken_policy or cfg.peer_calltoken_policy:
-            new = sub == IAX_SUB.NEW
-            name = f.ie(IE_ID.USERNAME) or "guest"
+            new = sub == IAX_NEW
+            name = f.ie(IE_USERNAME) or "guest"
             policy = cfg.calltoken_policy_for(new, name)
             if policy is not None:
                 if policy == "auto" and (new, name) in self._calltoken_auto_done:
@@ -717,26 +804,26 @@ class Endpoint:
                 return policy != "yes"
         return cfg.token_optional_for(addr[0])
 
-    def _calltoken_seen(self, f: FullFrame, sub: int) -> None:
+    def _calltoken_seen(self, f: FullFrame, sub: _Sub) -> None:
         """A request with a valid token: a requirecalltoken=auto user (NEW) or peer
         (REGREQ/REGREL) it names by USERNAME requires tokens from now on (chan_iax2.c
         requirecalltoken_mark_auto; a request naming nobody changes nothing)."""
-        name = f.ie(IE_ID.USERNAME)
+        name = f.ie(IE_USERNAME)
         if not name:
             return
-        new = sub == IAX_SUB.NEW
+        new = sub == IAX_NEW
         if self.config.calltoken_policy_for(new, name) == "auto":
             self._calltoken_auto_done.add((new, name))
 
-    def _on_dialog_frame(self, d: Dialog, f: FullFrame, sub: Optional[int], now: float) -> None:
+    def _on_dialog_frame(self, d: Dialog, f: FullFrame, sub: _Sub, now: float) -> None:
         st = self.stats
         if d.peer_callno is None:
-            if sub == IAX_SUB.CALLTOKEN:
+            if sub == IAX_CALLTOKEN:
                 self._on_calltoken(d, f, now)
                 return
             d.peer_callno = f.source_call
             self._by_peer[(d.addr, f.source_call)] = d
-        if sub != IAX_SUB.INVAL:
+        if sub != IAX_INVAL:
             self._implicit_ack(d, f.iseqno, now)
             if not d.alive:
                 return
@@ -750,7 +837,7 @@ class Endpoint:
                 else:
                     st.out_of_order += 1
                     d.rx_ooo += 1
-                    self._send_unreliable(d, IAX_SUB.VNAK, self._next_ts(d, now), d.iseqno)
+                    self._send_unreliable(d, IAX_VNAK, self._next_ts(d, now), d.iseqno)
                     st.vnaks_sent += 1
                 return
             d.iseqno = (d.iseqno + 1) & 0xFF
@@ -759,7 +846,7 @@ class Endpoint:
         entry = _FRAME_HANDLERS.get(key)
         if entry is None:
             if f.frametype == _IAX and sub is not None and not isinstance(sub, IAXSubclass):
-                self._send(d, _IAX, IAX_SUB.UNSUPPORT, now, ies=[IE(IE_ID.IAX_UNKNOWN, int(sub) & 0xFF)])
+                self._send(d, _IAX, IAX_UNSUPPORT, now, ies=[IE(IE_IAX_UNKNOWN, int(sub) & 0xFF)])
             st.unhandled += 1
         else:
             kinds, states, handler = entry
@@ -796,14 +883,14 @@ class Endpoint:
 
     def _on_calltoken(self, d: Dialog, f: FullFrame, now: float) -> None:
         """Resend our request with the token in place of the empty CALLTOKEN IE."""
-        token = f.ie(IE_ID.CALLTOKEN)
-        if d.request is None or d.token_sent or d.state is not STATE.WAIT_REPLY or not token:
+        token = f.ie(IE_CALLTOKEN)
+        if d.request is None or d.token_sent or d.state is not ST_WAIT_REPLY or not token:
             self.stats.unexpected += 1
             return
         subclass, ies = d.request
-        if ies and ies[-1][0] == IE_ID.CALLTOKEN:
+        if ies and ies[-1][0] == IE_CALLTOKEN:
             ies = ies[:-1]
-        ies = ies + [IE(IE_ID.CALLTOKEN, token)]
+        ies = ies + [IE(IE_CALLTOKEN, token)]
         d.request = (subclass, ies)
         d.token_sent = True
         d.pending.clear()
@@ -812,7 +899,7 @@ class Endpoint:
 
     def _on_mini(self, f: MiniFrame, addr: Address, now: float) -> None:
         d = self._by_peer.get((addr, f.source_call))
-        if d is None or d.kind is not KIND.CALL or d.state is STATE.CLOSING:
+        if d is None or d.kind is not K_CALL or d.state is ST_CLOSING:
             self.stats.unknown_call += 1
             return
         if not d.rx_format:
@@ -824,7 +911,7 @@ class Endpoint:
         self.stats.trunk_received += 1
         for e in f.entries:
             d = self._by_peer.get((addr, e.source_call))
-            if d is None or d.kind is not KIND.CALL or d.state is STATE.CLOSING:
+            if d is None or d.kind is not K_CALL or d.state is ST_CLOSING:
                 self.stats.unknown_call += 1
                 continue
             if not d.rx_format:
@@ -867,17 +954,17 @@ class Endpoint:
         self._destroy(d, now)
         if p.final or (d.tbd and not d.caller):   # the application never saw this one
             return
-        if d.kind is KIND.CALL:
+        if d.kind is K_CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallFailed(d.callno, *OUT_OF_ORDER))
-        elif d.kind is KIND.REGISTER and d.reg is not None and d.reg.alive:
+        elif d.kind is K_REGISTER and d.reg is not None and d.reg.alive:
             reg = d.reg
             self._events.append(ev.RegistrationFailed(reg.reg_id, reg.addr, reg.username,
                                                       "timeout", None))
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
-        elif d.kind is KIND.POKE:
+        elif d.kind is K_POKE:
             self._events.append(ev.PokeTimeout(d.callno, d.addr))
 
     def _timer_ping(self, d: Dialog, now: float, arg: str) -> None:
@@ -886,7 +973,7 @@ class Endpoint:
             d.timers["ping"] = now + self.config.ping_interval
 
     def _timer_lagrq(self, d: Dialog, now: float, arg: str) -> None:
-        self._send(d, _IAX, IAX_SUB.LAGRQ, now)
+        self._send(d, _IAX, IAX_LAGRQ, now)
         if self.config.lagrq_interval:
             d.timers["lagrq"] = now + self.config.lagrq_interval
 
@@ -899,12 +986,12 @@ class Endpoint:
         self._arm_idle(d, now)
 
     def _timer_congest(self, d: Dialog, now: float, arg: str) -> None:
-        if d.state is STATE.WAIT_REPLY:
+        if d.state is ST_WAIT_REPLY:
             self._events.append(ev.CallCongestion(d.callno))
 
     def _timer_idle(self, d: Dialog, now: float, arg: str) -> None:
         if d.state in _ANY_OPEN:
-            self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies((IE_ID.CAUSECODE, 16)), final=True)
+            self._send(d, _IAX, IAX_HANGUP, now, ies=_ies((IE_CAUSECODE, 16)), final=True)
             self._close(d)
 
     def _arm_idle(self, d: Dialog, now: float) -> None:
@@ -927,15 +1014,15 @@ class Endpoint:
     # ------------------------------------------------------------------ registration (client)
     def _register_attempt(self, reg: Registration, now: float) -> None:
         try:
-            d = self._new_dialog(reg.addr, KIND.REGISTER, True, now)
+            d = self._new_dialog(reg.addr, K_REGISTER, True, now)
         except EngineError:
             reg.deadline = now + self.config.reg_retry
             self._schedule(reg, reg.deadline)
             return
         d.reg, d.username, d.secret = reg, reg.username, reg.secret
         reg.dialog = d
-        self._send_request(d, IAX_SUB.REGREQ, _ies((IE_ID.USERNAME, reg.username),
-                                             (IE_ID.REFRESH, reg.refresh)), now)
+        self._send_request(d, IAX_REGREQ, _ies((IE_USERNAME, reg.username),
+                                             (IE_REFRESH, reg.refresh)), now)
 
     # ------------------------------------------------------------------ trunking
     def _trunk_add(self, d: Dialog, ts: int, payload: bytes, now: float) -> None:
@@ -970,36 +1057,36 @@ class Endpoint:
     def _h_new(self, d: Dialog, f: FullFrame, now: float) -> None:
         cfg = self.config
         first = _first_ies(f)
-        d.called_number = str(_ie_value(first, IE_ID.CALLED_NUMBER) or "s")
-        d.context = str(_ie_value(first, IE_ID.CALLED_CONTEXT) or cfg.default_context)
-        d.calling_number = _ie_value(first, IE_ID.CALLING_NUMBER)
-        d.calling_name = _ie_value(first, IE_ID.CALLING_NAME)
-        d.username = _ie_value(first, IE_ID.USERNAME)
-        d.format = int(_ie_value(first, IE_ID.FORMAT) or 0)
-        d.capability = int(_ie_value(first, IE_ID.CAPABILITY) or 0) | d.format
+        d.called_number = str(_ie_value(first, IE_CALLED_NUMBER) or "s")
+        d.context = str(_ie_value(first, IE_CALLED_CONTEXT) or cfg.default_context)
+        d.calling_number = _ie_value(first, IE_CALLING_NUMBER)
+        d.calling_name = _ie_value(first, IE_CALLING_NAME)
+        d.username = _ie_value(first, IE_USERNAME)
+        d.format = int(_ie_value(first, IE_FORMAT) or 0)
+        d.capability = int(_ie_value(first, IE_CAPABILITY) or 0) | d.format
         d.tbd = d.called_number == "TBD"
         if d.username is not None:
             secret = cfg.users.get(d.username)
             if secret is None or secret:
                 d.secret = secret
                 d.decoy = secret is None
-                self._challenge(d, IAX_SUB.AUTHREQ, now)
+                self._challenge(d, IAX_AUTHREQ, now)
                 return
         elif not cfg.allow_guest:
             self._refuse(d, NO_AUTHORITY, now)
             return
         self._admit(d, now)
 
-    def _challenge(self, d: Dialog, subclass: int, now: float) -> None:
+    def _challenge(self, d: Dialog, subclass: _Sub, now: float) -> None:
         d.challenge = new_challenge(self._rng)
-        d.state = STATE.AUTHENTICATING
+        d.state = ST_AUTHENTICATING
         self._send(d, _IAX, subclass, now, ies=_ies(
-            (IE_ID.AUTHMETHODS, AuthMethod.MD5), (IE_ID.CHALLENGE, d.challenge),
-            (IE_ID.USERNAME, d.username)))
+            (IE_AUTHMETHODS, AuthMethod.MD5), (IE_CHALLENGE, d.challenge),
+            (IE_USERNAME, d.username)))
 
     def _h_authrep(self, d: Dialog, f: FullFrame, now: float) -> None:
         if d.decoy or d.challenge is None or d.secret is None or not md5_matches(
-                d.challenge, d.secret, f.ie(IE_ID.MD5_RESULT)):
+                d.challenge, d.secret, f.ie(IE_MD5_RESULT)):
             self.stats.auth_failures += 1
             self._send_ack(d, f)
             self._refuse(d, NO_AUTHORITY, now)
@@ -1028,17 +1115,17 @@ class Endpoint:
             self._accept(d, now)
             accepted = True
             if cfg.auto_answer:
-                self._send(d, _CONTROL, CTRL_SUB.ANSWER, now)
-                d.state = STATE.UP
+                self._send(d, _CONTROL, CTRL_ANSWER, now)
+                d.state = ST_UP
         else:
-            d.state = STATE.WAIT_APP
+            d.state = ST_WAIT_APP
         self._events.append(ev.IncomingCall(
             d.callno, d.addr, d.called_number, d.context, d.calling_number, d.calling_name,
             d.username, d.format, d.capability, accepted))
 
     @staticmethod
-    def _dp_bool(fn: Callable[..., Any], number: str, context: str,
-                 callerid: Optional[str] = None) -> bool:
+    def _dp_bool(fn: Callable[..., Any], number: Text, context: Text,
+                 callerid: Optional[Text] = None) -> bool:
         try:
             return bool(fn(number, context, callerid=callerid))
         except TypeError:
@@ -1047,8 +1134,8 @@ class Endpoint:
             return False
 
     def _accept(self, d: Dialog, now: float) -> None:
-        self._send(d, _IAX, IAX_SUB.ACCEPT, now, ies=_ies((IE_ID.FORMAT, d.format)))
-        d.state = STATE.ACCEPTED
+        self._send(d, _IAX, IAX_ACCEPT, now, ies=_ies((IE_FORMAT, d.format)))
+        d.state = ST_ACCEPTED
         self._start_call_timers(d, now)
 
     def _start_call_timers(self, d: Dialog, now: float) -> None:
@@ -1062,27 +1149,27 @@ class Endpoint:
         self._schedule(d, d.next_deadline())
 
     def _h_authreq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        methods = int(f.ie(IE_ID.AUTHMETHODS) or 0)
-        challenge = f.ie(IE_ID.CHALLENGE)
+        methods = int(f.ie(IE_AUTHMETHODS) or 0)
+        challenge = f.ie(IE_CHALLENGE)
         if d.secret is None or challenge is None or not methods & (AuthMethod.MD5 |
                                                                     AuthMethod.PLAINTEXT):
-            self._send(d, _IAX, IAX_SUB.HANGUP, now, ies=_ies(
-                (IE_ID.CAUSE, "No authentication secret"), (IE_ID.CAUSECODE, NO_AUTHORITY[1])),
+            self._send(d, _IAX, IAX_HANGUP, now, ies=_ies(
+                (IE_CAUSE, "No authentication secret"), (IE_CAUSECODE, NO_AUTHORITY[1])),
                 final=True)
             self._close(d)
             self._events.append(ev.CallFailed(d.callno, "No authentication secret",
                                               NO_AUTHORITY[1]))
             return
         if methods & AuthMethod.MD5:
-            ies = [IE(IE_ID.MD5_RESULT, md5_response(str(challenge), d.secret))]
+            ies = [IE(IE_MD5_RESULT, md5_response(str(challenge), d.secret))]
         else:
-            ies = [IE(IE_ID.PASSWORD, d.secret)]
-        self._send(d, _IAX, IAX_SUB.AUTHREP, now, ies=ies)
+            ies = [IE(IE_PASSWORD, d.secret)]
+        self._send(d, _IAX, IAX_AUTHREP, now, ies=ies)
 
     def _h_accept(self, d: Dialog, f: FullFrame, now: float) -> None:
         d.timers.pop("congest", None)
-        d.format = int(f.ie(IE_ID.FORMAT) or d.format)
-        d.state = STATE.ACCEPTED
+        d.format = int(f.ie(IE_FORMAT) or d.format)
+        d.state = ST_ACCEPTED
         self._events.append(ev.CallAccepted(d.callno, d.format))
         self._start_call_timers(d, now)
         queue, d.dp_queue = d.dp_queue, []
@@ -1090,12 +1177,12 @@ class Endpoint:
             self._send_dpreq(d, number, now)
 
     def _h_ringing(self, d: Dialog, f: FullFrame, now: float) -> None:
-        if d.state is STATE.ACCEPTED:
-            d.state = STATE.RINGING
+        if d.state is ST_ACCEPTED:
+            d.state = ST_RINGING
         self._events.append(ev.CallRinging(d.callno))
 
     def _h_answer(self, d: Dialog, f: FullFrame, now: float) -> None:
-        d.state = STATE.UP
+        d.state = ST_UP
         self._events.append(ev.CallAnswered(d.callno))
 
     def _h_progress(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1109,17 +1196,17 @@ class Endpoint:
         self._events.append(ev.CallCongestion(d.callno))
 
     def _h_hangup(self, d: Dialog, f: FullFrame, now: float) -> None:
-        closing = d.state is STATE.CLOSING       # hang-ups crossed: ours was already told
+        closing = d.state is ST_CLOSING       # hang-ups crossed: ours was already told
         self._send_ack(d, f)
         self._destroy(d, now)
         if not closing and not (d.tbd and not d.caller):
-            self._events.append(ev.CallHungUp(d.callno, f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE)))
+            self._events.append(ev.CallHungUp(d.callno, f.ie(IE_CAUSE), f.ie(IE_CAUSECODE)))
 
     def _h_reject(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
         self._destroy(d, now)
-        cause, code = f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE)
-        if d.kind is KIND.CALL:
+        cause, code = f.ie(IE_CAUSE), f.ie(IE_CAUSECODE)
+        if d.kind is K_CALL:
             for number in sorted(d.dp_waiting | set(d.dp_queue)):
                 self._events.append(ev.DialplanTimeout(d.callno, number))
             self._events.append(ev.CallRejected(d.callno, cause, code))
@@ -1127,12 +1214,12 @@ class Endpoint:
             self._reg_failed(d, cause, code, now)
 
     def _h_inval(self, d: Dialog, f: FullFrame, now: float) -> None:
-        was_call = (d.kind is KIND.CALL and d.state is not STATE.CLOSING
+        was_call = (d.kind is K_CALL and d.state is not ST_CLOSING
                     and not (d.tbd and not d.caller))
         self._destroy(d, now)
         if was_call:
             self._events.append(ev.CallHungUp(d.callno, None, None))
-        elif d.kind is KIND.REGISTER:
+        elif d.kind is K_REGISTER:
             self._reg_failed(d, "INVAL", None, now)
 
     def _h_vnak(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1155,34 +1242,34 @@ class Endpoint:
         self._events.append(ev.DtmfReceived(d.callno, digit))
 
     def _h_ping(self, d: Dialog, f: FullFrame, now: float) -> None:
-        self._send(d, _IAX, IAX_SUB.PONG, now, ts=f.timestamp, ies=_ies(
-            (IE_ID.RR_JITTER, 0), (IE_ID.RR_LOSS, 0), (IE_ID.RR_PKTS, d.rx_voice & 0xFFFFFFFF),
-            (IE_ID.RR_DELAY, 0), (IE_ID.RR_DROPPED, 0), (IE_ID.RR_OOO, d.rx_ooo & 0xFFFFFFFF)))
+        self._send(d, _IAX, IAX_PONG, now, ts=f.timestamp, ies=_ies(
+            (IE_RR_JITTER, 0), (IE_RR_LOSS, 0), (IE_RR_PKTS, d.rx_voice & 0xFFFFFFFF),
+            (IE_RR_DELAY, 0), (IE_RR_DROPPED, 0), (IE_RR_OOO, d.rx_ooo & 0xFFFFFFFF)))
 
     def _h_pong(self, d: Dialog, f: FullFrame, now: float) -> None:
         sent = d.ping_sent.pop(f.timestamp, None)
         # round trip from our send time of the echoed timestamp (the PING's first send)
         rtt = now - sent if sent is not None else max(0, d.ms(now) - f.timestamp) / 1000.0
-        if d.kind is KIND.CALL:
+        if d.kind is K_CALL:
             d.pingtime = max(rtt, 0.001)
         self._events.append(ev.PongReceived(d.callno, d.addr, rtt))
-        if d.kind is KIND.POKE:
+        if d.kind is K_POKE:
             self._send_ack(d, f)
             self._destroy(d, now)
 
     def _h_lagrq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        self._send(d, _IAX, IAX_SUB.LAGRP, now, ts=f.timestamp)
+        self._send(d, _IAX, IAX_LAGRP, now, ts=f.timestamp)
 
     def _h_lagrp(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._events.append(ev.LagReply(d.callno, max(0, d.ms(now) - f.timestamp) / 1000.0))
 
     def _h_dpreq(self, d: Dialog, f: FullFrame, now: float) -> None:
-        number = str(f.ie(IE_ID.CALLED_NUMBER) or "")
+        number = str(f.ie(IE_CALLED_NUMBER) or "")
         status = self.dp_status(number, d.context, d.calling_number)
-        self._send(d, _IAX, IAX_SUB.DPREP, now, ies=_ies(
-            (IE_ID.CALLED_NUMBER, number), (IE_ID.DPSTATUS, status), (IE_ID.REFRESH, self.config.dp_refresh)))
+        self._send(d, _IAX, IAX_DPREP, now, ies=_ies(
+            (IE_CALLED_NUMBER, number), (IE_DPSTATUS, status), (IE_REFRESH, self.config.dp_refresh)))
 
-    def dp_status(self, number: str, context: str, callerid: Optional[str] = None) -> DPStatus:
+    def dp_status(self, number: Text, context: Text, callerid: Optional[Text] = None) -> DPStatus:
         """DPSTATUS flags for ``number`` in ``context`` from the configured dialplan, as
         Asterisk's dp_lookup computes them (NONEXISTENT when there is no dialplan)."""
         dp = self.config.dialplan
@@ -1202,13 +1289,13 @@ class Endpoint:
         return status
 
     def _h_dprep(self, d: Dialog, f: FullFrame, now: float) -> None:
-        number = str(f.ie(IE_ID.CALLED_NUMBER) or "")
+        number = str(f.ie(IE_CALLED_NUMBER) or "")
         d.dp_waiting.discard(number)
         d.timers.pop("dp:" + number, None)
-        status = f.ie(IE_ID.DPSTATUS)
+        status = f.ie(IE_DPSTATUS)
         self._events.append(ev.DialplanReply(
             d.callno, number, DPStatus(int(status)) if status is not None else DPStatus(0),
-            f.ie(IE_ID.REFRESH)))
+            f.ie(IE_REFRESH)))
         self._arm_idle(d, now)
 
     def _h_unsupport(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1218,57 +1305,57 @@ class Endpoint:
     def _h_regreq(self, d: Dialog, f: FullFrame, now: float) -> None:
         cfg = self.config
         sub = f.subclass
-        username = f.ie(IE_ID.USERNAME)
+        username = f.ie(IE_USERNAME)
         secret = cfg.users.get(username) if isinstance(username, str) else None
         if secret is None:
             self.stats.auth_failures += 1
-            self._reject(d, *REG_REFUSED, now, subclass=IAX_SUB.REGREJ)
+            self._reject(d, *REG_REFUSED, now, subclass=IAX_REGREJ)
             return
         d.username, d.secret = username, secret
         if secret:
-            answer = f.ie(IE_ID.MD5_RESULT)
+            answer = f.ie(IE_MD5_RESULT)
             if answer is None:
                 if d.challenge is None:
-                    self._challenge(d, IAX_SUB.REGAUTH, now)
+                    self._challenge(d, IAX_REGAUTH, now)
                     return
             if d.challenge is None or not md5_matches(d.challenge, secret, answer):
                 self.stats.auth_failures += 1
                 self._send_ack(d, f)
-                self._reject(d, *REG_REFUSED, now, subclass=IAX_SUB.REGREJ)
+                self._reject(d, *REG_REFUSED, now, subclass=IAX_REGREJ)
                 return
-        asked = f.ie(IE_ID.REFRESH)
+        asked = f.ie(IE_REFRESH)
         refresh = int(asked) if isinstance(asked, int) else 60
         refresh = min(max(refresh, cfg.min_reg_expire), cfg.max_reg_expire)
-        ies = _ies((IE_ID.USERNAME, username), (IE_ID.DATETIME, self._datetime(now)))
+        ies = _ies((IE_USERNAME, username), (IE_DATETIME, self._datetime(now)))
         old = self._peers.pop(username, None)
         if old is not None:
             old.alive = False
-        if sub == IAX_SUB.REGREL:
-            ies += _ies((IE_ID.APPARENT_ADDR, d.addr))
+        if sub == IAX_REGREL:
+            ies += _ies((IE_APPARENT_ADDR, d.addr))
             if old is not None:
                 self._events.append(ev.PeerUnregistered(username, old.addr, "released"))
         else:
-            ies += _ies((IE_ID.REFRESH, refresh), (IE_ID.APPARENT_ADDR, d.addr))
+            ies += _ies((IE_REFRESH, refresh), (IE_APPARENT_ADDR, d.addr))
             p = PeerEntry(username, d.addr, refresh, now + refresh + cfg.reg_expire_grace)
             self._peers[username] = p
             self._schedule(p, p.deadline)
             self._events.append(ev.PeerRegistered(username, d.addr, refresh))
-        self._send(d, _IAX, IAX_SUB.REGACK, now, ies=ies, final=True)
+        self._send(d, _IAX, IAX_REGACK, now, ies=ies, final=True)
         self._close(d)
 
     # registration, client side
     def _h_regauth(self, d: Dialog, f: FullFrame, now: float) -> None:
-        challenge = f.ie(IE_ID.CHALLENGE)
-        methods = int(f.ie(IE_ID.AUTHMETHODS) or 0)
+        challenge = f.ie(IE_CHALLENGE)
+        methods = int(f.ie(IE_AUTHMETHODS) or 0)
         if d.secret is None or challenge is None or not methods & AuthMethod.MD5:
             self._destroy(d, now)
             self._reg_failed(d, "No secret for REGAUTH", None, now)
             return
-        subclass = d.request[0] if d.request else IAX_SUB.REGREQ
-        ies = _ies((IE_ID.USERNAME, d.username))
-        if subclass == IAX_SUB.REGREQ and d.reg is not None:
-            ies += _ies((IE_ID.REFRESH, d.reg.refresh))
-        ies.append(IE(IE_ID.MD5_RESULT, md5_response(str(challenge), d.secret)))
+        subclass = d.request[0] if d.request else IAX_REGREQ
+        ies = _ies((IE_USERNAME, d.username))
+        if subclass == IAX_REGREQ and d.reg is not None:
+            ies += _ies((IE_REFRESH, d.reg.refresh))
+        ies.append(IE(IE_MD5_RESULT, md5_response(str(challenge), d.secret)))
         self._send(d, _IAX, subclass, now, ies=ies)
 
     def _h_regack(self, d: Dialog, f: FullFrame, now: float) -> None:
@@ -1277,9 +1364,9 @@ class Endpoint:
         reg = d.reg
         if reg is None or not reg.alive:
             return
-        refresh = f.ie(IE_ID.REFRESH)
+        refresh = f.ie(IE_REFRESH)
         refresh = int(refresh) if isinstance(refresh, int) and refresh > 0 else reg.refresh
-        apparent = f.ie(IE_ID.APPARENT_ADDR)
+        apparent = f.ie(IE_APPARENT_ADDR)
         reg.registered = True
         self._events.append(ev.Registered(reg.reg_id, reg.addr, reg.username, refresh,
                                           (apparent[0], apparent[1]) if apparent else None))
@@ -1289,7 +1376,7 @@ class Endpoint:
     def _h_regrej(self, d: Dialog, f: FullFrame, now: float) -> None:
         self._send_ack(d, f)
         self._destroy(d, now)
-        self._reg_failed(d, f.ie(IE_ID.CAUSE), f.ie(IE_ID.CAUSECODE), now)
+        self._reg_failed(d, f.ie(IE_CAUSE), f.ie(IE_CAUSECODE), now)
 
     def _reg_failed(self, d: Dialog, cause: Optional[str], code: Optional[int],
                     now: float) -> None:
@@ -1303,50 +1390,50 @@ class Endpoint:
         self._schedule(reg, reg.deadline)
 
 
-_CALLS = frozenset({KIND.CALL})
-_CALLER_WAIT = frozenset({STATE.WAIT_REPLY})
+_CALLS = frozenset({K_CALL})
+_CALLER_WAIT = frozenset({ST_WAIT_REPLY})
 _ALL_KINDS = frozenset(Kind)
 _ALL_STATES = frozenset(State)
-_OPEN_CALL = frozenset({STATE.WAIT_REPLY, STATE.WAIT_APP, STATE.ACCEPTED, STATE.RINGING,
-                        STATE.UP})
+_OPEN_CALL = frozenset({ST_WAIT_REPLY, ST_WAIT_APP, ST_ACCEPTED, ST_RINGING,
+                        ST_UP})
 
 #: (frame type, subclass) -> (dialog kinds, dialog states, handler). A frame outside the
 #: listed kinds/states is acknowledged (it consumed a sequence number) and counted as
 #: ``stats.unexpected``; one with no row at all as ``stats.unhandled`` (UNSUPPORT for an
 #: unknown IAX subclass).
 _FRAME_HANDLERS: dict[tuple[int, Any], tuple[frozenset, frozenset, Callable]] = {
-    (_IAX, IAX_SUB.NEW): (_CALLS, _CALLER_WAIT, Endpoint._h_new),
-    (_IAX, IAX_SUB.AUTHREQ): (_CALLS, _CALLER_WAIT, Endpoint._h_authreq),
-    (_IAX, IAX_SUB.AUTHREP): (_CALLS, frozenset({STATE.AUTHENTICATING}), Endpoint._h_authrep),
-    (_IAX, IAX_SUB.ACCEPT): (_CALLS, _CALLER_WAIT, Endpoint._h_accept),
-    (_IAX, IAX_SUB.REJECT): (frozenset({KIND.CALL, KIND.REGISTER}), _ALL_STATES, Endpoint._h_reject),
-    (_IAX, IAX_SUB.HANGUP): (_CALLS, _ALL_STATES, Endpoint._h_hangup),
-    (_IAX, IAX_SUB.INVAL): (_ALL_KINDS, _ALL_STATES, Endpoint._h_inval),
-    (_IAX, IAX_SUB.VNAK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_vnak),
-    (_IAX, IAX_SUB.ACK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_ack),
-    (_IAX, IAX_SUB.PING): (_CALLS, _OPEN_CALL, Endpoint._h_ping),
-    (_IAX, IAX_SUB.PONG): (frozenset({KIND.CALL, KIND.POKE}), _ALL_STATES, Endpoint._h_pong),
-    (_IAX, IAX_SUB.LAGRQ): (_CALLS, _OPEN_CALL, Endpoint._h_lagrq),
-    (_IAX, IAX_SUB.LAGRP): (_CALLS, _ALL_STATES, Endpoint._h_lagrp),
-    (_IAX, IAX_SUB.DPREQ): (_CALLS, frozenset({STATE.ACCEPTED}), Endpoint._h_dpreq),
-    (_IAX, IAX_SUB.DPREP): (_CALLS, frozenset({STATE.ACCEPTED}), Endpoint._h_dprep),
-    (_IAX, IAX_SUB.UNSUPPORT): (_ALL_KINDS, _ALL_STATES, Endpoint._h_unsupport),
-    (_IAX, IAX_SUB.REGREQ): (frozenset({KIND.REGISTRAR}),
-                       frozenset({STATE.WAIT_REPLY, STATE.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, IAX_SUB.REGREL): (frozenset({KIND.REGISTRAR}),
-                       frozenset({STATE.WAIT_REPLY, STATE.AUTHENTICATING}), Endpoint._h_regreq),
-    (_IAX, IAX_SUB.REGAUTH): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
-    (_IAX, IAX_SUB.REGACK): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
-    (_IAX, IAX_SUB.REGREJ): (frozenset({KIND.REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
-    (_CONTROL, CTRL_SUB.RINGING): (_CALLS, frozenset({STATE.ACCEPTED, STATE.RINGING}),
+    (_IAX, IAX_NEW): (_CALLS, _CALLER_WAIT, Endpoint._h_new),
+    (_IAX, IAX_AUTHREQ): (_CALLS, _CALLER_WAIT, Endpoint._h_authreq),
+    (_IAX, IAX_AUTHREP): (_CALLS, frozenset({ST_AUTHENTICATING}), Endpoint._h_authrep),
+    (_IAX, IAX_ACCEPT): (_CALLS, _CALLER_WAIT, Endpoint._h_accept),
+    (_IAX, IAX_REJECT): (frozenset({K_CALL, K_REGISTER}), _ALL_STATES, Endpoint._h_reject),
+    (_IAX, IAX_HANGUP): (_CALLS, _ALL_STATES, Endpoint._h_hangup),
+    (_IAX, IAX_INVAL): (_ALL_KINDS, _ALL_STATES, Endpoint._h_inval),
+    (_IAX, IAX_VNAK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_vnak),
+    (_IAX, IAX_ACK): (_ALL_KINDS, _ALL_STATES, Endpoint._h_ack),
+    (_IAX, IAX_PING): (_CALLS, _OPEN_CALL, Endpoint._h_ping),
+    (_IAX, IAX_PONG): (frozenset({K_CALL, K_POKE}), _ALL_STATES, Endpoint._h_pong),
+    (_IAX, IAX_LAGRQ): (_CALLS, _OPEN_CALL, Endpoint._h_lagrq),
+    (_IAX, IAX_LAGRP): (_CALLS, _ALL_STATES, Endpoint._h_lagrp),
+    (_IAX, IAX_DPREQ): (_CALLS, frozenset({ST_ACCEPTED}), Endpoint._h_dpreq),
+    (_IAX, IAX_DPREP): (_CALLS, frozenset({ST_ACCEPTED}), Endpoint._h_dprep),
+    (_IAX, IAX_UNSUPPORT): (_ALL_KINDS, _ALL_STATES, Endpoint._h_unsupport),
+    (_IAX, IAX_REGREQ): (frozenset({K_REGISTRAR}),
+                       frozenset({ST_WAIT_REPLY, ST_AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, IAX_REGREL): (frozenset({K_REGISTRAR}),
+                       frozenset({ST_WAIT_REPLY, ST_AUTHENTICATING}), Endpoint._h_regreq),
+    (_IAX, IAX_REGAUTH): (frozenset({K_REGISTER}), _CALLER_WAIT, Endpoint._h_regauth),
+    (_IAX, IAX_REGACK): (frozenset({K_REGISTER}), _CALLER_WAIT, Endpoint._h_regack),
+    (_IAX, IAX_REGREJ): (frozenset({K_REGISTER}), _CALLER_WAIT, Endpoint._h_regrej),
+    (_CONTROL, CTRL_RINGING): (_CALLS, frozenset({ST_ACCEPTED, ST_RINGING}),
                             Endpoint._h_ringing),
-    (_CONTROL, CTRL_SUB.ANSWER): (_CALLS, _CALL_ACTIVE, Endpoint._h_answer),
-    (_CONTROL, CTRL_SUB.PROCEEDING): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
-    (_CONTROL, CTRL_SUB.PROGRESS): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
-    (_CONTROL, CTRL_SUB.BUSY): (_CALLS, _CALL_ACTIVE, Endpoint._h_busy),
-    (_CONTROL, CTRL_SUB.CONGESTION): (_CALLS, _CALL_ACTIVE, Endpoint._h_congestion),
+    (_CONTROL, CTRL_ANSWER): (_CALLS, _CALL_ACTIVE, Endpoint._h_answer),
+    (_CONTROL, CTRL_PROCEEDING): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
+    (_CONTROL, CTRL_PROGRESS): (_CALLS, _CALL_ACTIVE, Endpoint._h_progress),
+    (_CONTROL, CTRL_BUSY): (_CALLS, _CALL_ACTIVE, Endpoint._h_busy),
+    (_CONTROL, CTRL_CONGESTION): (_CALLS, _CALL_ACTIVE, Endpoint._h_congestion),
     (_VOICE, None): (_CALLS, _CALL_ACTIVE, Endpoint._h_voice),
-    (FrameType.DTMF_END, None): (_CALLS, _CALL_ACTIVE, Endpoint._h_dtmf),
+    (_DTMF_END, None): (_CALLS, _CALL_ACTIVE, Endpoint._h_dtmf),
 }
 
 #: Dialog timer name (before ":") -> handler.

@@ -1,22 +1,27 @@
 """Events the engine hands to its application (``Endpoint.next_event()``).
 
-Plain frozen dataclasses, one per thing that happened. ``call_id`` is our local call number
-of the dialog concerned (the value ``place_call``/``poke``/``dial_lookup`` returned, or the one
-an ``IncomingCall`` announced); ``addr`` is the peer's ``(host, port)``.
+Plain frozen dataclasses, one per thing that happened; they stay ordinary Python classes when
+this module is compiled with mypyc (frozen, slotted, picklable). ``call_id`` is our local call
+number of the dialog concerned (the value ``place_call``/``poke``/``dial_lookup`` returned, or
+the one an ``IncomingCall`` announced); ``addr`` is the peer's ``(host, port)``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
+from iaxsim.iax2._mypyc import mypyc_attr
+
 Address = tuple[str, int]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Event:
     """Base class of every engine event."""
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class IncomingCall(Event):
     """A NEW passed call-token and authentication checks.
@@ -37,6 +42,7 @@ class IncomingCall(Event):
     accepted: bool
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRefused(Event):
     """The engine itself refused an incoming NEW (REJECT sent): bad credentials, no such
@@ -50,6 +56,7 @@ class CallRefused(Event):
     code: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallAccepted(Event):
     """Our NEW was accepted (ACCEPT received) with media ``format``."""
@@ -58,6 +65,7 @@ class CallAccepted(Event):
     format: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRinging(Event):
     """The far end is ringing (control RINGING)."""
@@ -65,6 +73,7 @@ class CallRinging(Event):
     call_id: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallProgress(Event):
     """Control PROCEEDING or PROGRESS received (``what`` names which)."""
@@ -73,6 +82,7 @@ class CallProgress(Event):
     what: str
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallAnswered(Event):
     """The far end answered (control ANSWER)."""
@@ -80,6 +90,7 @@ class CallAnswered(Event):
     call_id: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallBusy(Event):
     """The far end signalled busy (control BUSY); the call stays until someone hangs up."""
@@ -87,6 +98,7 @@ class CallBusy(Event):
     call_id: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallCongestion(Event):
     """The far end signalled congestion (control CONGESTION)."""
@@ -94,6 +106,7 @@ class CallCongestion(Event):
     call_id: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRejected(Event):
     """Our call attempt was rejected (REJECT received); CAUSE text and Q.931 CAUSECODE."""
@@ -103,6 +116,7 @@ class CallRejected(Event):
     code: Optional[int]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallHungUp(Event):
     """The peer hung up (IAX HANGUP), or invalidated the call (INVAL: cause and code None)."""
@@ -112,6 +126,7 @@ class CallHungUp(Event):
     code: Optional[int]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallFailed(Event):
     """The call died locally: retransmissions exhausted (cause 27, as Asterisk hangs up the
@@ -122,6 +137,7 @@ class CallFailed(Event):
     code: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class VoiceReceived(Event):
     """A voice frame (full, mini or trunk entry) with its reconstructed 32-bit timestamp."""
@@ -132,6 +148,7 @@ class VoiceReceived(Event):
     timestamp: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DtmfReceived(Event):
     """A DTMF digit (frame type DTMF end)."""
@@ -140,6 +157,7 @@ class DtmfReceived(Event):
     digit: str
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Registered(Event):
     """Our registration was acknowledged (REGACK)."""
@@ -151,6 +169,7 @@ class Registered(Event):
     apparent_addr: Optional[Address]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class RegistrationFailed(Event):
     """Our registration was refused (REGREJ: cause/code) or timed out (cause "timeout")."""
@@ -162,6 +181,7 @@ class RegistrationFailed(Event):
     code: Optional[int]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PeerRegistered(Event):
     """A peer registered with us (we sent REGACK)."""
@@ -171,6 +191,7 @@ class PeerRegistered(Event):
     refresh: int
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PeerUnregistered(Event):
     """A peer's registration ended: ``reason`` is "released" (REGREL) or "expired"."""
@@ -180,6 +201,7 @@ class PeerUnregistered(Event):
     reason: str
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PongReceived(Event):
     """A PONG answered our POKE or PING; ``rtt`` in seconds (from the echoed timestamp)."""
@@ -189,6 +211,7 @@ class PongReceived(Event):
     rtt: float
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class LagReply(Event):
     """A LAGRP answered our LAGRQ; ``lag`` in seconds."""
@@ -197,6 +220,7 @@ class LagReply(Event):
     lag: float
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PokeTimeout(Event):
     """Our POKE got no PONG before its retransmissions ran out (peer unreachable)."""
@@ -205,6 +229,7 @@ class PokeTimeout(Event):
     addr: Address
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanReply(Event):
     """A DPREP answered our DPREQ: ``status`` is the DPSTATUS flags, ``refresh`` seconds."""
@@ -215,6 +240,7 @@ class DialplanReply(Event):
     refresh: Optional[int]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanTimeout(Event):
     """No DPREP for ``number`` within the lookup timeout (Asterisk iaxdefaulttimeout, 5 s)."""

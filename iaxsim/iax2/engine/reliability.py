@@ -12,7 +12,6 @@ Small pure functions and one record type, so each rule can be tested on its own:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from iaxsim.iax2.constants import IAXSubclass
@@ -48,18 +47,28 @@ def acked_by(iseqno: int, rseqno: int, oseqno: int) -> int:
     return n if n <= ((oseqno - rseqno) & 0xFF) else 0
 
 
-@dataclass(slots=True)
 class Pending:
-    """A reliable frame awaiting acknowledgement."""
+    """A reliable frame awaiting acknowledgement.
 
-    oseqno: int
-    frame: Any            # the FullFrame sent (for the R-bit copy)
-    data: bytes           # its bytes as first sent
-    deadline: float       # when to retransmit (or give up)
-    rto: float
-    final: bool = False   # acknowledged -> the dialog is destroyed
-    sends: int = 1
-    retrans: bytes | None = None
+    ``__init__`` is written out (not a dataclass): compiled with mypyc, a dataclass-generated
+    ``__init__`` stays interpreted, and one of these is made for every reliable frame sent."""
+
+    __slots__ = ("oseqno", "frame", "data", "deadline", "rto", "final", "sends", "retrans")
+
+    def __init__(self, oseqno: int, frame: Any, data: bytes, deadline: float, rto: float,
+                 final: bool = False, sends: int = 1, retrans: bytes | None = None):
+        self.oseqno = oseqno
+        self.frame = frame        # the FullFrame sent (for the R-bit copy)
+        self.data = data          # its bytes as first sent
+        self.deadline = deadline  # when to retransmit (or give up)
+        self.rto = rto
+        self.final = final        # acknowledged -> the dialog is destroyed
+        self.sends = sends
+        self.retrans = retrans
+
+    def __repr__(self) -> str:
+        return (f"Pending(oseqno={self.oseqno}, deadline={self.deadline!r}, rto={self.rto!r}, "
+                f"final={self.final}, sends={self.sends})")
 
     def retransmission(self) -> bytes:
         """The frame's bytes with the R bit set (same timestamp and sequence numbers)."""

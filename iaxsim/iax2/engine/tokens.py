@@ -18,7 +18,7 @@ class CallTokens:
 
     __slots__ = ("_secret", "lifetime", "_memo")
 
-    def __init__(self, rng: random.Random, lifetime: int = 10):
+    def __init__(self, rng: random.Random, lifetime: float = 10):
         self._secret = str(rng.getrandbits(31))
         self.lifetime = lifetime
         self._memo: dict[tuple[str, int, str], str] = {}
