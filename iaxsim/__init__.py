@@ -4,5 +4,5 @@ from iaxsim.native import install_source_finder as _install_source_finder
 
 __version__ = "0.1.0"
 
-# compiled modules (python -m iaxsim.native build) run unless IAXSIM_PURE is set or they are stale
+# compiled modules (iaxsim native build) run unless IAXSIM_PURE is set or the build is stale
 _install_source_finder()

@@ -79,10 +79,7 @@ def stale_modules() -> list[str]:
     built = _built()
     out = []
     for module in NATIVE_MODULES:
-        src = source_path(module)
-        if not _compiled_files(module):
-            continue
-        if built.get(module) != _digest(src):
+        if _compiled_files(module) and built.get(module) != _digest(source_path(module)):
             out.append(module)
     return out
 
@@ -107,10 +104,15 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, src, loader=loader)
 
 
+def pure_requested() -> bool:
+    """True when ``IAXSIM_PURE`` asks for the Python source (set, and not ``0``)."""
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
 def install_source_finder() -> set[str]:
     """Make the pure-Python source win where it must (``IAXSIM_PURE=1``, stale builds); returns
     the modules redirected. Called once when :mod:`iaxsim` is imported."""
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure_requested():
         chosen = set(NATIVE_MODULES)
     else:
         stale = stale_modules()
@@ -131,7 +133,7 @@ def status() -> dict[str, str]:
     ``stale`` (source changed since the build: every module then runs its source) or ``pure``
     (``IAXSIM_PURE`` set)."""
     stale = set(stale_modules())
-    pure = os.environ.get(PURE_ENV, "") not in ("", "0")
+    pure = pure_requested()
     out = {}
     for module in NATIVE_MODULES:
         if not _compiled_files(module):
