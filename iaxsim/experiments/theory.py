@@ -190,6 +190,26 @@ def trunk_call_kbps(codec_name: str, calls: int, layer: str = "ip",
     return trunk_total_kbps(codec_name, calls, layer, mtu, timestamps) / calls
 
 
+def call_rates(codec_name: str, trunk_calls: int = 0, layer: str = "ip",
+               mtu: int | None = DEFAULT_TRUNK_MTU, timestamps: bool = False) -> tuple[float, float]:
+    """(frames per second, kbit/s) one direction of a call sends: untrunked mini frames when
+    ``trunk_calls`` = 0, else the call's share of a trunk with that many simultaneous calls."""
+    c = codec(codec_name)
+    if trunk_calls:
+        kbps = trunk_call_kbps(codec_name, trunk_calls, layer, mtu, timestamps)
+    else:
+        kbps = iax2_call_kbps(codec_name, layer)
+    return c.packets_per_second, kbps
+
+
+def bytes_over(rates: tuple[float, float], duration_s: float) -> tuple[int, int]:
+    """(frames, bytes) sent in ``duration_s`` seconds at ``rates`` (from :func:`call_rates`)."""
+    if duration_s < 0:
+        raise TheoryError("duration must be ≥ 0")
+    pps, kbps = rates
+    return int(round(duration_s * pps)), int(round(kbps * 1000.0 / 8.0 * duration_s))
+
+
 def call_bytes(codec_name: str, duration_s: float, trunk_calls: int = 0, layer: str = "ip",
                mtu: int | None = DEFAULT_TRUNK_MTU, timestamps: bool = False) -> tuple[int, int]:
     """(frames, bytes) one direction of a call of ``duration_s`` seconds sends.
@@ -199,10 +219,4 @@ def call_bytes(codec_name: str, duration_s: float, trunk_calls: int = 0, layer: 
     """
     if duration_s < 0:
         raise TheoryError("duration must be ≥ 0")
-    c = codec(codec_name)
-    frames = int(round(duration_s * c.packets_per_second))
-    if trunk_calls:
-        kbps = trunk_call_kbps(codec_name, trunk_calls, layer, mtu, timestamps)
-    else:
-        kbps = iax2_call_kbps(codec_name, layer)
-    return frames, int(round(kbps * 1000.0 / 8.0 * duration_s))
+    return bytes_over(call_rates(codec_name, trunk_calls, layer, mtu, timestamps), duration_s)

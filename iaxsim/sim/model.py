@@ -285,6 +285,7 @@ class Model:
         self.tw_links = {p: TimeWeighted(BIN_SECONDS) for p in pairs}
         self._lengths = sorted({len(n) for n in self.owner}) or [4]
         self._kbps_memo: dict[int, float] = {}  # media kbit/s of n calls on a link (pure function of n)
+        self._rates_memo: dict[int, tuple[float, float]] = {}  # one call's (frames/s, kbit/s) beside n calls
 
     # ------------------------------------------------------------------ helpers
     def peer_server(self, peer: str) -> SimServer | None:
@@ -596,8 +597,11 @@ class Model:
                 yield from self.frames_both_ways(o, peer, cid, holding)
             else:
                 n = self.link_calls[pair] if sc.trunk else 0
-                frames, nbytes = theory.call_bytes(sc.codec, holding, trunk_calls=n, mtu=sc.trunk_mtu or None,
-                                                   timestamps=sc.trunk_timestamps)
+                rates = self._rates_memo.get(n)
+                if rates is None:  # a pure function of n: worked out once
+                    rates = self._rates_memo[n] = theory.call_rates(
+                        sc.codec, trunk_calls=n, mtu=sc.trunk_mtu or None, timestamps=sc.trunk_timestamps)
+                frames, nbytes = theory.bytes_over(rates, holding)
                 rec.frames += 2 * frames
                 rec.bytes += 2 * nbytes
                 yield env.timeout(holding)

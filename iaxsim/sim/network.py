@@ -19,6 +19,7 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from heapq import heappush
 from typing import Callable
 
 import numpy as np
@@ -58,6 +59,28 @@ class _Path:
     latency: Distribution
     jitter: float
     loss: float
+
+
+class _Route:
+    """What a send from one server to one address works out from the tables alone (the
+    common case: UDP 4569, no NAT translation, no firewall rule): kept per (server, address)."""
+
+    __slots__ = ("counters", "scope_drop", "ips", "path", "delay", "in_order", "dst_id",
+                 "src_addr", "src_ip", "port")
+
+    def __init__(self, counters: "LinkCounters", scope_drop: bool, ips: tuple[str, str], path: _Path,
+                 delay: float | None, in_order: bool, dst_id: str, src_addr: Address, src_ip: str,
+                 port: int):
+        self.counters = counters
+        self.scope_drop = scope_drop
+        self.ips = ips
+        self.path = path
+        self.delay = delay
+        self.in_order = in_order
+        self.dst_id = dst_id
+        self.src_addr = src_addr
+        self.src_ip = src_ip
+        self.port = port
 
 
 @dataclass
@@ -114,7 +137,7 @@ class Network:
             k: (p.latency.params["value"] if p.latency.kind == "fixed" else None) for k, p in self._paths.items()}
         # (source server, destination address) -> what send() works out from the tables alone,
         # for the common case: UDP 4569, no NAT translation, no firewall rules
-        self._routes: dict[tuple[str, Address], tuple | None] = {}
+        self._routes: dict[tuple[str, Address], _Route | None] = {}
         self._open: Delivery | None = None  # the delivery the current batch may still join
         self._batching = False
 
@@ -151,7 +174,7 @@ class Network:
             return True
         return False
 
-    def _route(self, src_id: str, dst: Address) -> tuple | None:
+    def _route(self, src_id: str, dst: Address) -> _Route | None:
         """The static part of a send from ``src_id`` to ``dst``, or None when it depends on
         state (NAT mappings, firewall conntrack) or the address is unknown."""
         dst_ip, port = dst
@@ -169,8 +192,8 @@ class Network:
         delay = self._latency_cache[pair]
         # a fixed latency without jitter keeps arrivals in sending order by itself
         in_order = delay is not None and not path.jitter
-        return (self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, in_order, dst_id,
-                (src_ip, IAX2_PORT), src_ip, port)
+        return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, in_order, dst_id,
+                      (src_ip, IAX2_PORT), src_ip, port)
 
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
         """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
@@ -212,16 +235,18 @@ class Network:
             return self._send_general(src_id, data, dst, now)
         # the same steps as _send_general, with the table look-ups done once per route (no
         # firewall rule reads the conntrack table on a cached route: _route)
-        counters, scope_drop, ips, path, delay, in_order, dst_id, src_addr, src_ip, port = route
+        counters = route.counters
         counters.sent += 1
         counters.sent_bytes += len(data)
-        if scope_drop:
+        if route.scope_drop:
             counters.dropped_scope += 1
             return False
+        path = route.path
         if path.loss and self.rng.random() < path.loss:
             counters.lost += 1
             return False
-        if in_order:
+        delay = route.delay
+        if route.in_order and delay is not None:
             arrive = now + delay
         else:
             if delay is None:
@@ -230,14 +255,15 @@ class Network:
                 delay += float(self.rng.uniform(0.0, path.jitter))
             arrive = now + delay
             fifo = self._fifo
+            ips = route.ips
             prev = fifo.get(ips)
             if prev is not None and arrive < prev:
                 arrive = prev
             fifo[ips] = arrive
         counters.delivered += 1
         if self.capture is not None:
-            self.capture.append((arrive, src_ip, IAX2_PORT, ips[1], port, data))
-        self._deliver(dst_id, src_addr, arrive, now, data)
+            self.capture.append((arrive, route.src_ip, IAX2_PORT, route.ips[1], route.port, data))
+        self._deliver(route.dst_id, route.src_addr, arrive, now, data)
         return True
 
     def _deliver(self, dst_id: str, src_addr: Address, arrive: float, now: float, data: bytes) -> None:
@@ -247,10 +273,12 @@ class Network:
         if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
             op.datagrams.append(data)
             return
-        op = Delivery(self.env, self.receivers[dst_id], dst_id, src_addr, arrive, data)
+        env = self.env
+        op = Delivery(env, self.receivers[dst_id], dst_id, src_addr, arrive, data)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
-        self.env.schedule(op, NORMAL, arrive - now)
+        # env.schedule(op, NORMAL, arrive - now), without the Python call: the same queue entry
+        heappush(env._queue, (env._now + (arrive - now), NORMAL, next(env._eid), op))
 
     def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""

@@ -586,18 +586,23 @@ class Endpoint:
             owner.scheduled = deadline
             heapq.heappush(self._heap, (deadline, next(self._seq), owner))
 
-    def _datetime(self, now: float) -> _dt.datetime:
+    def _since_2000(self, now: float) -> _dt.timedelta:
         wall = self.config.wallclock_offset + now
-        return _dt.datetime(2000, 1, 1) + _dt.timedelta(seconds=max(0.0, wall - 946684800.0))
+        return _dt.timedelta(seconds=max(0.0, wall - 946684800.0))
+
+    def _datetime(self, now: float) -> _dt.datetime:
+        return _dt.datetime(2000, 1, 1) + self._since_2000(now)
 
     def _datetime_ie_at(self, now: float) -> IE:
         """The DATETIME IE for ``now``; rebuilt only when the 2-second wire value changes."""
-        t = self._datetime(now)
-        key = (t.year, t.month, t.day, t.hour, t.minute, t.second >> 1)
+        since = self._since_2000(now)
+        # 2000-01-01 starts at midnight on an even second, so the day and the 2-second step
+        # within it are the wire value's date and time
+        key = (since.days, since.seconds >> 1)
         memo = self._datetime_ie
         if memo is not None and memo[0] == key:
             return memo[1]
-        item = IE(IE_DATETIME, t)
+        item = IE(IE_DATETIME, _dt.datetime(2000, 1, 1) + since)
         self._datetime_ie = (key, item)
         return item
 
