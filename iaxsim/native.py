@@ -50,6 +50,9 @@ NATIVE_MODULES: tuple[str, ...] = (
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: The modules compile into one shared library (``iaxsim/_native__mypyc*.so``), so calls
+#: between them are direct C calls; each module keeps a small extension beside its source.
+GROUP = "iaxsim._native"
 #: What the last build compiled: module name -> SHA-256 of its source at the time.
 STAMP = PACKAGE_DIR / "_native_build.json"
 PURE_ENV = "IAXSIM_PURE"
@@ -78,16 +81,32 @@ def stale_modules() -> list[str]:
     """Compiled modules whose source changed since the build (or with no build record)."""
     built = _built()
     out = []
+    group = bool(_group_files())
     for module in NATIVE_MODULES:
-        if _compiled_files(module) and built.get(module) != _digest(source_path(module)):
+        # an extension without the shared library (or left by an older build layout) is stale too
+        if _own_files(module) and (not group or built.get(module) != _digest(source_path(module))):
             out.append(module)
     return out
 
 
 def _compiled_files(module: str) -> list[Path]:
-    """The extension files a build leaves beside ``module``'s source (module and its runtime)."""
+    """The extension files a build leaves beside ``module``'s source (empty when there is
+    none, or when the shared library every module's extension loads is gone)."""
+    own = _own_files(module)
+    return own if own and _group_files() else []
+
+
+def _own_files(module: str) -> list[Path]:
+    """Extension files beside ``module``'s source, whatever build left them."""
     src = source_path(module)
     return sorted(src.parent.glob(src.stem + ".*.so")) + sorted(src.parent.glob(src.stem + "__mypyc.*.so"))
+
+
+def _group_files() -> list[Path]:
+    """The shared library holding every compiled module's code."""
+    package, _, name = GROUP.rpartition(".")
+    where = PACKAGE_DIR.parent.joinpath(*package.split("."))
+    return sorted(where.glob(name + "__mypyc.*.so"))
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
@@ -136,10 +155,10 @@ def status() -> dict[str, str]:
     pure = pure_requested()
     out = {}
     for module in NATIVE_MODULES:
-        if not _compiled_files(module):
-            out[module] = "source"
-        elif module in stale:
+        if module in stale:
             out[module] = "stale"
+        elif not _compiled_files(module):
+            out[module] = "source"
         elif pure:
             out[module] = "pure"
         else:
@@ -157,9 +176,12 @@ def clean() -> list[Path]:
     """Remove every compiled file and the build record; returns what was removed."""
     removed = []
     for module in NATIVE_MODULES:
-        for path in _compiled_files(module):
+        for path in _own_files(module):
             path.unlink()
             removed.append(path)
+    for path in _group_files():
+        path.unlink()
+        removed.append(path)
     if STAMP.exists():
         STAMP.unlink()
         removed.append(STAMP)
@@ -188,7 +210,7 @@ def build(force: bool = False, jobs: int | None = None) -> bool:
             "from setuptools import setup\n"
             "from mypyc.build import mypycify\n"
             f"setup(name='iaxsim-native', packages=[], ext_modules=mypycify("
-            f"{[*MYPY_OPTIONS, *files]!r}, separate=True, opt_level='3', "
+            f"{[*MYPY_OPTIONS, *files]!r}, separate=False, group_name={GROUP!r}, opt_level='3', "
             f"target_dir={str(Path(tmp) / 'c')!r}))\n")
         cmd = [sys.executable, str(script), "build_ext", "--inplace", "--build-temp",
                str(Path(tmp) / "temp"), "--build-lib", str(Path(tmp) / "lib")]

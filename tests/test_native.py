@@ -100,7 +100,7 @@ def test_a_changed_source_makes_the_build_stale(tmp_path, monkeypatch):
     stamp = tmp_path / "stamp.json"
     stamp.write_text(json.dumps(built))
     monkeypatch.setattr(native, "STAMP", stamp)
-    monkeypatch.setattr(native, "_compiled_files", lambda module: [Path(f"{module}.so")])
+    _pretend_built(monkeypatch)
     monkeypatch.delenv("IAXSIM_PURE", raising=False)
     assert native.stale_modules() == ["iaxsim.sim.network"]
     status = native.status()
@@ -115,8 +115,29 @@ def test_a_changed_source_makes_the_build_stale(tmp_path, monkeypatch):
 
 def test_no_build_record_means_no_compiled_module_is_trusted(tmp_path, monkeypatch):
     monkeypatch.setattr(native, "STAMP", tmp_path / "missing.json")
-    monkeypatch.setattr(native, "_compiled_files", lambda module: [Path(f"{module}.so")])
+    _pretend_built(monkeypatch)
     assert native.stale_modules() == list(native.NATIVE_MODULES)
+
+
+def test_extensions_without_the_shared_library_are_never_trusted(tmp_path, monkeypatch):
+    """Module extensions whose shared library is gone (or left by an older build layout) are
+    stale even when the build record matches: their code is not the recorded build's."""
+    stamp = tmp_path / "stamp.json"
+    stamp.write_text(json.dumps({m: native._digest(native.source_path(m)) for m in native.NATIVE_MODULES}))
+    monkeypatch.setattr(native, "STAMP", stamp)
+    _pretend_built(monkeypatch, group=False)
+    monkeypatch.delenv("IAXSIM_PURE", raising=False)
+    assert native.stale_modules() == list(native.NATIVE_MODULES)
+    assert set(native.status().values()) == {"stale"}
+    _pretend_built(monkeypatch, group=True)
+    assert native.stale_modules() == []
+    assert set(native.status().values()) == {"compiled"}
+
+
+def _pretend_built(monkeypatch, group: bool = True) -> None:
+    """As if every module had its extension beside it (and the shared library, if ``group``)."""
+    monkeypatch.setattr(native, "_own_files", lambda module: [Path(f"{module}.so")])
+    monkeypatch.setattr(native, "_group_files", lambda: [Path("_native__mypyc.so")] if group else [])
 
 
 def test_pure_mode_runs_the_model_tests_on_the_source():
