@@ -11,6 +11,7 @@ records the work; the driver then holds the replies until the server's CPU has s
 """
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Any, Callable
 
 import simpy
@@ -56,14 +57,17 @@ def _run_wake(event: "_Wake") -> None:
     event.driver._fire(event.at)
 
 
-class _Wake(simpy.Event):
-    """The engine's timer coming due: a triggered SimPy event scheduled at ``at``."""
+_WAKE_CALLBACKS = (_run_wake,)
+
+
+class _Wake:
+    """The engine's timer coming due at ``at``: run by SimPy's event loop as a succeeded
+    event (it reads ``_ok`` and runs ``callbacks``)."""
+
+    __slots__ = ("callbacks", "_ok", "driver", "at")
 
     def __init__(self, driver: "EngineDriver", at: float):
-        # simpy.Event's fields, set directly (a succeeded event with value None)
-        self.env = driver.env
-        self.callbacks = [_run_wake]
-        self._value = None
+        self.callbacks: tuple[Callable[["_Wake"], None], ...] | None = _WAKE_CALLBACKS
         self._ok = True
         self.driver = driver
         self.at = at
@@ -126,20 +130,19 @@ class EngineDriver:
     def pump(self, now: float | None = None) -> None:
         """Send what the engine queued, dispatch its events, re-arm its timer (``now``: the
         simulated time, when the caller has it at hand)."""
-        ep = self.ep
+        ep, net = self.ep, self.net
         if now is None:
             now = self.env.now
-        send_all, sid, account = self.net.send_all, self.sid, self.on_sent
-        take, next_event = ep.datagrams_to_send, ep.next_event
+        sid, account = self.sid, self.on_sent
         handlers, default = self.handlers, self.default_handler
         while True:
-            out = take(now)
+            out = ep.datagrams_to_send(now)
             if out:
                 if account is not None:
                     account(out)
-                send_all(sid, out)
+                net.send_all(sid, out)
                 self.datagrams_out += len(out)
-            event = next_event()
+            event = ep.next_event()
             if event is None:
                 # sending never calls back into the engine (deliveries are scheduled), so
                 # with no event to dispatch nothing new can have been queued: done
@@ -151,9 +154,12 @@ class EngineDriver:
                     default(event)
                 else:
                     (handlers.get(getattr(event, "call_id", -1)) or default)(event)
-                event = next_event()
+                event = ep.next_event()
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
-            self.env.schedule(_Wake(self, t), NORMAL, max(0.0, t - now))
+            env = self.env
+            # env.schedule(wake, NORMAL, delay), without the Python call: the same queue entry
+            queue: list[Any] = env._queue
+            heappush(queue, (env._now + max(0.0, t - now), NORMAL, next(env._eid), _Wake(self, t)))
             self.net.close_batch(t)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from heapq import heappush
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import simpy
@@ -36,16 +36,20 @@ def _run_delivery(event: "Delivery") -> None:
     event.receive(event.datagrams, event.src_addr)
 
 
-class Delivery(simpy.Event):
-    """Datagrams from one source address arriving together at one server: a SimPy event,
-    already triggered, scheduled at the arrival time; its callback hands them over."""
+#: every delivery's callbacks: SimPy's loop only iterates them
+_DELIVERY_CALLBACKS = (_run_delivery,)
 
-    def __init__(self, env: simpy.Environment, receive: Callable[[list[bytes], Address], None],
-                 dst_id: str, src_addr: Address, arrive: float, data: bytes):
-        # simpy.Event's fields, set directly (a succeeded event with value None)
-        self.env = env
-        self.callbacks = [_run_delivery]
-        self._value = None
+
+class Delivery:
+    """Datagrams from one source address arriving together at one server, scheduled at the
+    arrival time. SimPy's event loop runs it as it runs a succeeded event: it reads ``_ok``
+    and runs ``callbacks`` (hands the datagrams over); no process ever waits on it."""
+
+    __slots__ = ("callbacks", "_ok", "receive", "dst_id", "src_addr", "arrive", "datagrams")
+
+    def __init__(self, receive: Callable[[list[bytes], Address], None], dst_id: str, src_addr: Address,
+                 arrive: float, data: bytes):
+        self.callbacks: tuple[Callable[["Delivery"], None], ...] | None = _DELIVERY_CALLBACKS
         self._ok = True
         self.receive = receive
         self.dst_id = dst_id
@@ -274,11 +278,13 @@ class Network:
             op.datagrams.append(data)
             return
         env = self.env
-        op = Delivery(env, self.receivers[dst_id], dst_id, src_addr, arrive, data)
+        op = Delivery(self.receivers[dst_id], dst_id, src_addr, arrive, data)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
         # env.schedule(op, NORMAL, arrive - now), without the Python call: the same queue entry
-        heappush(env._queue, (env._now + (arrive - now), NORMAL, next(env._eid), op))
+        # (SimPy's loop takes any object with ``callbacks`` and ``_ok`` there)
+        queue: list[Any] = env._queue
+        heappush(queue, (env._now + (arrive - now), NORMAL, next(env._eid), op))
 
     def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
