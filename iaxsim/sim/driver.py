@@ -36,7 +36,8 @@ class Mailbox:
     def put(self, item: Any) -> None:
         self.items.append(item)
         w = self.waiter
-        if w is not None and not w.triggered:
+        if w is not None:
+            self.waiter = None  # woken once: later items wait in the list
             w.succeed()
 
     def wait(self, timeout: float | None = None):
@@ -97,7 +98,7 @@ class EngineDriver:
     def receive(self, datagrams: list[bytes], addr: Address) -> None:
         """Datagrams arrived together from ``addr``: each is handed to the engine, then its
         replies and events go out (after the CPU time of any lookup the engine made)."""
-        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
+        ep, now, proxy = self.ep, self.env._now, self.dp_proxy
         self.net.batch(True)
         try:
             for data in datagrams:
@@ -121,7 +122,7 @@ class EngineDriver:
             return  # superseded by an earlier wake-up that already ran
         self._wake_at = None
         t = self.ep.get_timer()
-        now = self.env.now
+        now = self.env._now
         if t is not None and t <= now + 1e-9:
             self.ep.handle_timer(max(now, t))
         self.pump()
@@ -132,7 +133,7 @@ class EngineDriver:
         simulated time, when the caller has it at hand)."""
         ep, net = self.ep, self.net
         if now is None:
-            now = self.env.now
+            now = self.env._now
         sid, account = self.sid, self.on_sent
         handlers, default = self.handlers, self.default_handler
         while True:

@@ -173,7 +173,7 @@ class Network:
                 continue
             if rule.stateful:
                 last = self._last_seen.get((dst_ip, src_ip))
-                if last is not None and self.env.now - last <= self.spec.conntrack_timeout:
+                if last is not None and self.env._now - last <= self.spec.conntrack_timeout:
                     continue
             return True
         return False
@@ -203,7 +203,7 @@ class Network:
         """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
         if not self._batching:
             self._open = None
-        send, now = self._send_one, self.env.now
+        send, now = self._send_one, self.env._now
         for data, dst in datagrams:
             send(src_id, data, dst, now)
         if not self._batching:
