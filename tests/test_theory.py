@@ -119,6 +119,19 @@ def test_call_bytes_counts_frames_and_bytes():
     assert nbytes == 3000 * 192
 
 
+def test_call_rates_then_bytes_over_a_duration():
+    # ulaw untrunked: 50 frames/s of 28 + 4 + 160 = 192 B → 76.8 kbit/s one way
+    rates = th.call_rates("ulaw")
+    assert rates == (50, pytest.approx(76.8))
+    assert th.bytes_over(rates, 60.0) == (3000, 3000 * 192)
+    # trunked beside 9 other calls: the call's share of 2 packets × 36 B + 10 × 164 B per 20 ms
+    pps, kbps = th.call_rates("ulaw", trunk_calls=10)
+    assert pps == 50 and kbps == pytest.approx(1712 * 8 * 50 / 1000 / 10)
+    assert th.bytes_over((pps, kbps), 1.0) == (50, round(1712 * 50 / 10))
+    with pytest.raises(th.TheoryError, match="duration"):
+        th.bytes_over(rates, -1.0)
+
+
 def test_unknown_codec_and_layer_are_named():
     with pytest.raises(th.TheoryError, match="opus"):
         th.iax2_call_kbps("opus")
