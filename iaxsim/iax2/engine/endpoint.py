@@ -595,15 +595,20 @@ class Endpoint:
 
     def _datetime_ie_at(self, now: float) -> IE:
         """The DATETIME IE for ``now``; rebuilt only when the 2-second wire value changes."""
-        since = self._since_2000(now)
-        # 2000-01-01 starts at midnight on an even second, so the day and the 2-second step
-        # within it are the wire value's date and time
-        key = (since.days, since.seconds >> 1)
+        # 2000-01-01 starts at midnight on an even second, and days have an even number of
+        # seconds, so the wire value (date and time to 2 s) is the count of 2-second steps
+        # since then; timedelta rounds to the microsecond, so within 1 µs below an even
+        # second the step is taken from the timedelta itself
+        seconds = max(0.0, self.config.wallclock_offset + now - 946684800.0)
+        step = int(seconds * 0.5)
+        if seconds - 2.0 * step > 2.0 - 1e-6:
+            since = self._since_2000(now)
+            step = since.days * 43200 + (since.seconds >> 1)
         memo = self._datetime_ie
-        if memo is not None and memo[0] == key:
+        if memo is not None and memo[0] == step:
             return memo[1]
-        item = IE(IE_DATETIME, _dt.datetime(2000, 1, 1) + since)
-        self._datetime_ie = (key, item)
+        item = IE(IE_DATETIME, self._datetime(now))
+        self._datetime_ie = (step, item)
         return item
 
     # ------------------------------------------------------------------ sending
