@@ -343,7 +343,8 @@ class FullFrame(_Frame):
             return encode_ies_after(head, self.ies)
         if self.ies:
             raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
-        return head + bytes(self.payload)
+        payload = self.payload
+        return head + (payload if type(payload) is bytes else bytes(payload))
 
     def _explain_range(self) -> None:
         _check_range("source_call", self.source_call, 0, 0x7FFF)
@@ -577,9 +578,14 @@ def decode(data: _Bytes) -> Frame:
         scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
         if ftype == 6:
             # header only (ACK, RINGING...): nothing to parse
-            block = ie_block(buf, 12) if n > 12 else ()
+            if n > 12:
+                block = ie_block(buf, 12)
+                ies = list(block)
+            else:
+                block = ()
+                ies = []
             f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
-                          _SUBCLASS[ftype][csub], list(block), b"", dcall >= 0x8000, False)
+                          _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
             f._ies_seen = block
             f._raw = buf
         else:
