@@ -44,10 +44,10 @@ _EntryList = Any  # a list (or tuple) of TrunkEntry
 #: Default of a list field: a fresh empty list each time (``field(default_factory=list)``).
 _LIST: Any = object()
 
-#: True when this module runs compiled (mypyc). The full frame header is then read and written
-#: byte by byte with native int operations, cheaper there than ``struct`` (which builds and
-#: parses boxed ints); the interpreter is faster with ``struct``. Both give the same bytes and
-#: the same errors (tests run both).
+#: True when this module runs compiled (mypyc). ``decode`` then reads the full frame header
+#: byte by byte with native int operations, cheaper there than ``struct`` (which builds a tuple
+#: of boxed ints); the interpreter is faster with ``struct``. Both read the same fields (tests
+#: run both). Writing the header stays with ``struct``: compiled, ``bytes((...))`` cost more.
 _NATIVE: Final[bool] = not __file__.endswith(".py")
 _FULL_HDR = struct.Struct("!HHIBBBB")
 _pack_full: Final = _FULL_HDR.pack
@@ -333,18 +333,9 @@ class FullFrame(_Frame):
                 byte = sub  # what compress_subclass gives for 0..0x7F (no marker, not video)
             else:
                 byte = self._subclass_byte()
-            if _NATIVE:  # bytes() refuses an item outside 0..255 with a ValueError
-                ts: int = self.timestamp
-                head = bytes((0x80 | sc >> 8, sc & 0xFF,
-                              (0x80 if self.retransmitted else 0) | dc >> 8, dc & 0xFF,
-                              ts >> 24, ts >> 16 & 0xFF, ts >> 8 & 0xFF, ts & 0xFF,
-                              self.oseqno, self.iseqno, ftype, byte))
-            else:
-                head = _pack_full(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
-                                  self.timestamp, self.oseqno, self.iseqno, ftype, byte)
-        except EncodeError:
-            raise
-        except (struct.error, TypeError, ValueError):
+            head = _pack_full(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
+                              self.timestamp, self.oseqno, self.iseqno, ftype, byte)
+        except (struct.error, TypeError):
             self._explain_range()
             raise
         if ftype == 6:
