@@ -22,12 +22,12 @@ import dataclasses
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Callable, Final, cast
 
 from iaxsim.iax2._mypyc import mypyc_attr
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
-from iaxsim.iax2.ies import IE, encode_ies, ie_name, parse_ies
+from iaxsim.iax2.ies import IE, encode_ies_after, ie_block, ie_name, ie_value
 from iaxsim.iax2.media import MediaFormat, format_name
 
 # Field annotations. A frame field takes whatever the caller gives and ``encode`` refuses a
@@ -44,7 +44,16 @@ _EntryList = Any  # a list (or tuple) of TrunkEntry
 #: Default of a list field: a fresh empty list each time (``field(default_factory=list)``).
 _LIST: Any = object()
 
+#: True when this module runs compiled (mypyc). ``decode`` then reads the full frame header
+#: byte by byte with native int operations, cheaper there than ``struct`` (which builds a tuple
+#: of boxed ints); the interpreter is faster with ``struct``. Both read the same fields (tests
+#: run both). Writing the header stays with ``struct``: compiled, ``bytes((...))`` cost more.
+_NATIVE: Final[bool] = not __file__.endswith(".py")
 _FULL_HDR = struct.Struct("!HHIBBBB")
+_pack_full: Final = _FULL_HDR.pack
+#: The 12-byte full frame header as seven ints (typed so that compiled code unboxes them once).
+_unpack_full: Final[Callable[[bytes], tuple[int, int, int, int, int, int, int]]] = \
+    _FULL_HDR.unpack_from
 _MINI_HDR = struct.Struct("!HH")
 _VIDEO_HDR = struct.Struct("!HHH")
 _TRUNK_HDR = struct.Struct("!HBBI")
@@ -82,7 +91,7 @@ def _member(enum_cls: Any, value: int) -> Any:
     return enum_cls(value) if value in enum_cls._value2member_map_ else value
 
 
-def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
+def _typed_tables() -> tuple[list[Any], list[list[Any]]]:
     ftypes = [_member(FrameType, i) for i in range(256)]
 
     def table(wrap) -> list[Any]:
@@ -107,12 +116,16 @@ def _typed_tables() -> tuple[list[Any], dict[int, list[Any]]]:
     subs[FrameType.MODEM] = table(enum_wrap(ModemSubclass))
     # video: bit 0x40 is the marker (Asterisk), the rest is the compressed format
     subs[FrameType.VIDEO] = [media[b & ~0x40 & 0xFF] if b != 0xFF else -1 for b in range(256)]
-    return ftypes, subs
+    return ftypes, [subs[t] for t in range(256)]
 
 
-_FTYPES, _SUBCLASS = _typed_tables()
+#: Byte 10 -> frame type (a FrameType member or the int); [byte 10][byte 11] -> subclass value.
+_TABLES: Final = _typed_tables()
+_FTYPES: Final[list[Any]] = _TABLES[0]
+_SUBCLASS: Final[list[list[Any]]] = _TABLES[1]
 #: Subclass value types that encode 0..0x7F as themselves (``compress_subclass``'s plain case).
-_PLAIN_SUBCLASS_TYPES: frozenset[Any] = frozenset({int, IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat})
+_PLAIN_SUBCLASS_TYPES: Final[frozenset[Any]] = frozenset({int, IAXSubclass, ControlSubclass,
+                                                          ModemSubclass, MediaFormat})
 
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
@@ -225,12 +238,13 @@ class FullFrame(_Frame):
         """Typed value of the first IE with this number, or None."""
         for item in self.ies:
             if item[0] == ie_id:
-                return item.value
+                return ie_value(item) if type(item) is IE else item.value
         return None
 
     def ies_all(self, ie_id: int) -> list[Any]:
         """Typed values of every IE with this number, in wire order."""
-        return [item.value for item in self.ies if item[0] == ie_id]
+        return [ie_value(item) if type(item) is IE else item.value
+                for item in self.ies if item[0] == ie_id]
 
     def has_ie(self, ie_id: int) -> bool:
         """True if an IE with this number is present (useful for empty IEs)."""
@@ -305,32 +319,37 @@ class FullFrame(_Frame):
 
     def encode(self) -> bytes:
         """The frame on the wire."""
-        sc, dc = self.source_call, self.dest_call
         try:
+            # typed locals: compiled code compares and packs native ints (and raises
+            # TypeError for a value that is no int, as struct does: explained below)
+            sc: int = self.source_call
+            dc: int = self.dest_call
+            ftype: int = self.frametype
             if not (0 <= sc <= 0x7FFF and 0 <= dc <= 0x7FFF):
                 raise struct.error("call number")
             sub = self.subclass
-            if (self._csub is None and sub.__class__ in _PLAIN_SUBCLASS_TYPES and 0 <= sub < 0x80
-                    and not self.marker and self.frametype != 3):
+            if (self._csub is None and type(sub) in _PLAIN_SUBCLASS_TYPES and 0 <= sub < 0x80
+                    and not self.marker and ftype != 3):
                 byte = sub  # what compress_subclass gives for 0..0x7F (no marker, not video)
             else:
                 byte = self._subclass_byte()
-            head = _FULL_HDR.pack(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
-                                  self.timestamp, self.oseqno, self.iseqno, self.frametype, byte)
+            head = _pack_full(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
+                              self.timestamp, self.oseqno, self.iseqno, ftype, byte)
         except (struct.error, TypeError):
             self._explain_range()
             raise
-        if self.frametype == 6:
+        if ftype == 6:
             raw = self._raw
             if raw is not None and raw.startswith(head) and self._ies_seen == tuple(self.ies) \
                     and not self.payload:
                 return raw
             if self.payload:
                 raise EncodeError("IAX frames carry IEs, not a payload")
-            return head + encode_ies(self.ies)
+            return encode_ies_after(head, self.ies)
         if self.ies:
             raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
-        return head + bytes(self.payload)
+        payload = self.payload
+        return head + (payload if type(payload) is bytes else bytes(payload))
 
     def _explain_range(self) -> None:
         _check_range("source_call", self.source_call, 0, 0x7FFF)
@@ -541,8 +560,6 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 
 # --- decoding --------------------------------------------------------------------------------
 
-_unpack_full = _FULL_HDR.unpack_from
-
 
 def decode(data: _Bytes) -> Frame:
     """Decode one IAX2 datagram (a UDP payload) into a frame object.
@@ -550,7 +567,7 @@ def decode(data: _Bytes) -> Frame:
     Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE
     (and for something that is not bytes-like at all).
     """
-    if data.__class__ is not bytes:
+    if type(data) is not bytes:
         if isinstance(data, (bytes, bytearray, memoryview)):
             data = bytes(data)
         else:
@@ -563,13 +580,24 @@ def decode(data: _Bytes) -> Frame:
     if first & 0x80:
         if n < 12:
             raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
-        scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
+        if _NATIVE:
+            scall = (first << 8) | buf[1]
+            dcall = (buf[2] << 8) | buf[3]
+            ts = (buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]
+            oseq, iseq, ftype, csub = buf[8], buf[9], buf[10], buf[11]
+        else:
+            scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
         if ftype == 6:
             # header only (ACK, RINGING...): nothing to parse
-            ies = parse_ies(buf, 12) if n > 12 else []
+            if n > 12:
+                block = ie_block(buf, 12)
+                ies = list(block)
+            else:
+                block = ()
+                ies = []
             f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
                           _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
-            f._ies_seen = tuple(ies)
+            f._ies_seen = block
             f._raw = buf
         else:
             f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],

@@ -13,7 +13,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Final, NamedTuple
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
@@ -136,6 +136,8 @@ class Kind:
 
     def encode(self, value: Any) -> bytes:
         """Typed value → wire data; raises EncodeError if it does not fit."""
+        if type(value) is bytes:
+            return value
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
         raise EncodeError(f"expected bytes, got {type(value).__name__}")
@@ -155,6 +157,8 @@ class RawKind(Kind):
 
 def _text_bytes(value: Any) -> bytes:
     """A str (UTF-8, surrogate escapes kept) or bytes-like value → wire bytes."""
+    if type(value) is bytes:
+        return value
     if isinstance(value, str):
         try:
             return value.encode("utf-8", "surrogateescape")
@@ -450,8 +454,9 @@ def _ie_type(i: int) -> Any:
 assert set(SPECS) == set(range(1, 58)), "IE table must cover 1..57"
 
 # Per-number lookup lists, indexed by the IE byte: the typed id and the kind (None = unknown).
-_IDS: list[Any] = [_ie_type(i) for i in range(256)]
-_KINDS: list[Kind | None] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
+# (Final: compiled code reads them without a module dictionary look-up.)
+_IDS: Final[list[Any]] = [_ie_type(i) for i in range(256)]
+_KINDS: Final[list[Kind | None]] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
 
 
 def ie_name(ie_id: int) -> str:
@@ -484,9 +489,9 @@ def _validator(kind: Kind | None) -> Callable[[bytes], str | None] | None:
     return validate
 
 
-_VALIDATE: list[Callable[[bytes], str | None] | None] = [_validator(k) for k in _KINDS]
-_tuple_new = tuple.__new__
-_NOVALUE = object()
+_VALIDATE: Final[list[Callable[[bytes], str | None] | None]] = [_validator(k) for k in _KINDS]
+_tuple_new: Final = tuple.__new__
+_NOVALUE: Final = object()
 
 
 @mypyc_attr(native_class=False)
@@ -541,8 +546,7 @@ class IE(tuple):
     @property
     def value(self) -> Any:
         """The typed value (str, int, MediaFormat, datetime, SockAddr, bytes ...)."""
-        kind = _KINDS[self[0]]
-        return (kind or RAW).decode(self[1])
+        return ie_value(self)
 
     @property
     def known(self) -> bool:
@@ -574,6 +578,44 @@ def _ie_from_wire(id: int, data: bytes) -> IE:
     return _tuple_new(IE, (_IDS[id], data))
 
 
+# --- memos -------------------------------------------------------------------------------------
+# IEs and their values are immutable, and a simulation sends the same few IEs over and over, so
+# the work on them is done once per distinct IE: the typed value of an IE, the IE parsed from
+# its wire bytes, the IEs of a whole block. Each memo is bounded: emptied when it is full.
+
+#: Entries each memo holds at most.
+MEMO_LIMIT: Final = 4096
+#: IE -> its typed value (str, bytes, int and int enums, datetime, named tuples: all immutable).
+_VALUES: Final[dict[Any, Any]] = {}
+
+
+def ie_value(item: IE) -> Any:
+    """``item.value``: the typed value of an IE, worked out once per distinct IE."""
+    try:
+        value = _VALUES.get(item, _NOVALUE)
+    except TypeError:  # a hand-made IE holding unhashable data: nothing to remember
+        return _convert(item)
+    if value is _NOVALUE:
+        value = _convert(item)
+        if len(_VALUES) >= MEMO_LIMIT:
+            _VALUES.clear()
+        _VALUES[item] = value
+    return value
+
+
+def _convert(item: IE) -> Any:
+    pair: tuple[Any, ...] = item
+    kind = _KINDS[pair[0]]
+    return (kind or RAW).decode(pair[1])
+
+
+def clear_memos() -> None:
+    """Forget every memoized IE, IE block and IE value (results do not change)."""
+    _VALUES.clear()
+    _IE_MEMO.clear()
+    _BLOCK_MEMO.clear()
+
+
 def _exact_length(kind: Kind | None) -> int:
     if kind is not None and kind.lengths is not None and len(kind.lengths) == 1:
         return next(iter(kind.lengths))
@@ -582,10 +624,16 @@ def _exact_length(kind: Kind | None) -> int:
 
 # fast-path tables for parse_ies: exact length (or -1) and the general validator when the
 # exact length alone does not settle it
-_EXACT: list[int] = [_exact_length(k) for k in _KINDS]
-_SLOW_CHECK: list[Callable[[bytes], str | None] | None] = [
+_EXACT: Final[list[int]] = [_exact_length(k) for k in _KINDS]
+_SLOW_CHECK: Final[list[Callable[[bytes], str | None] | None]] = [
     v if (v is not None and (_EXACT[i] < 0 or _has_own_check(_KINDS[i]))) else None
     for i, v in enumerate(_VALIDATE)]
+
+
+#: One IE's wire bytes (2-byte header included) -> the validated IE.
+_IE_MEMO: Final[dict[bytes, IE]] = {}
+#: The wire bytes of a whole IE block -> its IEs, every one validated.
+_BLOCK_MEMO: Final[dict[bytes, tuple[IE, ...]]] = {}
 
 
 def parse_ies(data: bytes, start: int = 0) -> list[IE]:
@@ -594,58 +642,103 @@ def parse_ies(data: bytes, start: int = 0) -> list[IE]:
     Raises DecodeError (with the offset and IE name) on a truncated header, a length that
     runs past the end, or a typed IE of the wrong size or form.
     """
+    return list(ie_block(data, start))
+
+
+def ie_block(data: bytes, start: int = 0) -> tuple[IE, ...]:
+    """``parse_ies`` as a tuple: the IEs of ``data[start:]``. A block seen before is not
+    walked again (only blocks that parsed without error are remembered)."""
+    block = data[start:]
+    if type(block) is not bytes:  # a bytearray or memoryview: hashable bytes for the memo
+        block = bytes(block)
+    found = _BLOCK_MEMO.get(block)
+    if found is not None:
+        return found
+    ies = tuple(_walk(block, start))
+    if len(_BLOCK_MEMO) >= MEMO_LIMIT:
+        _BLOCK_MEMO.clear()
+    _BLOCK_MEMO[block] = ies
+    return ies
+
+
+def _walk(block: bytes, base: int) -> list[IE]:
+    """The IEs of ``block`` (which starts at offset ``base`` of the datagram), each validated
+    unless its wire bytes were seen before."""
     ies: list[IE] = []
-    append = ies.append
-    n = len(data)
-    pos = start
-    exact, slow, ids, new = _EXACT, _SLOW_CHECK, _IDS, _tuple_new
+    n = len(block)
+    pos = 0
+    memo = _IE_MEMO
     while pos < n:
         if pos + 2 > n:
-            raise DecodeError(f"truncated IE header ({n - pos} byte left, need 2)", offset=pos,
-                              ie=ie_name(data[pos]))
-        iid = data[pos]
-        ln = data[pos + 1]
+            raise DecodeError(f"truncated IE header ({n - pos} byte left, need 2)",
+                              offset=base + pos, ie=ie_name(block[pos]))
+        ln = block[pos + 1]
         end = pos + 2 + ln
         if end > n:
             raise DecodeError(f"length {ln} runs past the end of the datagram "
-                              f"({n - pos - 2} bytes left)", offset=pos, ie=ie_name(iid))
-        value = data[pos + 2:end]
-        want = exact[iid]
-        if want >= 0 and ln != want:
-            raise DecodeError(f"data length {ln}, expected {want}", offset=pos, ie=ie_name(iid))
-        check = slow[iid]
-        if check is not None:
-            problem = check(value)
-            if problem:
-                raise DecodeError(problem, offset=pos, ie=ie_name(iid))
-        append(new(IE, (ids[iid], value)))
+                              f"({n - pos - 2} bytes left)", offset=base + pos,
+                              ie=ie_name(block[pos]))
+        wire = block[pos:end]
+        item = memo.get(wire)
+        if item is None:
+            item = _checked_ie(block[pos], wire[2:], base + pos)
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[wire] = item
+        ies.append(item)
         pos = end
     return ies
 
 
-_pack_hdr = struct.Struct("BB").pack
+def _checked_ie(iid: int, value: bytes, offset: int) -> IE:
+    """The IE ``iid`` with wire data ``value``, validated (DecodeError naming ``offset``)."""
+    want = _EXACT[iid]
+    if want >= 0 and len(value) != want:
+        raise DecodeError(f"data length {len(value)}, expected {want}", offset=offset,
+                          ie=ie_name(iid))
+    check = _SLOW_CHECK[iid]
+    if check is not None:
+        problem = check(value)
+        if problem:
+            raise DecodeError(problem, offset=offset, ie=ie_name(iid))
+    return _tuple_new(IE, (_IDS[iid], value))
+
+
+_pack_hdr: Final = struct.Struct("BB").pack
+#: [id][length] -> the IE's 2-byte header; a row is made when its id is first encoded and
+#: filled in as its lengths are first needed.
+_HEADERS: Final[list[list[bytes | None] | None]] = [None] * 256
 
 
 def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
-    out = bytearray()
-    append = out.append
-    items: Any = ies  # each item is checked below (compiled code would check it as an IE)
-    try:
-        for ie in items:
-            if ie.__class__ is not IE and not isinstance(ie, IE):
-                raise EncodeError(f"expected an IE, got {ie!r}")
-            data = ie[1]
-            append(ie[0])
-            append(len(data))
-            out += data
-    except ValueError as err:
-        if isinstance(err, EncodeError):
-            raise
-        # an id or length outside 0..255 (only a hand-made IE tuple can have one): the
-        # struct-based encoding reports it as before
-        return b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in items])
-    return bytes(out)
+    return encode_ies_after(b"", ies)
+
+
+def encode_ies_after(head: bytes, ies: Any) -> bytes:
+    """``head + encode_ies(ies)``, joined once (a full frame's header and its IEs)."""
+    parts: list[Any] = [head]
+    # a list of any items (each is checked below: compiled code would check it as an IE)
+    items: list[Any] = ies if type(ies) is list else list(ies)
+    for item in items:
+        if type(item) is not IE and not isinstance(item, IE):
+            raise EncodeError(f"expected an IE, got {item!r}")
+        pair: tuple[Any, ...] = item
+        iid: int = pair[0]
+        data = pair[1]
+        ln = len(data)
+        if iid < 0 or iid > 255 or ln > 255:
+            # only a hand-made IE tuple can have these: the struct-based encoding reports it
+            return head + b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in items])
+        row = _HEADERS[iid]
+        if row is None:
+            row = _HEADERS[iid] = [None] * 256
+        header = row[ln]
+        if header is None:
+            header = row[ln] = bytes((iid, ln))
+        parts.append(header)
+        parts.append(data)
+    return b"".join(parts)
 
 
 def calltoken_last(ies: list[IE]) -> list[IE]:
