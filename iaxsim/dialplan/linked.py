@@ -18,9 +18,13 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from iaxsim.dialplan._mypyc import mypyc_attr
 from iaxsim.dialplan.dialplan import Dialplan
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
 from iaxsim.errors import ConfigError
+
+#: One parsed Dial target: (peer id, address, dial string, context, number).
+Target = tuple[str, str, str, str, str]
 
 __all__ = ["LinkedServer", "Resolution", "DialAttempt", "parse_dial_target"]
 
@@ -29,6 +33,7 @@ _PEER = re.compile(r"^c(?P<id>.+?)(?P<where>[ix])$")
 _ADDRESS = {"i": "internal", "x": "external"}
 
 
+@mypyc_attr(native_class=False)  # frozen: compiled as a native class it would not pickle
 @dataclass(frozen=True, slots=True)
 class DialAttempt:
     """One IAX2 dial the server would try, in order."""
@@ -88,11 +93,12 @@ class LinkedServer:
     local_context: str = "external"
     link_context: str = "link"
     warnings: list[DialplanWarning] = field(default_factory=list)
+    # (id of a Dial priority, number) → (that priority, its parsed targets): the dialplans
+    # do not change once loaded, and a busy server dials the same numbers again and again
+    _target_cache: dict[tuple[int, str], tuple[Priority, list[Target]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # (id of a Dial priority, number) → (that priority, its parsed targets): the dialplans
-        # do not change once loaded, and a busy server dials the same numbers again and again
-        self._target_cache: dict[tuple[int, str], tuple[Priority, list]] = {}
         self.warnings = list(self.local.warnings) + list(self.link.warnings)
         ctx = self.link.contexts.get(self.link_context)
         for ext in (ctx.extensions if ctx else []):
@@ -115,7 +121,7 @@ class LinkedServer:
         linkdp = Dialplan.from_file(os.path.join(d, "link.conf"), default_context="link")
         return cls(local, linkdp, str(account), name or os.path.basename(os.path.normpath(d)))
 
-    def _targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+    def _targets(self, prio: Priority, number: str) -> list[Target]:
         key = (id(prio), number)
         cache = self._target_cache
         hit = cache.get(key)
@@ -127,12 +133,12 @@ class LinkedServer:
         cache[key] = (prio, out)
         return out
 
-    def _parse_targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+    def _parse_targets(self, prio: Priority, number: str) -> list[Target]:
         if prio.app.lower() != "dial":
             return []
         values = {"EXTEN": number, "ACCOUNT": self.account}
         first = prio.data.split(",", 1)[0]
-        out = []
+        out: list[Target] = []
         for part in first.split("&"):
             dial = _substitute(part.strip(), values)
             peer, address, num, ctx = parse_dial_target(dial, prio.path, prio.line)
