@@ -166,7 +166,7 @@ class Dialplan:
                 counter[:] = hit[1]
                 return hit[0]
         data = number.replace("-", "") if "-" in number else number
-        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, [], set(), when)
+        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, None, None, when)
         if self.cache_size:
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
@@ -174,9 +174,11 @@ class Dialplan:
         return ext
 
     def _search_ctx(self, data: str, name: str, use_trie: bool, mode: int, callerid: str | None,
-                    priority: int, counter: list[int], stack: list[str], seen: set[str],
+                    priority: int, counter: list[int], stack: list[str] | None, seen: set[str] | None,
                     when: datetime | None = None) -> Extension | None:
-        if stack:
+        # stack / seen: the contexts entered so far and their names in lower case (created when
+        # the first include is followed)
+        if stack and seen is not None:
             if len(stack) >= MAX_STACK or name.lower() in seen:
                 return None
         ctx = self.contexts.get(name)
@@ -192,6 +194,10 @@ class Dialplan:
         if decider is not None:
             return None  # a '!' pattern ended this context's MATCHMORE search
         counter[3] += len(ctx.switches)
+        if stack is None or seen is None:
+            if not ctx.includes:
+                return None  # the top context includes nothing: the search ends here
+            stack, seen = [], set()
         stack.append(ctx.name)
         seen.add(ctx.name.lower())
         for inc in ctx.includes:

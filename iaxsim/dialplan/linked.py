@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from iaxsim.dialplan._mypyc import mypyc_attr
 from iaxsim.dialplan.dialplan import Dialplan
@@ -145,8 +146,10 @@ class LinkedServer:
             out.append((peer, address, dial, ctx, num))
         return out
 
-    def resolve(self, number: str, engine: str = "linear", callerid: str | None = None) -> Resolution:
-        """Local extension, else the link.conf attempts in priority order; cost of both searches."""
+    def resolve(self, number: Any, engine: Any = "linear", callerid: Any = None) -> Resolution:
+        """Local extension, else the link.conf attempts in priority order; cost of both searches.
+
+        The arguments are checked by the lookups (a wrong type is a DialplanError)."""
         ext, cost = self.local.lookup(number, self.local_context, engine=engine, callerid=callerid)
         if ext is not None:
             return Resolution(ext, [], cost)

@@ -1,8 +1,10 @@
 """Plain data objects of a loaded dialplan: priorities, extensions, contexts, costs, warnings.
 
-The module may run compiled (mypyc): the frozen records stay ordinary Python classes (so they
-pickle and copy), and the classes the matchers read on every lookup write their ``__init__``
-out (a dataclass-generated one would stay interpreted and set fields through descriptors).
+The module may run compiled (mypyc). Classes the lookups read are native classes: they pickle
+and copy through ``__reduce__`` (a native class's ``__new__`` runs ``__init__``, and a frozen
+dataclass's own state restore is refused), and those built on every lookup write their
+``__init__`` out (a dataclass-generated one stays interpreted and sets fields through
+descriptors). The other frozen records stay ordinary Python classes.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import contextlib
 import gc
 from dataclasses import dataclass
 from types import NotImplementedType
-from typing import Iterator
+from typing import Any, Iterator
 
 from iaxsim.dialplan._mypyc import mypyc_attr
 from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
@@ -54,7 +56,6 @@ class DialplanWarning:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Priority:
     """One ``exten =>`` line once loaded: its number, label, application and where it came from."""
@@ -71,6 +72,12 @@ class Priority:
     def is_hint(self) -> bool:
         """True for the ``hint`` pseudo-priority."""
         return self.number == PRIORITY_HINT
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class, read directly by the
+        # lookups), a frozen dataclass's own state restore would be refused
+        return (Priority, (self.number, self.app, self.data, self.label, self.name, self.path,
+                           self.line))
 
 
 @dataclass(eq=False, slots=True, init=False)
@@ -113,6 +120,11 @@ class Extension:
             self.sort_key = (self.compiled.key, 1, ())
         else:
             self.sort_key = (self.compiled.key, 0, cid_compiled.key)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
+        return (Extension, (self.name, self.exten, self.context, self.cid, self.cid_display,
+                            self.priorities, self.compiled, self.cid_compiled, self._numbers))
 
     @property
     def is_pattern(self) -> bool:

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-from iaxsim.dialplan._mypyc import mypyc_attr
 from iaxsim.dialplan.errors import DialplanError, type_name
 
 __all__ = [
@@ -153,7 +152,6 @@ def shrink_phone_number(cid: str) -> str:
     return "".join(out)
 
 
-@mypyc_attr(native_class=False)  # frozen: compiled as a native class it would not pickle
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
     """An extension (or caller-ID match) compiled for matching and sorting.
@@ -172,6 +170,12 @@ class CompiledPattern:
 
     def __repr__(self) -> str:  # short, for test output
         return f"CompiledPattern({self.text!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class, read directly by the
+        # matchers), a frozen dataclass's own state restore would be refused
+        return (CompiledPattern, (self.text, self.is_pattern, self.elements, self.positions,
+                                  self.regular, self.key))
 
 
 def _parse_set_for_match(body: str) -> str:
