@@ -369,3 +369,19 @@ def test_compiled_and_pure_matchers_give_the_same_answers_and_costs():
     assert answers_c == answers_p
     assert warnings_c == warnings_p and any("_[" in w or "Invalid" in w or "priority" in w
                                             for w in warnings_c)
+
+
+@pytest.mark.parametrize("engine", ["linear", "trie"])
+def test_a_context_reached_twice_through_includes_is_searched_once(engine):
+    # a includes b and c, c includes b again: Asterisk's include stack only grows during one
+    # search, so b is not entered a second time from c. Linear: each context tests its one
+    # literal against "9" (different at the first character: 1 char) → 3 contexts, 3 tests.
+    dp = Dialplan.from_string("[a]\nexten => 1,1,NoOp\ninclude => b\ninclude => c\n"
+                              "[b]\nexten => 2,1,NoOp\n"
+                              "[c]\nexten => 3,1,NoOp\ninclude => b\n", cache_size=0)
+    ext, cost = dp.lookup("9", "a", engine=engine)
+    assert ext is None and cost.contexts_searched == 3
+    if engine == "linear":
+        assert (cost.comparisons, cost.chars_compared) == (3, 3)
+    assert dp.find("2", "c", engine=engine).context == "b"
+    assert dp.lookup("2", "a", engine=engine)[1].contexts_searched == 2
