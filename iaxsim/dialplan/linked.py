@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from iaxsim.dialplan._mypyc import mypyc_attr
 from iaxsim.dialplan.dialplan import Dialplan
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
 from iaxsim.errors import ConfigError
@@ -34,8 +33,7 @@ _PEER = re.compile(r"^c(?P<id>.+?)(?P<where>[ix])$")
 _ADDRESS = {"i": "internal", "x": "external"}
 
 
-@mypyc_attr(native_class=False)  # frozen: compiled as a native class it would not pickle
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DialAttempt:
     """One IAX2 dial the server would try, in order."""
 
@@ -46,14 +44,40 @@ class DialAttempt:
     context: str
     number: str
 
+    # Written out (compiled, a dataclass-generated __init__ stays interpreted); a frozen
+    # record sets its fields through object.__setattr__.
+    def __init__(self, peer: str, address: str, priority: int, dial_string: str, context: str,
+                 number: str) -> None:
+        object.__setattr__(self, "peer", peer)
+        object.__setattr__(self, "address", address)
+        object.__setattr__(self, "priority", priority)
+        object.__setattr__(self, "dial_string", dial_string)
+        object.__setattr__(self, "context", context)
+        object.__setattr__(self, "number", number)
 
-@dataclass(slots=True)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class), a frozen dataclass's own
+        # state restore would be refused
+        return (DialAttempt, (self.peer, self.address, self.priority, self.dial_string,
+                              self.context, self.number))
+
+
+@dataclass(slots=True, init=False)
 class Resolution:
     """Answer for one dialled number: a local extension, or the ordered remote attempts."""
 
     local: Extension | None
     attempts: list[DialAttempt]
     cost: LookupCost
+
+    def __init__(self, local: Extension | None, attempts: list[DialAttempt], cost: LookupCost) -> None:
+        self.local = local
+        self.attempts = attempts
+        self.cost = cost
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
+        return (Resolution, (self.local, self.attempts, self.cost))
 
     @property
     def is_local(self) -> bool:
