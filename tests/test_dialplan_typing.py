@@ -24,12 +24,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iaxsim import native
 from iaxsim.dialplan import (Dialplan, DialplanError, DialplanWarning, Extension, LookupCost,
                              MatchMode, match, sort_key)
 from iaxsim.dialplan import linear, patterns
 from iaxsim.dialplan.linked import DialAttempt, LinkedServer, Resolution
+from iaxsim.dialplan.model import Priority
 from iaxsim.dialplan.patterns import compile_pattern
 from iaxsim.errors import ConfigError, IaxsimError
 
@@ -385,3 +388,43 @@ def test_a_context_reached_twice_through_includes_is_searched_once(engine):
         assert (cost.comparisons, cost.chars_compared) == (3, 3)
     assert dp.find("2", "c", engine=engine).context == "b"
     assert dp.lookup("2", "a", engine=engine)[1].contexts_searched == 2
+
+
+# -- the Dial-target fast path splits as the full parse does ------------------------------------
+
+_PIECES = ["IAX2/", "iax2/", "SIP/", "c", "${ACCOUNT}", "${EXTEN}", "${OTHER}", "i", "x", "@", "/",
+           "server", "B", "&", ",", " ", "$", "{", "}", "\x00", "\n", "5"]
+
+
+_TARGETS = st.builds(
+    "".join,
+    st.tuples(st.sampled_from(["IAX2/", "iax2/", "SIP/", " IAX2/"]),
+              st.sampled_from(["", "c${ACCOUNT}i@", "${EXTEN}@", "u@", "@"]),
+              st.sampled_from(["cserverBi", "c${EXTEN}x", "cserver${EXTEN}i", "server", "c${ACCOUNT}x",
+                               "ci", "c\x00i"]),
+              st.sampled_from(["/${EXTEN}", "/", "/9${EXTEN}", "/${EXTEN}@", "${EXTEN}"]),
+              st.sampled_from(["", "@external", "@${EXTEN}", "@", " "])))
+_DIAL_DATA = st.one_of(
+    st.lists(st.sampled_from(_PIECES), max_size=14).map("".join),
+    st.builds(lambda ts, tail: "&".join(ts) + tail, st.lists(_TARGETS, min_size=1, max_size=3),
+              st.sampled_from(["", ",20", ",,tT"])))
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=_DIAL_DATA,
+       number=st.one_of(st.text("0123456789", min_size=1, max_size=6),
+                        st.sampled_from(["", "6@x", "6/1", "${ACCOUNT}", "\x00", "²", "6 "])),
+       account=st.sampled_from(["1001", "", "1${EXTEN}", "a@b", "\x00"]))
+def test_dial_targets_for_any_number_are_what_the_full_parse_gives(data, number, account):
+    server = _linked()
+    server.account = account
+    prio = Priority(1, "Dial", data, None, "_6XXX", "link.conf", 3)
+    try:
+        expected = server._parse_targets(prio, number)
+    except ConfigError as err:
+        with pytest.raises(ConfigError) as got:
+            server._targets(prio, number)
+        assert str(got.value) == str(err) and (got.value.path, got.value.line) == ("link.conf", 3)
+    else:
+        assert server._targets(prio, number) == expected
+        assert server._targets(prio, number) == expected  # again, from the memo

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from iaxsim.dialplan.dialplan import Dialplan
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
@@ -31,6 +31,8 @@ __all__ = ["LinkedServer", "Resolution", "DialAttempt", "parse_dial_target"]
 _TARGET = re.compile(r"^IAX2/(?:(?P<user>[^@/]*)@)?(?P<peer>[^/]+)/(?P<number>[^@]*)(?:@(?P<context>.*))?$", re.I)
 _PEER = re.compile(r"^c(?P<id>.+?)(?P<where>[ix])$")
 _ADDRESS = {"i": "internal", "x": "external"}
+#: Stands for a digits-only number while a Dial line is split (see LinkedServer._targets).
+_HOLE: Final = "\x00"
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -147,12 +149,38 @@ class LinkedServer:
         return cls(local, linkdp, str(account), name or os.path.basename(os.path.normpath(d)))
 
     def _targets(self, prio: Priority, number: str) -> list[Target]:
+        """The Dial targets of ``prio`` for ``number``, as ``_parse_targets`` splits them.
+
+        Remembered by (priority, number). A number of ASCII digits cannot change how a target
+        splits (every part of the target syntax treats a digit as it treats the NUL
+        placeholder): for a new one, the line split once with the placeholder for ``${EXTEN}``
+        is reused, the number put in its place. Lines that already hold a NUL, and anything
+        the split refuses, take the full path (which raises the error with the real number).
+        """
         key = (id(prio), number)
         cache = self._target_cache
         hit = cache.get(key)
         if hit is not None and hit[0] is prio:
             return hit[1]
-        out = self._parse_targets(prio, number)
+        out: list[Target] | None = None
+        if number.isdigit() and number.isascii() and _HOLE not in prio.data and _HOLE not in self.account:
+            tkey = (id(prio), _HOLE)
+            thit = cache.get(tkey)
+            if thit is not None and thit[0] is prio:
+                template: list[Target] | None = thit[1]
+            else:
+                try:
+                    template = self._parse_targets(prio, _HOLE)
+                except ConfigError:
+                    template = None
+                else:
+                    cache[tkey] = (prio, template)
+            if template is not None:
+                out = [(peer.replace(_HOLE, number), address, dial.replace(_HOLE, number),
+                        ctx.replace(_HOLE, number), num.replace(_HOLE, number))
+                       for peer, address, dial, ctx, num in template]
+        if out is None:
+            out = self._parse_targets(prio, number)
         if len(cache) >= 65536:
             cache.clear()
         cache[key] = (prio, out)
