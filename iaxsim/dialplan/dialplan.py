@@ -26,7 +26,7 @@ from iaxsim.dialplan import linear
 from iaxsim.dialplan.errors import DialplanError, type_name
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
 from iaxsim.dialplan.parser import Context, DialplanBuilder, read
-from iaxsim.dialplan.patterns import MATCH, MatchMode, match, match_compiled, strip_fluff
+from iaxsim.dialplan.patterns import MATCH, MODE_BY_NAME, MatchMode, match, match_compiled, strip_fluff
 from iaxsim.dialplan.trie import Trie
 from iaxsim.errors import ConfigError
 
@@ -152,7 +152,11 @@ class Dialplan:
             raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
         if not isinstance(number, str) or not isinstance(context, str):
             raise DialplanError(f"number and context must be strings, not {type_name(number)}/{type_name(context)}")
-        m = mode if type(mode) is MatchMode else MatchMode.parse(mode)
+        if type(mode) is MatchMode:
+            m = mode
+        else:
+            named = MODE_BY_NAME.get(mode) if type(mode) is str else None
+            m = named if named is not None else MatchMode.parse(mode)
         if callerid is not None and not isinstance(callerid, str):
             raise DialplanError(f"callerid must be a string or None, not {type_name(callerid)}")
         if not isinstance(priority, int):

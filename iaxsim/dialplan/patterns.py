@@ -67,6 +67,10 @@ class MatchMode(enum.IntEnum):
         raise DialplanError(f"unknown match mode {mode!r} (match, canmatch, matchmore)")
 
 
+#: The modes by the names lookups are usually given (``MatchMode.parse`` reads any other
+#: spelling): a dict read instead of a call into the enum class for every lookup.
+MODE_BY_NAME: Final[dict[str, MatchMode]] = {m.name.lower(): m for m in MatchMode}
+
 # The modes as plain ints for the matchers' comparisons (a MatchMode compares equal to its
 # number; compiled, these are C constants instead of an attribute read on the enum class).
 MATCHMORE: Final = 0
