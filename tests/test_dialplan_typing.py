@@ -4,8 +4,8 @@ The matcher, its loader and the linked-server lookup may run compiled; these beh
 hold in both. A compiled function refuses an argument of the wrong declared type with a bare
 TypeError that names nothing, so the query methods take their arguments as Any and check them
 themselves: a wrong type is a DialplanError (a ValueError) naming what was wrong. Frozen records
-stay ordinary Python classes so they pickle and copy; every public object survives pickling with
-the same answers; MatchMode members stay members; cost counters add up. Expected answers and
+stay frozen and still pickle and copy (as ordinary Python classes, or as native classes rebuilt
+through ``__reduce__``); every public object survives pickling with the same answers; MatchMode members stay members; cost counters add up. Expected answers and
 costs are derived by hand from Asterisk's ``_extension_match_core`` rules (REFERENCE.md §2): a
 literal shorter than the number is tested with 0 characters compared, a longer one up to and
 including the first character that differs; a pattern compares characters up to and including
