@@ -28,7 +28,8 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-#: Modules compiled by ``build``: the simulator's per-datagram and per-call work.
+#: Modules compiled by ``build``: the simulator's per-datagram and per-call work (codec, engine,
+#: dialplan matcher and its loader, simulator glue).
 NATIVE_MODULES: tuple[str, ...] = (
     "iaxsim.iax2.constants",
     "iaxsim.iax2.frames",
@@ -43,6 +44,15 @@ NATIVE_MODULES: tuple[str, ...] = (
     "iaxsim.iax2.engine.reliability",
     "iaxsim.iax2.engine.stats",
     "iaxsim.iax2.engine.tokens",
+    "iaxsim.dialplan.patterns",
+    "iaxsim.dialplan.timing",
+    "iaxsim.dialplan.model",
+    "iaxsim.dialplan.linear",
+    "iaxsim.dialplan.trie",
+    "iaxsim.dialplan.config",
+    "iaxsim.dialplan.parser",
+    "iaxsim.dialplan.dialplan",
+    "iaxsim.dialplan.linked",
     "iaxsim.sim.driver",
     "iaxsim.sim.network",
     "iaxsim.sim.results",

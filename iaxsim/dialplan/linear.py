@@ -4,38 +4,52 @@ For each extension in precedence order: test the pattern; skip it on no match or
 caller-ID match fails; a ``!`` early match in MATCHMORE mode is a final *no* for the whole
 context; otherwise the extension answers if it has the requested priority, else the walk
 goes on (``pbx_find_extension``, the ``else`` branch of ``extenpatternmatchnew``).
+
+A walk answers ``(answer, decider)``: ``(ext, ext)`` when ``ext`` answers, ``(None, ext)`` when
+the ``!`` pattern ``ext`` ended a MATCHMORE search with a final *no*, ``(None, None)`` when
+nothing decided (the search goes on to the context's switches and includes).
 """
 from __future__ import annotations
 
-from iaxsim.dialplan.model import Extension
-from iaxsim.dialplan.patterns import MatchMode, match_compiled, strip_fluff
+from typing import Final
 
-FINAL = "final"  # marker: a '!' pattern ended a MATCHMORE search with "no"
+from iaxsim.dialplan.model import Extension
+from iaxsim.dialplan.patterns import MATCH, MATCHMORE, Key, match_compiled, strip_fluff
+
+#: What a walk answers: (answer, deciding extension); see the module's docstring.
+Answer = tuple["Extension | None", "Extension | None"]
+NOTHING: Final = (None, None)
+
+# decide()'s verdicts
+GO_ON: Final = 0
+TAKE: Final = 1
+FINAL: Final = 2  # a '!' pattern ended a MATCHMORE search with "no"
 
 
 def cid_ok(ext: Extension, callerid: str | None) -> bool:
     """``matchcid``: an empty caller ID only satisfies an empty CID match."""
-    if ext.cid is None:
+    cc = ext.cid_compiled
+    if ext.cid is None or cc is None:
         return True
     if not callerid:
         return ext.cid == ""
-    return match_compiled(ext.cid_compiled, strip_fluff(callerid), MatchMode.MATCH)[0] != 0
+    return match_compiled(cc, strip_fluff(callerid), MATCH)[0] != 0
 
 
-def decide(ext: Extension, result: int, mode: int, callerid: str | None, priority: int):
-    """What the walk does with a matching extension: the extension, FINAL, or None (go on)."""
+def decide(ext: Extension, result: int, mode: int, callerid: str | None, priority: int) -> int:
+    """What the walk does with a matching extension: TAKE it, FINAL (stop with no), or GO_ON."""
     if ext.cid is not None and not cid_ok(ext, callerid):
-        return None
-    if result == 2 and mode == MatchMode.MATCHMORE:
+        return GO_ON
+    if result == 2 and mode == MATCHMORE:
         return FINAL
     if priority in ext._numbers:
-        return ext
-    return None
+        return TAKE
+    return GO_ON
 
 
 def search(exts: list[Extension], data: str, mode: int, callerid: str | None,
-           priority: int, counter: list[int], stop_key: tuple | None = None):
-    """Walk ``exts`` (sorted); returns (Extension | FINAL | None, the deciding extension).
+           priority: int, counter: list[int], stop_key: Key | None = None) -> Answer:
+    """Walk ``exts`` (sorted); returns (answer, deciding extension) as the module describes.
 
     ``counter`` is ``[extensions tested, characters compared]``, updated in place; the walk
     stops before the first extension whose sort key is not below ``stop_key``.
@@ -50,10 +64,12 @@ def search(exts: list[Extension], data: str, mode: int, callerid: str | None,
             r, c = match_compiled(ext.compiled, data, mode)
             chars += c
             if r:
-                ev = decide(ext, r, mode, callerid, priority)
-                if ev is not None:
-                    return ev, ext
-        return None, None
+                verdict = decide(ext, r, mode, callerid, priority)
+                if verdict == TAKE:
+                    return ext, ext
+                if verdict == FINAL:
+                    return None, ext
+        return NOTHING
     finally:
         counter[0] += tested
         counter[1] += chars

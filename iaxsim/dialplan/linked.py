@@ -17,19 +17,25 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from iaxsim.dialplan.dialplan import Dialplan
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
 from iaxsim.errors import ConfigError
+
+#: One parsed Dial target: (peer id, address, dial string, context, number).
+Target = tuple[str, str, str, str, str]
 
 __all__ = ["LinkedServer", "Resolution", "DialAttempt", "parse_dial_target"]
 
 _TARGET = re.compile(r"^IAX2/(?:(?P<user>[^@/]*)@)?(?P<peer>[^/]+)/(?P<number>[^@]*)(?:@(?P<context>.*))?$", re.I)
 _PEER = re.compile(r"^c(?P<id>.+?)(?P<where>[ix])$")
 _ADDRESS = {"i": "internal", "x": "external"}
+#: Stands for a digits-only number while a Dial line is split (see LinkedServer._targets).
+_HOLE: Final = "\x00"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DialAttempt:
     """One IAX2 dial the server would try, in order."""
 
@@ -40,14 +46,40 @@ class DialAttempt:
     context: str
     number: str
 
+    # Written out (compiled, a dataclass-generated __init__ stays interpreted); a frozen
+    # record sets its fields through object.__setattr__.
+    def __init__(self, peer: str, address: str, priority: int, dial_string: str, context: str,
+                 number: str) -> None:
+        object.__setattr__(self, "peer", peer)
+        object.__setattr__(self, "address", address)
+        object.__setattr__(self, "priority", priority)
+        object.__setattr__(self, "dial_string", dial_string)
+        object.__setattr__(self, "context", context)
+        object.__setattr__(self, "number", number)
 
-@dataclass(slots=True)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class), a frozen dataclass's own
+        # state restore would be refused
+        return (DialAttempt, (self.peer, self.address, self.priority, self.dial_string,
+                              self.context, self.number))
+
+
+@dataclass(slots=True, init=False)
 class Resolution:
     """Answer for one dialled number: a local extension, or the ordered remote attempts."""
 
     local: Extension | None
     attempts: list[DialAttempt]
     cost: LookupCost
+
+    def __init__(self, local: Extension | None, attempts: list[DialAttempt], cost: LookupCost) -> None:
+        self.local = local
+        self.attempts = attempts
+        self.cost = cost
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
+        return (Resolution, (self.local, self.attempts, self.cost))
 
     @property
     def is_local(self) -> bool:
@@ -88,11 +120,12 @@ class LinkedServer:
     local_context: str = "external"
     link_context: str = "link"
     warnings: list[DialplanWarning] = field(default_factory=list)
+    # (id of a Dial priority, number) → (that priority, its parsed targets): the dialplans
+    # do not change once loaded, and a busy server dials the same numbers again and again
+    _target_cache: dict[tuple[int, str], tuple[Priority, list[Target]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # (id of a Dial priority, number) → (that priority, its parsed targets): the dialplans
-        # do not change once loaded, and a busy server dials the same numbers again and again
-        self._target_cache: dict[tuple[int, str], tuple[Priority, list]] = {}
         self.warnings = list(self.local.warnings) + list(self.link.warnings)
         ctx = self.link.contexts.get(self.link_context)
         for ext in (ctx.extensions if ctx else []):
@@ -115,32 +148,60 @@ class LinkedServer:
         linkdp = Dialplan.from_file(os.path.join(d, "link.conf"), default_context="link")
         return cls(local, linkdp, str(account), name or os.path.basename(os.path.normpath(d)))
 
-    def _targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+    def _targets(self, prio: Priority, number: str) -> list[Target]:
+        """The Dial targets of ``prio`` for ``number``, as ``_parse_targets`` splits them.
+
+        Remembered by (priority, number). A number of ASCII digits cannot change how a target
+        splits (every part of the target syntax treats a digit as it treats the NUL
+        placeholder): for a new one, the line split once with the placeholder for ``${EXTEN}``
+        is reused, the number put in its place. Lines that already hold a NUL, and anything
+        the split refuses, take the full path (which raises the error with the real number).
+        """
         key = (id(prio), number)
         cache = self._target_cache
         hit = cache.get(key)
         if hit is not None and hit[0] is prio:
             return hit[1]
-        out = self._parse_targets(prio, number)
+        out: list[Target] | None = None
+        if number.isdigit() and number.isascii() and _HOLE not in prio.data and _HOLE not in self.account:
+            tkey = (id(prio), _HOLE)
+            thit = cache.get(tkey)
+            if thit is not None and thit[0] is prio:
+                template: list[Target] | None = thit[1]
+            else:
+                try:
+                    template = self._parse_targets(prio, _HOLE)
+                except ConfigError:
+                    template = None
+                else:
+                    cache[tkey] = (prio, template)
+            if template is not None:
+                out = [(peer.replace(_HOLE, number), address, dial.replace(_HOLE, number),
+                        ctx.replace(_HOLE, number), num.replace(_HOLE, number))
+                       for peer, address, dial, ctx, num in template]
+        if out is None:
+            out = self._parse_targets(prio, number)
         if len(cache) >= 65536:
             cache.clear()
         cache[key] = (prio, out)
         return out
 
-    def _parse_targets(self, prio: Priority, number: str) -> list[tuple[str, str, str, str, str]]:
+    def _parse_targets(self, prio: Priority, number: str) -> list[Target]:
         if prio.app.lower() != "dial":
             return []
         values = {"EXTEN": number, "ACCOUNT": self.account}
         first = prio.data.split(",", 1)[0]
-        out = []
+        out: list[Target] = []
         for part in first.split("&"):
             dial = _substitute(part.strip(), values)
             peer, address, num, ctx = parse_dial_target(dial, prio.path, prio.line)
             out.append((peer, address, dial, ctx, num))
         return out
 
-    def resolve(self, number: str, engine: str = "linear", callerid: str | None = None) -> Resolution:
-        """Local extension, else the link.conf attempts in priority order; cost of both searches."""
+    def resolve(self, number: Any, engine: Any = "linear", callerid: Any = None) -> Resolution:
+        """Local extension, else the link.conf attempts in priority order; cost of both searches.
+
+        The arguments are checked by the lookups (a wrong type is a DialplanError)."""
         ext, cost = self.local.lookup(number, self.local_context, engine=engine, callerid=callerid)
         if ext is not None:
             return Resolution(ext, [], cost)

@@ -1,17 +1,28 @@
-"""Plain data objects of a loaded dialplan: priorities, extensions, contexts, costs, warnings."""
+"""Plain data objects of a loaded dialplan: priorities, extensions, contexts, costs, warnings.
+
+The module may run compiled (mypyc). Classes the lookups read are native classes: they pickle
+and copy through ``__reduce__`` (a native class's ``__new__`` runs ``__init__``, and a frozen
+dataclass's own state restore is refused), and those built on every lookup write their
+``__init__`` out (a dataclass-generated one stays interpreted and sets fields through
+descriptors). The other frozen records stay ordinary Python classes.
+"""
 from __future__ import annotations
 
 import contextlib
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import NotImplementedType
+from typing import Any, Iterator
 
-from iaxsim.dialplan.patterns import CompiledPattern, compile_pattern
+from iaxsim.dialplan._mypyc import mypyc_attr
+from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
+from iaxsim.dialplan.timing import Timing
 
 PRIORITY_HINT = -1
 
 
 @contextlib.contextmanager
-def bulk_build():
+def bulk_build() -> Iterator[None]:
     """Pause the cyclic garbage collector while a large structure is built.
 
     Loading 100k extensions allocates millions of long-lived objects; letting the collector
@@ -30,6 +41,7 @@ def bulk_build():
 REGISTRAR = "pbx_config"
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanWarning:
     """Something Asterisk would log and load past; ``str(w)`` reads ``path:line: message``."""
@@ -61,36 +73,58 @@ class Priority:
         """True for the ``hint`` pseudo-priority."""
         return self.number == PRIORITY_HINT
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class, read directly by the
+        # lookups), a frozen dataclass's own state restore would be refused
+        return (Priority, (self.number, self.app, self.data, self.label, self.name, self.path,
+                           self.line))
 
-@dataclass(eq=False, slots=True)
+
+@dataclass(eq=False, slots=True, init=False)
 class Extension:
     """An extension (or pattern, or caller-ID qualified variant) of one context.
 
     ``name`` is the extension as written (spaces removed, ``-`` kept), ``exten`` the stored
     form Asterisk matches, ``cid`` the caller-ID match or None, ``priorities`` ascending.
+    ``compiled`` / ``cid_compiled`` are compiled from ``exten`` / ``cid`` unless given.
     """
 
     name: str
     exten: str
     context: str
-    cid: str | None = None
-    cid_display: str | None = None
-    priorities: list[Priority] = field(default_factory=list)
-    compiled: CompiledPattern | None = None
-    cid_compiled: CompiledPattern | None = None
-    _numbers: dict = field(default_factory=dict)
-    sort_key: tuple = ()
+    cid: str | None
+    cid_display: str | None
+    priorities: list[Priority]
+    compiled: CompiledPattern
+    cid_compiled: CompiledPattern | None
+    _numbers: dict[int, Priority]
+    sort_key: Key
 
-    def __post_init__(self) -> None:
-        if self.compiled is None:
-            self.compiled = compile_pattern(self.exten)
-        if self.cid is not None and self.cid_compiled is None:
-            self.cid_compiled = compile_pattern(self.cid)
+    def __init__(self, name: str, exten: str, context: str, cid: str | None = None,
+                 cid_display: str | None = None, priorities: list[Priority] | None = None,
+                 compiled: CompiledPattern | None = None, cid_compiled: CompiledPattern | None = None,
+                 _numbers: dict[int, Priority] | None = None, sort_key: Key = ()) -> None:
+        self.name = name
+        self.exten = exten
+        self.context = context
+        self.cid = cid
+        self.cid_display = cid_display
+        self.priorities = [] if priorities is None else priorities
+        self.compiled = compile_pattern(exten) if compiled is None else compiled
+        if cid is not None and cid_compiled is None:
+            cid_compiled = compile_pattern(cid)
+        self.cid_compiled = cid_compiled
+        self._numbers = {} if _numbers is None else _numbers
         # Asterisk's order within a context: extension key, then CID variants before the plain one.
-        if self.cid is None:
+        if cid_compiled is None or cid is None:
             self.sort_key = (self.compiled.key, 1, ())
         else:
-            self.sort_key = (self.compiled.key, 0, self.cid_compiled.key)
+            self.sort_key = (self.compiled.key, 0, cid_compiled.key)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
+        return (Extension, (self.name, self.exten, self.context, self.cid, self.cid_display,
+                            self.priorities, self.compiled, self.cid_compiled, self._numbers))
 
     @property
     def is_pattern(self) -> bool:
@@ -126,6 +160,7 @@ class Extension:
         return f"Extension({self.name!r}{cid}@{self.context}, {len(self.priorities)} priorities)"
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Include:
     """``include => ctx[,timespec]``: ``name`` as written (time spec kept verbatim), ``target`` the context."""
@@ -135,9 +170,10 @@ class Include:
     timespec: str | None
     path: str
     line: int
-    timing: object = None  # iaxsim.dialplan.timing.Timing when a time spec is given
+    timing: Timing | None = None  # when a time spec is given
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Switch:
     """``switch =>`` / ``lswitch =>`` / ``eswitch =>``: a switch module and its data."""
@@ -149,7 +185,7 @@ class Switch:
     line: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class LookupCost:
     """What one lookup did: the headline count and the detail behind it.
 
@@ -161,12 +197,19 @@ class LookupCost:
     would have been consulted (each a network lookup in Asterisk).
     """
 
-    comparisons: int = 0
-    chars_compared: int = 0
-    contexts_searched: int = 0
-    switches: int = 0
+    comparisons: int
+    chars_compared: int
+    contexts_searched: int
+    switches: int
 
-    def __add__(self, other: "LookupCost") -> "LookupCost":
+    def __init__(self, comparisons: int = 0, chars_compared: int = 0, contexts_searched: int = 0,
+                 switches: int = 0) -> None:
+        self.comparisons = comparisons
+        self.chars_compared = chars_compared
+        self.contexts_searched = contexts_searched
+        self.switches = switches
+
+    def __add__(self, other: object) -> "LookupCost | NotImplementedType":
         if not isinstance(other, LookupCost):
             return NotImplemented
         return LookupCost(

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from iaxsim.dialplan.config import Category, ConfigLine, ConfigReader
 from iaxsim.dialplan.model import PRIORITY_HINT, DialplanWarning, Extension, Include, Priority, Switch
-from iaxsim.dialplan.patterns import compile_pattern, shrink_phone_number
+from iaxsim.dialplan.linear import cid_ok
+from iaxsim.dialplan.patterns import MATCH, Key, compile_pattern, match_compiled, shrink_phone_number, strip_fluff
 from iaxsim.dialplan.timing import build_timing
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -32,14 +33,18 @@ class Context:
     switches: list[Switch] = field(default_factory=list)
     ignorepats: list[str] = field(default_factory=list)
     _sorted: bool = True
-    _groups: dict = field(default_factory=dict)
+    _groups: dict[Key, Extension] = field(default_factory=dict)
 
     def sorted_extensions(self) -> list[Extension]:
         """The extensions in precedence order (sorted once, cached)."""
         if not self._sorted:
-            self.extensions.sort(key=lambda e: e.sort_key)
+            self.extensions.sort(key=_sort_key)
             self._sorted = True
         return self.extensions
+
+
+def _sort_key(e: Extension) -> Key:
+    return e.sort_key
 
 
 def clean_name(ext: str) -> str:
@@ -277,12 +282,9 @@ class DialplanBuilder:
         """``ast_findlabel_extension2`` as pbx_config calls it: the first extension of this
         context (precedence order) that the written extension matches, whose CID match accepts
         the line's caller-ID pattern, and that has the label."""
-        from iaxsim.dialplan.linear import cid_ok
-        from iaxsim.dialplan.patterns import MatchMode, match_compiled, strip_fluff
-
         data = strip_fluff(realext)
         for ext in ctx.sorted_extensions():
-            if not match_compiled(ext.compiled, data, MatchMode.MATCH)[0]:
+            if not match_compiled(ext.compiled, data, MATCH)[0]:
                 continue
             if ext.cid is not None and not cid_ok(ext, cid):
                 continue
@@ -302,6 +304,7 @@ class DialplanBuilder:
         cid_clean = remove_fluff(clean_name(cid)) if cid is not None else None
         prio = Priority(priority, app, data, label, name, path, line)
         compiled = compile_pattern(exten)
+        key: Key
         if cid_clean is None:
             key = (compiled.key, 1, ())
         else:

@@ -26,6 +26,9 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Final
+
+from iaxsim.dialplan.errors import DialplanError, type_name
 
 __all__ = [
     "MatchMode",
@@ -46,16 +49,38 @@ class MatchMode(enum.IntEnum):
     MATCH = 2
 
     @classmethod
-    def parse(cls, mode: "MatchMode | str | int") -> "MatchMode":
-        """Accept a MatchMode, its name in any case (``"match"``) or its number."""
+    def parse(cls, mode: Any) -> "MatchMode":
+        """Accept a MatchMode, its name in any case (``"match"``) or its number; anything
+        else is a DialplanError (a ValueError)."""
         if isinstance(mode, MatchMode):
             return mode
         if isinstance(mode, str):
             try:
                 return cls[mode.strip().upper()]
             except KeyError:
-                raise ValueError(f"unknown match mode {mode!r} (match, canmatch, matchmore)") from None
-        return cls(mode)
+                pass
+        else:
+            try:
+                return cls(mode)
+            except (ValueError, TypeError):
+                pass
+        raise DialplanError(f"unknown match mode {mode!r} (match, canmatch, matchmore)")
+
+
+#: The modes by the names lookups are usually given (``MatchMode.parse`` reads any other
+#: spelling): a dict read instead of a call into the enum class for every lookup.
+MODE_BY_NAME: Final[dict[str, MatchMode]] = {m.name.lower(): m for m in MatchMode}
+
+# The modes as plain ints for the matchers' comparisons (a MatchMode compares equal to its
+# number; compiled, these are C constants instead of an attribute read on the enum class).
+MATCHMORE: Final = 0
+CANMATCH: Final = 1
+MATCH: Final = 2
+
+#: A matcher element: (kind, characters).
+Element = tuple[int, str]
+#: Asterisk's precedence key of an extension: (0, literal bytes) or (1, sort positions).
+Key = tuple[object, ...]
 
 
 # Element kinds used by the matcher.
@@ -64,6 +89,7 @@ DOT = 1      # '.'  one or more of anything: answers 1 as soon as data remains
 BANG = 2     # '!'  zero or more: answers 2 ("early match")
 EMPTY = 3    # '[]' skipped while data remains, "partial" when data ran out on it
 FAIL = 4     # '[' without ']': unconditional failure once reached with data
+SLOW = -1    # (token tables only) a token the fast compiler leaves to the full one
 
 # Per-position sort scores (ext_cmp_pattern_pos).
 SCORE_DOT = 0x18000
@@ -141,13 +167,19 @@ class CompiledPattern:
 
     text: str
     is_pattern: bool
-    elements: tuple
-    positions: tuple
+    elements: tuple[Element, ...]
+    positions: tuple[int, ...]
     regular: bool
-    key: tuple
+    key: Key
 
     def __repr__(self) -> str:  # short, for test output
         return f"CompiledPattern({self.text!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt through the constructor: compiled (a native class, read directly by the
+        # matchers), a frozen dataclass's own state restore would be refused
+        return (CompiledPattern, (self.text, self.is_pattern, self.elements, self.positions,
+                                  self.regular, self.key))
 
 
 def _parse_set_for_match(body: str) -> str:
@@ -166,9 +198,9 @@ def _parse_set_for_match(body: str) -> str:
     return "".join(dict.fromkeys(chars))
 
 
-def _elements(body: str) -> tuple[tuple, bool]:
+def _elements(body: str) -> tuple[tuple[Element, ...], bool]:
     """Matcher elements of a pattern body (after ``_``) and whether it hit ``/``."""
-    elems: list[tuple] = []
+    elems: list[Element] = []
     i = 0
     n = len(body)
     while i < n:
@@ -226,7 +258,7 @@ def _set_position(body: bytes) -> tuple[int, int]:
     return len(codes), _charset_key(codes, cmin)
 
 
-def _positions(body: str) -> tuple[tuple, bool]:
+def _positions(body: str) -> tuple[tuple[int, ...], bool]:
     """Sort positions of a pattern body (after ``_``), END_KEY last; and a 'skipped set' flag."""
     data = body.encode("utf-8", "surrogateescape")
     keys: list[int] = []
@@ -268,19 +300,21 @@ _CHAR_KEYS = tuple((0x0100 | c) << 256 | (_ALL ^ _bit(c)) for c in range(256))
 
 
 _TOKEN = re.compile(r"\[[^\]]*\]|.", re.S)
-_SLOW = object()
-_TOKENS: dict[str, tuple] = {}
+#: (element or None, position key or None, regular) of one pattern token
+TokenInfo = tuple["Element | None", "int | None", bool]
+_TOKENS: dict[str, TokenInfo] = {}
 
 
-def _token(tok: str) -> tuple:
-    """(element or None, position key or None, regular) of one pattern token, cached."""
+def _token(tok: str) -> TokenInfo:
+    """(element or None, position key or None, regular) of one pattern token, cached; the
+    element's kind is SLOW for a token only the full compiler reads."""
     info = _TOKENS.get(tok)
     if info is not None:
         return info
     if tok == "-":
         info = (None, None, True)
     elif tok in ("[", "/") or not tok.isascii():
-        info = (_SLOW, None, False)
+        info = ((SLOW, ""), None, False)
     elif tok.startswith("["):
         inner = tok[1:-1]
         if not inner:
@@ -301,15 +335,22 @@ def _token(tok: str) -> tuple:
     return info
 
 
-_SIMPLE_ELEM: dict[str, tuple] = {}
-_SIMPLE_KEY: dict[str, int] = {}
-for _c in (chr(i) for i in range(33, 127)):
-    if _c not in "[]-/":
-        _info = _token(_c)
-        _SIMPLE_ELEM[_c] = _info[0]
-        _SIMPLE_KEY[_c] = _info[1]
+def _simple_tables() -> tuple[dict[str, Element], dict[str, int]]:
+    """Element and position key of every printable character that is one token alone."""
+    elems: dict[str, Element] = {}
+    keys: dict[str, int] = {}
+    for c in (chr(i) for i in range(33, 127)):
+        if c not in "[]-/":
+            elem, key, _ = _token(c)
+            if elem is not None and key is not None:
+                elems[c] = elem
+                keys[c] = key
+    return elems, keys
+
+
+_SIMPLE_ELEM, _SIMPLE_KEY = _simple_tables()
 _SIMPLE_CHARS = frozenset(_SIMPLE_ELEM)
-_REG_ELEM: dict[str, tuple] = dict(_SIMPLE_ELEM)  # regular tokens seen so far (grows)
+_REG_ELEM: dict[str, Element] = dict(_SIMPLE_ELEM)  # regular tokens seen so far (grows)
 _REG_KEY: dict[str, int] = dict(_SIMPLE_KEY)
 
 
@@ -330,11 +371,11 @@ def _compile_fast(text: str) -> "CompiledPattern | None":
         if reg and elem is not None and key is not None:
             _REG_ELEM[t] = elem
             _REG_KEY[t] = key
-    elems = []
-    keys = []
+    elems: list[Element] = []
+    keys: list[int] = []
     regular = True
     for elem, key, reg in infos:
-        if elem is _SLOW:
+        if elem is not None and elem[0] == SLOW:
             return None
         if elem is not None:
             elems.append(elem)
@@ -348,8 +389,10 @@ def _compile_fast(text: str) -> "CompiledPattern | None":
 
 
 @lru_cache(maxsize=1 << 17)
-def compile_pattern(text: str) -> CompiledPattern:
+def compile_pattern(text: Any) -> CompiledPattern:
     """Compile a stored extension (spaces already removed) for matching and sorting."""
+    if not isinstance(text, str):
+        raise DialplanError(f"an extension pattern must be a string, not {type_name(text)}")
     if not text.startswith("_"):
         clean = strip_fluff(text)
         key = (0, clean.encode("utf-8", "surrogateescape"))
@@ -366,12 +409,14 @@ def compile_pattern(text: str) -> CompiledPattern:
     return CompiledPattern(text, True, elems, positions, regular, (1, positions))
 
 
-def sort_key(text: str) -> tuple:
+def sort_key(text: Any) -> Key:
     """Asterisk's precedence key (``ext_cmp``): sorting by it gives the context order."""
+    if not isinstance(text, str):
+        raise DialplanError(f"an extension pattern must be a string, not {type_name(text)}")
     return compile_pattern(text).key
 
 
-def match_elements(elems: tuple, data: str, mode: int) -> tuple[int, int]:
+def match_elements(elems: tuple[Element, ...], data: str, mode: int) -> tuple[int, int]:
     """Run ``_extension_match_core`` on pattern elements; returns (result 0/1/2, chars compared)."""
     i = 0
     nd = len(data)
@@ -379,7 +424,7 @@ def match_elements(elems: tuple, data: str, mode: int) -> tuple[int, int]:
         if i == nd:
             if kind == BANG:
                 return 2, i
-            return (0 if mode == MatchMode.MATCH else 1), i
+            return (0 if mode == MATCH else 1), i
         if kind == SET:
             if data[i] not in chars:
                 return 0, i + 1
@@ -394,7 +439,7 @@ def match_elements(elems: tuple, data: str, mode: int) -> tuple[int, int]:
             return 0, i + 1
     if i < nd:
         return 0, i + 1
-    return (0 if mode == MatchMode.MATCHMORE else 1), i
+    return (0 if mode == MATCHMORE else 1), i
 
 
 def match_literal(text: str, data: str, mode: int) -> tuple[int, int]:
@@ -403,12 +448,12 @@ def match_literal(text: str, data: str, mode: int) -> tuple[int, int]:
     ld = len(data)
     if lp < ld:
         return 0, 0
-    if mode == MatchMode.MATCH:
+    if mode == MATCH:
         if text == data:
             return 1, ld
         return 0, _common_prefix(text, data) + 1
     if ld == 0 or text.startswith(data):
-        if mode == MatchMode.MATCHMORE:
+        if mode == MATCHMORE:
             return (1 if lp > ld else 0), ld
         return 1, ld
     return 0, _common_prefix(text, data) + 1
@@ -426,25 +471,27 @@ def match_compiled(pat: CompiledPattern, data: str, mode: int) -> tuple[int, int
     """Match a dialled string (fluff already stripped) against a compiled extension."""
     if not pat.is_pattern:
         return match_literal(pat.text, data, mode)
-    if mode == MatchMode.MATCH and data.startswith("_"):
+    if mode == MATCH and data.startswith("_"):
         # Asterisk first compares data and pattern as two patterns (pbx.c: "_x. matches _x.").
         if compile_pattern(data).positions == pat.positions:
             return 1, len(data)
     return match_elements(pat.elements, data, mode)
 
 
-def match(pattern: str, number: str, mode: "MatchMode | str" = MatchMode.MATCH) -> int:
+def match(pattern: Any, number: Any, mode: "MatchMode | str | int" = MatchMode.MATCH) -> int:
     """Asterisk's ``_extension_match_core``: 0 no, 1 yes, 2 early match (``!``).
 
     >>> match("_6XXX", "6001"), match("_6XXX", "60", "canmatch"), match("_6X!", "60", "matchmore")
     (1, 1, 2)
     """
     m = MatchMode.parse(mode)
+    if not isinstance(pattern, str) or not isinstance(number, str):
+        raise DialplanError(f"pattern and number must be strings, not {type_name(pattern)}/{type_name(number)}")
     clean = pattern.replace(" ", "")
     return match_compiled(compile_pattern(clean), strip_fluff(number), m)[0]
 
 
-def exten_cmp(a: str, b: str) -> int:
+def exten_cmp(a: Any, b: Any) -> int:
     """``ast_extension_cmp``: -1, 0 or 1 as ``a`` sorts before, equal to or after ``b``."""
     ka, kb = sort_key(a), sort_key(b)
     return (ka > kb) - (ka < kb)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from iaxsim.dialplan._mypyc import mypyc_attr
+
 __all__ = ["Timing", "build_timing"]
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -21,11 +23,12 @@ _TIME = re.compile(r"\s*([+-]?\d{1,2}):\s*([+-]?\d{1,2})")
 _NUM = re.compile(r"\s*([+-]?\d{1,2})")
 
 
+@mypyc_attr(native_class=False)  # frozen: compiled as a native class it would not pickle
 @dataclass(frozen=True, slots=True)
 class Timing:
     """When an include is open: minutes of the day, weekday/day/month masks, time zone."""
 
-    minutes: frozenset
+    minutes: frozenset[int]
     weekdays: int
     mdays: int
     months: int
@@ -50,7 +53,7 @@ class Timing:
         return when.hour * 60 + when.minute in self.minutes
 
 
-def _lookup(text: str, names: tuple | None, top: int) -> int:
+def _lookup(text: str, names: tuple[str, ...] | None, top: int) -> int:
     if names and text[:1] > "9":
         low = text.lower()
         if low in names:
@@ -61,7 +64,7 @@ def _lookup(text: str, names: tuple | None, top: int) -> int:
     return -1
 
 
-def _range(src: str, top: int, names: tuple | None, what: str, warnings: list[str]) -> int:
+def _range(src: str, top: int, names: tuple[str, ...] | None, what: str, warnings: list[str]) -> int:
     if not src or src == "*":
         return (1 << top) - 1
     mask = 0
@@ -94,7 +97,7 @@ def _time(text: str) -> int | None:
     return h * 60 + mi
 
 
-def _times(src: str, warnings: list[str]) -> frozenset:
+def _times(src: str, warnings: list[str]) -> frozenset[int]:
     if not src or src == "*":
         return frozenset(range(24 * 60))
     minutes: set[int] = set()
@@ -130,7 +133,7 @@ def _times(src: str, warnings: list[str]) -> frozenset:
 def build_timing(spec: str) -> tuple[Timing, list[str]]:
     """Read an include's time spec; returns the Timing and Asterisk's warnings about it."""
     warnings: list[str] = []
-    timezone = None
+    timezone: str | None = None
     if spec.count(",") == 4:
         timezone = spec[spec.rindex(",") + 1:] or None
         if timezone:

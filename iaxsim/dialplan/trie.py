@@ -19,29 +19,41 @@ answers in precedence order wins.  Cost counts trie nodes visited.
 from __future__ import annotations
 
 from iaxsim.dialplan import linear
+from iaxsim.dialplan.linear import NOTHING, Answer
 from iaxsim.dialplan.model import Extension
-from iaxsim.dialplan.patterns import BANG, DOT, SET, MatchMode
+from iaxsim.dialplan.patterns import BANG, DOT, MATCH, MATCHMORE, CANMATCH, SET
 
 __all__ = ["Trie"]
 
-
-_NO_CHILDREN: dict = {}
+#: A child reached through anything but one single character: (sort key, kind, chars, node).
+Edge = tuple[int, int, frozenset[str], "_Node"]
 
 
 class _Node:
-    __slots__ = ("lit", "others", "terms", "ordered", "only", "seg", "first1")
+    __slots__ = ("lit", "others", "terms", "ordered", "only", "seg", "first1", "has_first1")
 
     def __init__(self) -> None:
-        self.first1 = False   # answer for priority 1 when no term has a CID match (else False)
-        self.seg = ()         # positions of a single-path chain folded into this node
-        self.lit = None       # single-character positions, by character (dict)
-        self.others = None    # (key, kind, chars, node) sorted by key; a dict by key while building
-        self.terms = None     # extensions ending here, in order
-        self.ordered = ()     # every child (kind, node) in key order
-        self.only = None      # (chars, child) when one set is the only way on
+        self.has_first1 = False  # first1 holds the answer for priority 1 (no term has a CID match)
+        self.first1: Extension | None = None
+        self.seg: tuple[str | frozenset[str], ...] = ()  # a single-path chain folded into this node
+        self.lit: dict[str, _Node] = _NO_CHILDREN  # single-character positions, by character
+        self.others: tuple[Edge, ...] = ()  # every other child, sorted by key
+        self.terms: tuple[Extension, ...] = ()  # extensions ending here, in order
+        self.ordered: tuple[tuple[int, _Node], ...] = ()  # every child (kind, node) in key order
+        self.only: tuple[frozenset[str], _Node] | None = None  # one set is the only way on
 
 
-_SETS: dict[str, frozenset] = {}
+class _Count:
+    """A counter passed down the walk (trie nodes visited)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+_NO_CHILDREN: dict[str, _Node] = {}  # shared by every node without single-character children
+_SETS: dict[str, frozenset[str]] = {}
 
 
 class Trie:
@@ -52,6 +64,7 @@ class Trie:
         self.literals = _Node()   # literal extensions: they all sort before any pattern
         self.irregular: list[Extension] = []
         self.size = 2
+        pending: dict[_Node, dict[int, Edge]] = {}  # other children while building, by key
         new = _Node
         for ext in exts:  # exts are in precedence order: terms stay ordered
             comp = ext.compiled
@@ -62,7 +75,7 @@ class Trie:
                 node = self.literals
                 for ch in comp.text:
                     lit = node.lit
-                    if lit is None:
+                    if lit is _NO_CHILDREN:
                         lit = node.lit = {}
                     nxt = lit.get(ch)
                     if nxt is None:
@@ -77,16 +90,16 @@ class Trie:
                 for (kind, chars), key in zip(comp.elements, comp.positions):
                     if kind == SET and len(chars) == 1:
                         lit = node.lit
-                        if lit is None:
+                        if lit is _NO_CHILDREN:
                             lit = node.lit = {}
                         nxt = lit.get(chars)
                         if nxt is None:
                             nxt = lit[chars] = new()
                             self.size += 1
                     else:
-                        others = node.others
+                        others = pending.get(node)
                         if others is None:
-                            others = node.others = {}
+                            others = pending[node] = {}
                         entry = others.get(key)
                         if entry is None:
                             fs = _SETS.get(chars)
@@ -96,63 +109,61 @@ class Trie:
                             self.size += 1
                         nxt = entry[3]
                     node = nxt
-            if node.terms is None:
-                node.terms = [ext]
-            else:
-                node.terms.append(ext)
-        self._finish(self.root)
-        self._finish(self.literals)
+            node.terms = node.terms + (ext,)
+        self._finish(self.root, pending)
+        self._finish(self.literals, pending)
         self.jump_depth, self.jump, self.prefixes = _jump_table(self.root, exts)
-        segs: dict[tuple, tuple] = {}
+        segs: dict[tuple[str | frozenset[str], ...], tuple[str | frozenset[str], ...]] = {}
         _compress(self.root, segs)
         for node in self.jump.values():  # a jump target may have been folded into its parent
             if not node.seg:
                 _compress(node, segs)
         # exact literal lookups go through a hash, as Asterisk's root_table does
-        self.exact: dict[str, tuple] = {}
+        self.exact: dict[str, tuple[Extension, ...]] = {}
         for ext in exts:
             if not ext.compiled.is_pattern and ext.compiled.text.isascii():
                 self.exact[ext.compiled.text] = self.exact.get(ext.compiled.text, ()) + (ext,)
 
     @staticmethod
-    def _finish(root: _Node) -> None:
+    def _finish(root: _Node, pending: dict[_Node, dict[int, Edge]]) -> None:
         stack = [root]
         while stack:
             node = stack.pop()
-            if node.others:
-                node.others = tuple(sorted(node.others.values(), key=lambda e: e[0]))
+            building = pending.get(node)
+            if building:
+                node.others = tuple(sorted(building.values(), key=_edge_key))
             else:
                 node.others = ()
             if node.lit:
-                lits = sorted(node.lit.items(), key=lambda kv: kv[0].encode()) if len(node.lit) > 1 else list(node.lit.items())
-                node.ordered = tuple([(0, n) for _, n in lits] + [(kind, n) for _, kind, _, n in node.others])
+                lits = sorted(node.lit.items(), key=_char_key) if len(node.lit) > 1 else list(node.lit.items())
+                node.ordered = tuple([(0, n) for _, n in lits] + [(e[1], e[3]) for e in node.others])
             else:
                 node.lit = _NO_CHILDREN  # shared: leaves cost less memory, lookups stay in cache
-                node.ordered = tuple([(kind, n) for _, kind, _, n in node.others])
+                node.ordered = tuple([(e[1], e[3]) for e in node.others])
                 if len(node.others) == 1 and node.others[0][1] not in (DOT, BANG):
                     node.only = (node.others[0][2], node.others[0][3])
-            node.terms = tuple(node.terms) if node.terms else ()
             if node.terms and all(e.cid is None for e in node.terms):
+                node.has_first1 = True
                 node.first1 = next((e for e in node.terms if 1 in e._numbers), None)
             stack.extend(n for _, n in node.ordered)
 
     # -- search -----------------------------------------------------------------------
-    def search(self, data: str, mode: int, callerid: str | None, priority: int, counter: list[int]):
-        """First answer in precedence order: (Extension | FINAL | None, deciding extension)."""
-        if mode == MatchMode.MATCH and data.startswith("_"):
+    def search(self, data: str, mode: int, callerid: str | None, priority: int, counter: list[int]) -> Answer:
+        """First answer in precedence order: (answer, deciding extension) as linear.search."""
+        if mode == MATCH and data.startswith("_"):
             return linear.search(self._all_sorted(), data, mode, callerid, priority, counter)
-        visits = [0]
-        if mode == MatchMode.MATCH:
-            visits[0] += 1
+        visits = _Count()
+        if mode == MATCH:
+            visits.n += 1
             terms = self.exact.get(data)
-            ev, ext = _consider(terms, 1, mode, callerid, priority) if terms else (None, None)
+            ev, ext = _consider(terms, 1, mode, callerid, priority) if terms else NOTHING
         else:
             ev, ext = _literal(self.literals, data, mode, callerid, priority, visits)
-        if ev is None:
+        if ext is None:
             d = self.jump_depth
             node = self.jump.get(data[:d]) if d and len(data) >= d else None
             if node is not None:  # the first d characters lead here and nowhere else
-                visits[0] += d
+                visits.n += d
                 ev, ext = _dfs(node, data, d, len(data), mode, callerid, priority, visits)
             elif d and len(data) >= d and self.prefixes is not None:
                 # the table holds every way down d characters: the walk from the root would
@@ -162,18 +173,18 @@ class Trie:
                 k = d - 1
                 while k and data[:k] not in pre:
                     k -= 1
-                visits[0] += k + 1
+                visits.n += k + 1
             else:
                 ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
-        counter[0] += visits[0]
-        counter[1] += min(len(data), visits[0])
+        counter[0] += visits.n
+        counter[1] += min(len(data), visits.n)
         if self.irregular:
             stop = ext.sort_key if ext is not None else None
             sub = [0, 0]
             ev2, ext2 = linear.search(self.irregular, data, mode, callerid, priority, sub, stop)
             counter[0] += sub[0]
             counter[1] += sub[1]
-            if ev2 is not None:
+            if ext2 is not None:
                 return ev2, ext2
         return ev, ext
 
@@ -182,11 +193,23 @@ class Trie:
         _collect(self.literals, out)
         _collect(self.root, out)
         out.extend(self.irregular)
-        out.sort(key=lambda e: e.sort_key)
+        out.sort(key=_ext_key)
         return out
 
 
-def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict, set | None]:
+def _edge_key(e: Edge) -> int:
+    return e[0]
+
+
+def _char_key(kv: tuple[str, _Node]) -> bytes:
+    return kv[0].encode()
+
+
+def _ext_key(e: Extension) -> tuple[object, ...]:
+    return e.sort_key
+
+
+def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict[str, _Node], set[str] | None]:
     """Nodes reached from the root by ``depth`` single characters with no alternative on the way.
 
     Walking those first characters is deterministic (each node on the way has only
@@ -230,7 +253,7 @@ def _jump_table(root: _Node, exts: list[Extension]) -> tuple[int, dict, set | No
     return depth, table, (prefixes if complete else None)
 
 
-def _compress(root: _Node, segs: dict[tuple, tuple]) -> None:
+def _compress(root: _Node, segs: dict[tuple[str | frozenset[str], ...], tuple[str | frozenset[str], ...]]) -> None:
     """Fold single-path chains (one child, not ``.``/``!``, no extension ending on the way).
 
     Equal chains share one tuple (``segs``), so a lookup touches fewer distinct objects.
@@ -238,7 +261,7 @@ def _compress(root: _Node, segs: dict[tuple, tuple]) -> None:
     stack = [root]
     while stack:
         node = stack.pop()
-        seg = []
+        seg: list[str | frozenset[str]] = []
         while not node.terms and len(node.ordered) == 1 and node.ordered[0][0] not in (DOT, BANG):
             child = node.ordered[0][1]
             if node.lit:
@@ -247,82 +270,87 @@ def _compress(root: _Node, segs: dict[tuple, tuple]) -> None:
                 seg.append(node.others[0][2])
             seg.extend(child.seg)  # the child may be folded already (jump targets)
             node.lit, node.others, node.terms = child.lit, child.others, child.terms
-            node.ordered, node.only, node.first1 = child.ordered, child.only, child.first1
+            node.ordered, node.only = child.ordered, child.only
+            node.first1, node.has_first1 = child.first1, child.has_first1
         if seg:
             t = tuple(seg)
             node.seg = segs.setdefault(t, t)
         stack.extend(c for _, c in node.ordered)
 
 
-def _collect(node: _Node, out: list) -> None:
+def _collect(node: _Node, out: list[Extension]) -> None:
     for _, child in node.ordered:
         _collect(child, out)
     out.extend(node.terms)
 
 
-def _literal(root: _Node, data: str, mode, callerid, priority, visits):
+def _literal(root: _Node, data: str, mode: int, callerid: str | None, priority: int,
+             visits: _Count) -> Answer:
     """Literal extensions: exact for MATCH; for CANMATCH/MATCHMORE the first one data prefixes."""
     node = root
-    visits[0] += 1
+    visits.n += 1
     for ch in data:
-        node = node.lit.get(ch)
-        if node is None:
-            return None, None
-        visits[0] += 1
-    if mode == MatchMode.MATCH:
-        return _consider(node.terms, 1, mode, callerid, priority) if node.terms else (None, None)
-    if mode == MatchMode.CANMATCH and node.terms:
+        nxt = node.lit.get(ch)
+        if nxt is None:
+            return NOTHING
+        node = nxt
+        visits.n += 1
+    if mode == MATCH:
+        return _consider(node.terms, 1, mode, callerid, priority) if node.terms else NOTHING
+    if mode == CANMATCH and node.terms:
         ev = _consider(node.terms, 1, mode, callerid, priority)
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
     for _, child in node.ordered:  # longer literals, in string order (shorter first)
         ev = _literal_enum(child, mode, callerid, priority, visits)
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
-    return None, None
+    return NOTHING
 
 
-def _literal_enum(node: _Node, mode, callerid, priority, visits):
-    visits[0] += 1
+def _literal_enum(node: _Node, mode: int, callerid: str | None, priority: int, visits: _Count) -> Answer:
+    visits.n += 1
     if node.terms:
         ev = _consider(node.terms, 1, mode, callerid, priority)
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
     for _, child in node.ordered:
         ev = _literal_enum(child, mode, callerid, priority, visits)
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
-    return None, None
+    return NOTHING
 
 
-def _consider(terms, r, mode, callerid, priority):
+def _consider(terms: tuple[Extension, ...], r: int, mode: int, callerid: str | None, priority: int) -> Answer:
     for ext in terms:
         if ext.cid is not None and not linear.cid_ok(ext, callerid):
             continue
-        if r == 2 and mode == MatchMode.MATCHMORE:
-            return linear.FINAL, ext
+        if r == 2 and mode == MATCHMORE:
+            return None, ext  # a '!' pattern: final no
         if priority in ext._numbers:
             return ext, ext
-    return None, None
+    return NOTHING
 
 
-def _enumerate(node: _Node, r: int, mode, callerid, priority, visits):
+def _enumerate(node: _Node, r: int, mode: int, callerid: str | None, priority: int, visits: _Count) -> Answer:
     """Every extension of the subtree matches with result ``r``: first acceptable one."""
-    visits[0] += 1 + len(node.seg)
+    visits.n += 1 + len(node.seg)
     return _enumerate_body(node, r, mode, callerid, priority, visits)
 
 
-def _enumerate_body(node: _Node, r: int, mode, callerid, priority, visits):
+def _enumerate_body(node: _Node, r: int, mode: int, callerid: str | None, priority: int,
+                    visits: _Count) -> Answer:
     for _, child in node.ordered:
         ev = _enumerate(child, r, mode, callerid, priority, visits)
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
     if node.terms:
         return _consider(node.terms, r, mode, callerid, priority)
-    return None, None
+    return NOTHING
 
 
-def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visits):
+def _dfs(node: _Node, data: str, i: int, nd: int, mode: int, callerid: str | None, priority: int,
+         visits: _Count) -> Answer:
     # Walk down chains of nodes whose only children are single characters: with digits
     # left there is exactly one way on, so no recursion (and no backtracking) is needed.
     n = 0
@@ -333,63 +361,66 @@ def _dfs(node: _Node, data: str, i: int, nd: int, mode, callerid, priority, visi
             for k, cs in enumerate(seg):
                 if i == nd:
                     # digits ran out inside a folded chain: all below is a partial match
-                    visits[0] += n + len(seg) - k
-                    if mode == MatchMode.MATCH:
-                        return None, None
+                    visits.n += n + len(seg) - k
+                    if mode == MATCH:
+                        return NOTHING
                     return _enumerate_body(node, 1, mode, callerid, priority, visits)
                 if data[i] not in cs:
-                    visits[0] += n
-                    return None, None
+                    visits.n += n
+                    return NOTHING
                 i += 1
                 n += 1
         if i == nd:
             break
+        nxt: _Node | None
         if not node.others:
             nxt = node.lit.get(data[i])
-        elif node.only is not None:
-            nxt = node.only[1] if data[i] in node.only[0] else None
         else:
-            break
+            only = node.only
+            if only is not None:
+                nxt = only[1] if data[i] in only[0] else None
+            else:
+                break
         if nxt is None:
-            visits[0] += n
-            return None, None
+            visits.n += n
+            return NOTHING
         node = nxt
         i += 1
-    visits[0] += n
+    visits.n += n
     if i == nd:
-        if mode != MatchMode.MATCH:
+        if mode != MATCH:
             for kind, child in node.ordered:
                 ev = _enumerate(child, 2 if kind == BANG else 1, mode, callerid, priority, visits)
-                if ev[0] is not None:
+                if ev[1] is not None:
                     return ev
         else:
             for kind, child in node.ordered:
                 if kind == BANG:
                     ev = _enumerate(child, 2, mode, callerid, priority, visits)
-                    if ev[0] is not None:
+                    if ev[1] is not None:
                         return ev
         # precomputed answer (no CID, priority 1), read before touching the terms
-        if priority == 1 and node.first1 is not False and mode != MatchMode.MATCHMORE:
+        if priority == 1 and node.has_first1 and mode != MATCHMORE:
             first = node.first1
             return first, first
-        if node.terms and mode != MatchMode.MATCHMORE:
+        if node.terms and mode != MATCHMORE:
             return _consider(node.terms, 1, mode, callerid, priority)
-        return None, None
+        return NOTHING
     c = data[i]
-    child = node.lit.get(c)
-    if child is not None:
-        ev = _dfs(child, data, i + 1, nd, mode, callerid, priority, visits)
-        if ev[0] is not None:
+    down = node.lit.get(c)
+    if down is not None:
+        ev = _dfs(down, data, i + 1, nd, mode, callerid, priority, visits)
+        if ev[1] is not None:
             return ev
-    for _, kind, chars, child in node.others:
+    for _, kind, chars, other in node.others:
         if kind == DOT:
-            ev = _enumerate(child, 1, mode, callerid, priority, visits)
+            ev = _enumerate(other, 1, mode, callerid, priority, visits)
         elif kind == BANG:
-            ev = _enumerate(child, 2, mode, callerid, priority, visits)
+            ev = _enumerate(other, 2, mode, callerid, priority, visits)
         elif c in chars:
-            ev = _dfs(child, data, i + 1, nd, mode, callerid, priority, visits)
+            ev = _dfs(other, data, i + 1, nd, mode, callerid, priority, visits)
         else:
             continue
-        if ev[0] is not None:
+        if ev[1] is not None:
             return ev
-    return None, None
+    return NOTHING
