@@ -29,7 +29,7 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
    ``timeit`` does, with every run printed.
 
    SimPy events per call are counted for the model and both skeletons (by wrapping
-   ``Environment.schedule``, on a quarter hour of the same traffic) and printed beside the
+   ``Environment.step``, on a quarter hour of the same traffic) and printed beside the
    ratios.
 2. A busy hour of 100k calls over 10 servers (``--quick``: a tenth of it, extrapolated).
    Target < 60 s.
@@ -347,21 +347,22 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
 
 
 def count_events(fn):
-    """Run ``fn()`` counting every event any SimPy environment schedules meanwhile; returns
-    (fn's result, events)."""
+    """Run ``fn()`` counting every event any SimPy environment processes meanwhile (its
+    ``step`` calls: the model queues some events directly, not through ``schedule``);
+    returns (fn's result, events)."""
     cls = simpy.core.Environment
-    original = cls.schedule
+    original = cls.step
     n = [0]
 
-    def schedule(self, event, priority=simpy.core.NORMAL, delay=0):
+    def step(self):
         n[0] += 1
-        original(self, event, priority, delay)
+        original(self)
 
-    cls.schedule = schedule
+    cls.step = step
     try:
         out = fn()
     finally:
-        cls.schedule = original
+        cls.step = original
     return out, n[0]
 
 

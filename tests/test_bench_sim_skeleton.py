@@ -1,6 +1,6 @@
 """The simulator benchmark's bare-SimPy skeleton of the call flow matches the model it is
 compared with: every call completes, the same datagrams per call, the same SimPy events per
-call (both counted with the benchmark's ``count_events``, which wraps ``Environment.schedule``)."""
+call (both counted with the benchmark's ``count_events``, which wraps ``Environment.step``)."""
 from __future__ import annotations
 
 import importlib.util

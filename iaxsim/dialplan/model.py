@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import NotImplementedType
 from typing import Any, Iterator
 
-from iaxsim.dialplan._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
 from iaxsim.dialplan.timing import Timing
 

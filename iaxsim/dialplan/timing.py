@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from iaxsim.dialplan._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 
 __all__ = ["Timing", "build_timing"]
 

@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable, Final, cast
 
-from iaxsim.iax2._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
 from iaxsim.iax2.ies import IE, encode_ies_after, ie_block, ie_name, ie_value

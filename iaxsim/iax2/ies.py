@@ -17,7 +17,7 @@ from typing import Any, Callable, Final, NamedTuple
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
-from iaxsim.iax2._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat, format_name
 
 # --- typed values that need more than a plain int/str ----------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping, Optional, cast
 
 from iaxsim.errors import ConfigError
-from iaxsim.iax2._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat
 
 Address = tuple[str, int]

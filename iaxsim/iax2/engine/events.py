@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from iaxsim.iax2._mypyc import mypyc_attr
+from iaxsim._mypyc import mypyc_attr
 
 Address = tuple[str, int]
 

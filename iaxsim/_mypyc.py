@@ -1,9 +1,9 @@
-"""``mypyc_attr`` for the dialplan modules, which may be compiled with mypyc.
+"""``mypyc_attr`` for the modules that may be compiled with mypyc (``iaxsim.native``).
 
-A class of a compiled module becomes a native class unless marked
-``@mypyc_attr(native_class=False)``: needed where a native class would behave differently
-(a frozen dataclass would no longer pickle or copy). In pure Python, and where
-mypy_extensions is not installed, the decorator does nothing.
+mypyc builds each class of a compiled module as a native class unless told otherwise;
+``@mypyc_attr(native_class=False)`` keeps a class an ordinary Python class (needed for int and
+tuple subclasses, and for frozen dataclasses so that they still pickle and copy). In pure Python, and
+where mypy_extensions is not installed, the decorator does nothing.
 """
 from __future__ import annotations
 
