@@ -160,7 +160,8 @@ class EngineDriver:
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
             env = self.env
-            # env.schedule(wake, NORMAL, delay), without the Python call: the same queue entry
+            # env.schedule(wake, NORMAL, delay), without the Python call: the same queue entry,
+            # due at t itself (not now + (t - now), which may differ in the last bit)
             queue: list[Any] = env._queue
-            heappush(queue, (env._now + max(0.0, t - now), NORMAL, next(env._eid), _Wake(self, t)))
+            heappush(queue, (t if t > now else now, NORMAL, next(env._eid), _Wake(self, t)))
             self.net.close_batch(t)

@@ -282,9 +282,11 @@ class Network:
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
         # env.schedule(op, NORMAL, arrive - now), without the Python call: the same queue entry
-        # (SimPy's loop takes any object with ``callbacks`` and ``_ok`` there)
+        # (SimPy's loop takes any object with ``callbacks`` and ``_ok`` there), due at ``arrive``
+        # itself — now + (arrive - now) can differ from it in the last bit, and a datagram held
+        # back to the arrival of the one before it (FIFO) could then overtake that one
         queue: list[Any] = env._queue
-        heappush(queue, (env._now + (arrive - now), NORMAL, next(env._eid), op))
+        heappush(queue, (arrive, NORMAL, next(env._eid), op))
 
     def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
