@@ -11,14 +11,12 @@ records the work; the driver then holds the replies until the server's CPU has s
 """
 from __future__ import annotations
 
-from heapq import heappush
 from typing import Any, Callable
 
 import simpy
-from simpy.events import NORMAL
 
 from iaxsim.iax2.engine import Endpoint, IncomingCall
-from iaxsim.sim.network import Network
+from iaxsim.sim.network import Network, queue_at
 
 Address = tuple[str, int]
 
@@ -159,9 +157,5 @@ class EngineDriver:
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
-            env = self.env
-            # env.schedule(wake, NORMAL, delay), without the Python call: the same queue entry,
-            # due at t itself (not now + (t - now), which may differ in the last bit)
-            queue: list[Any] = env._queue
-            heappush(queue, (t if t > now else now, NORMAL, next(env._eid), _Wake(self, t)))
+            queue_at(self.env, t if t > now else now, _Wake(self, t))
             self.net.close_batch(t)

@@ -32,6 +32,15 @@ from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
 Address = tuple[str, int]
 
 
+def queue_at(env: simpy.Environment, at: float, event: Any) -> None:
+    """Put ``event`` on SimPy's event queue, due at ``at`` exactly (normal priority): the entry
+    ``env.schedule(event, NORMAL, at - now)`` makes, without its Python call, and without
+    ``now + (at - now)``, which can differ from ``at`` in the last bit. SimPy's loop runs any
+    object with ``callbacks`` and ``_ok`` there as a succeeded event."""
+    queue: list[Any] = env._queue
+    heappush(queue, (at, NORMAL, next(env._eid), event))
+
+
 def _run_delivery(event: "Delivery") -> None:
     event.receive(event.datagrams, event.src_addr)
 
@@ -277,16 +286,12 @@ class Network:
         if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
             op.datagrams.append(data)
             return
-        env = self.env
         op = Delivery(self.receivers[dst_id], dst_id, src_addr, arrive, data)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
-        # env.schedule(op, NORMAL, arrive - now), without the Python call: the same queue entry
-        # (SimPy's loop takes any object with ``callbacks`` and ``_ok`` there), due at ``arrive``
-        # itself — now + (arrive - now) can differ from it in the last bit, and a datagram held
-        # back to the arrival of the one before it (FIFO) could then overtake that one
-        queue: list[Any] = env._queue
-        heappush(queue, (arrive, NORMAL, next(env._eid), op))
+        # due at ``arrive`` itself: a datagram held back to the arrival of the one before it
+        # (FIFO) must not overtake that one by a rounding
+        queue_at(self.env, arrive, op)
 
     def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
