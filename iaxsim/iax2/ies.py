@@ -597,10 +597,15 @@ def ie_value(item: IE) -> Any:
         return _convert(item)
     if value is _NOVALUE:
         value = _convert(item)
-        if len(_VALUES) >= MEMO_LIMIT:
-            _VALUES.clear()
-        _VALUES[item] = value
+        _remember(_VALUES, item, value)
     return value
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """``memo[key] = value``, emptying the memo first when it holds MEMO_LIMIT entries."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def _convert(item: IE) -> Any:
@@ -655,9 +660,7 @@ def ie_block(data: bytes, start: int = 0) -> tuple[IE, ...]:
     if found is not None:
         return found
     ies = tuple(_walk(block, start))
-    if len(_BLOCK_MEMO) >= MEMO_LIMIT:
-        _BLOCK_MEMO.clear()
-    _BLOCK_MEMO[block] = ies
+    _remember(_BLOCK_MEMO, block, ies)
     return ies
 
 
@@ -682,9 +685,7 @@ def _walk(block: bytes, base: int) -> list[IE]:
         item = memo.get(wire)
         if item is None:
             item = _checked_ie(block[pos], wire[2:], base + pos)
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[wire] = item
+            _remember(memo, wire, item)
         ies.append(item)
         pos = end
     return ies

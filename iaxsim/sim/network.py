@@ -78,18 +78,16 @@ class _Route:
     """What a send from one server to one address works out from the tables alone (the
     common case: UDP 4569, no NAT translation, no firewall rule): kept per (server, address)."""
 
-    __slots__ = ("counters", "scope_drop", "ips", "path", "delay", "in_order", "dst_id",
-                 "src_addr", "src_ip", "port")
+    __slots__ = ("counters", "scope_drop", "ips", "path", "delay", "dst_id", "src_addr", "src_ip",
+                 "port")
 
     def __init__(self, counters: "LinkCounters", scope_drop: bool, ips: tuple[str, str], path: _Path,
-                 delay: float | None, in_order: bool, dst_id: str, src_addr: Address, src_ip: str,
-                 port: int):
+                 delay: float | None, dst_id: str, src_addr: Address, src_ip: str, port: int):
         self.counters = counters
         self.scope_drop = scope_drop
         self.ips = ips
         self.path = path
         self.delay = delay
-        self.in_order = in_order
         self.dst_id = dst_id
         self.src_addr = src_addr
         self.src_ip = src_ip
@@ -203,9 +201,7 @@ class Network:
                       and self.site[src_id] != self.site[dst_id])
         path = self._paths[pair]
         delay = self._latency_cache[pair]
-        # a fixed latency without jitter keeps arrivals in sending order by itself
-        in_order = delay is not None and not path.jitter
-        return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, in_order, dst_id,
+        return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, dst_id,
                       (src_ip, IAX2_PORT), src_ip, port)
 
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
@@ -259,7 +255,7 @@ class Network:
             counters.lost += 1
             return False
         delay = route.delay
-        if route.in_order and delay is not None:
+        if delay is not None and not path.jitter:  # a fixed latency keeps sending order by itself
             arrive = now + delay
         else:
             if delay is None:
@@ -281,7 +277,8 @@ class Network:
 
     def _deliver(self, dst_id: str, src_addr: Address, arrive: float, now: float, data: bytes) -> None:
         """Hand ``data`` to ``dst_id`` at ``arrive``: joins the batch's open delivery when it
-        goes to the same place from the same address at the same time, else a new SimPy event."""
+        goes to the same place from the same address at the same time, else a new delivery on
+        SimPy's event queue."""
         op = self._open
         if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
             op.datagrams.append(data)
