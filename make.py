@@ -19,11 +19,8 @@ VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".iaxsim-installed"
 DEBIAN_TOOLS = {"tshark": "tshark", "iaxmodem": "iaxmodem"}
-# the dask extra too: the sweep tests run on a local Dask cluster; native: mypyc for the hot path
-EXTRAS = "dev,dask,native"
-# set to 1 (CI does) to fail when the compiled hot path cannot be built, instead of running
-# the pure-Python source
-REQUIRE_NATIVE_ENV = "IAXSIM_REQUIRE_NATIVE"
+# the dask extra too: the sweep tests run on a local Dask cluster
+EXTRAS = "dev,dask"
 
 
 def run(cmd: list[str], **kw) -> None:
@@ -66,27 +63,6 @@ def ensure_installed(extras: str) -> None:
     STAMP.write_text(digest)
 
 
-def ensure_native() -> None:
-    """Compile the simulator's hot path (``iaxsim native build``) when its sources changed. Without
-    a C compiler, or when the build fails, the pure-Python source runs (same results, slower),
-    unless IAXSIM_REQUIRE_NATIVE=1."""
-    if os.environ.get("IAXSIM_PURE", "") not in ("", "0"):
-        return
-    required = os.environ.get(REQUIRE_NATIVE_ENV, "") not in ("", "0")
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        msg = "make.py: no C compiler; the simulator runs its pure-Python source (install gcc)"
-        if required:
-            sys.exit(msg)
-        print(msg)
-        return
-    print("+ iaxsim native build", flush=True)
-    code = subprocess.call([str(VENV / "bin" / "iaxsim"), "native", "build", "--jobs", "2"], cwd=ROOT)
-    if code != 0:
-        if required:
-            sys.exit("make.py: the compiled hot path did not build (see above)")
-        print("make.py: the simulator runs its pure-Python source (same results, slower)")
-
-
 def ensure_debian_tools() -> None:
     missing = [pkg for tool, pkg in DEBIAN_TOOLS.items() if shutil.which(tool) is None]
     if not missing:
@@ -104,19 +80,16 @@ def main(argv: list[str]) -> int:
     if job == "test":
         ensure_venv()
         ensure_installed(EXTRAS)
-        ensure_native()
         ensure_debian_tools()
         # pyproject.toml's pytest settings collect tests/ and notebooks/ (the latter under --nbval)
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
     if job == "report":
         ensure_venv()
         ensure_installed(EXTRAS)
-        ensure_native()
         return subprocess.call([str(VENV / "bin" / "iaxsim"), "report", *rest], cwd=ROOT)
     if job == "bench":
         ensure_venv()
         ensure_installed(EXTRAS)
-        ensure_native()
         ensure_debian_tools()
         return subprocess.call([str(PY), "benchmarks/run_all.py", *rest], cwd=ROOT)
     print(__doc__)

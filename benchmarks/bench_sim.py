@@ -54,7 +54,6 @@ import simpy.core
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from iaxsim import native  # noqa: E402
 from iaxsim.experiments.sweep import run_sweep  # noqa: E402
 from iaxsim.sim import simulate  # noqa: E402
 from iaxsim.sim.scenario import scenario_from_dict  # noqa: E402
@@ -463,9 +462,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.model_only > 0:
             simulate(two_servers(args.model_only), seed=1)
         return 0
-    modes = set(native.status().values())
-    print("hot path: " + ("compiled (iaxsim native build)" if modes == {"compiled"} else
-                          "pure Python (" + ", ".join(sorted(modes)) + ")"))
     bench_calls(4_000 if args.quick else 20_000, repeats=args.repeats)
     bench_busy_hour(0.05 if args.quick else 1.0)
     bench_sweep(1_500 if args.quick else 6_000)

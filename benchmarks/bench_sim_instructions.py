@@ -63,10 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None or shutil.which("setarch") is None:
         print("needs valgrind and setarch (apt-get install valgrind)", file=sys.stderr)
         return 2
-    from iaxsim import native
-    modes = set(native.status().values())
-    print("hot path: " + ("compiled (iaxsim native build)" if modes == {"compiled"} else
-                          "pure Python (" + ", ".join(sorted(modes)) + ")"))
     model = marginal(MODEL, args.high, args.low)
     skeleton = marginal(SKELETON, args.high, args.low)
     print(f"  model, marginal instructions per call      {model / 1e3:8.0f} k")

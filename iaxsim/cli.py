@@ -20,7 +20,6 @@ COMMAND_MODULES = [
     "iaxsim.commands.net",
     "iaxsim.commands.sim",
     "iaxsim.commands.plan",
-    "iaxsim.commands.native",
 ]
 
 

@@ -27,7 +27,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iaxsim import native
 from iaxsim.dialplan import (Dialplan, DialplanError, DialplanWarning, Extension, LookupCost,
                              MatchMode, match, sort_key)
 from iaxsim.dialplan import linear, patterns
@@ -37,9 +36,6 @@ from iaxsim.dialplan.patterns import compile_pattern
 from iaxsim.errors import ConfigError, IaxsimError
 
 ROOT = Path(__file__).resolve().parent.parent
-DIALPLAN_MODULES = [m for m in native.NATIVE_MODULES if m.startswith("iaxsim.dialplan.")]
-BUILT = all(native._compiled_files(m) for m in native.NATIVE_MODULES)
-REQUIRED = os.environ.get("IAXSIM_REQUIRE_NATIVE", "") not in ("", "0")
 
 TEXT = """\
 [general]
@@ -317,63 +313,6 @@ def test_a_pickled_linked_server_resolves_the_same():
             "IAX2/c1001i@cserverBi/6001@external", "IAX2/c1001x@cserverBx/6001@external"]
         assert out.resolve("5123").attempts[0].peer == "serverC"
         assert out.account == "1001" and out.name == "A" and out.warnings == server.warnings
-
-
-# -- compiled and pure answer alike ------------------------------------------------------------
-
-_RUN = textwrap.dedent("""
-    import pickle, random, sys
-    from iaxsim import native
-    from iaxsim.dialplan import Dialplan
-    rng = random.Random(5)
-    lines = ["[c]"]
-    for i in range(300):
-        p = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 4)))
-        tail = "".join(rng.choice(["X", "N", "Z", "[1-5]", "[]", "[9-3]", "7", "-"])
-                       for _ in range(rng.randint(0, 4)))
-        end = rng.choice(["", "", ".", "!"])
-        cid = rng.choice(["", "", "", "/555", "/_5X"])
-        lines.append(f"exten => _{p}{tail}{end}{cid},{rng.randint(1, 2)},NoOp")
-        lines.append(f"exten => {p}{i},1,NoOp")
-    lines += ["include => d", "[d]", "exten => _X.,1,NoOp", "exten => _[", "exten => _1/2,1,NoOp"]
-    dp = Dialplan.from_string("\\n".join(lines), cache_size=0)
-    out = []
-    for _ in range(800):
-        n = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 7)))
-        for engine in ("linear", "trie"):
-            for mode in ("match", "canmatch", "matchmore"):
-                for cid in (None, "555", "52"):
-                    ext, cost = dp.lookup(n, "c", engine=engine, mode=mode, callerid=cid,
-                                          priority=rng.choice([1, 1, 2]))
-                    out.append((ext and (ext.name, ext.cid), cost.comparisons, cost.chars_compared,
-                                cost.contexts_searched, cost.switches))
-    how = [native.loaded_compiled(m) for m in %r]
-    sys.stdout.buffer.write(pickle.dumps((how, out, [str(w) for w in dp.warnings])))
-""" % (DIALPLAN_MODULES,))
-
-
-def _run(pure: bool):
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env.pop("IAXSIM_PURE", None)
-    if pure:
-        env["IAXSIM_PURE"] = "1"
-    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", _RUN],
-                          capture_output=True, env=env, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return pickle.loads(proc.stdout)
-
-
-@pytest.mark.skipif(not BUILT and not REQUIRED, reason="the compiled hot path is not built "
-                    "(iaxsim native build)")
-def test_compiled_and_pure_matchers_give_the_same_answers_and_costs():
-    how_c, answers_c, warnings_c = _run(pure=False)
-    how_p, answers_p, warnings_p = _run(pure=True)
-    assert all(how_c) and DIALPLAN_MODULES, f"not compiled: {how_c}"
-    assert not any(how_p)
-    assert len(answers_c) == 800 * 2 * 3 * 3 and any(a[0] for a in answers_c)
-    assert answers_c == answers_p
-    assert warnings_c == warnings_p and any("_[" in w or "Invalid" in w or "priority" in w
-                                            for w in warnings_c)
 
 
 @pytest.mark.parametrize("engine", ["linear", "trie"])

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from types import NotImplementedType
 from typing import Any, Iterator
 
-from iaxsim._mypyc import mypyc_attr
 from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
 from iaxsim.dialplan.timing import Timing
 
@@ -41,7 +40,6 @@ def bulk_build() -> Iterator[None]:
 REGISTRAR = "pbx_config"
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanWarning:
     """Something Asterisk would log and load past; ``str(w)`` reads ``path:line: message``."""
@@ -160,7 +158,6 @@ class Extension:
         return f"Extension({self.name!r}{cid}@{self.context}, {len(self.priorities)} priorities)"
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Include:
     """``include => ctx[,timespec]``: ``name`` as written (time spec kept verbatim), ``target`` the context."""
@@ -173,7 +170,6 @@ class Include:
     timing: Timing | None = None  # when a time spec is given
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Switch:
     """``switch =>`` / ``lswitch =>`` / ``eswitch =>``: a switch module and its data."""

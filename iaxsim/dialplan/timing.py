@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from iaxsim._mypyc import mypyc_attr
 
 __all__ = ["Timing", "build_timing"]
 
@@ -23,7 +22,6 @@ _TIME = re.compile(r"\s*([+-]?\d{1,2}):\s*([+-]?\d{1,2})")
 _NUM = re.compile(r"\s*([+-]?\d{1,2})")
 
 
-@mypyc_attr(native_class=False)  # frozen: compiled as a native class it would not pickle
 @dataclass(frozen=True, slots=True)
 class Timing:
     """When an include is open: minutes of the day, weekday/day/month masks, time zone."""

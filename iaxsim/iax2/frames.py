@@ -24,7 +24,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable, Final, cast
 
-from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
                                    IAXSubclass, IEType, ModemSubclass)
 from iaxsim.iax2.ies import IE, encode_ies_after, ie_block, ie_name, ie_value
@@ -471,7 +470,6 @@ class VideoFrame(_Frame):
         return f"video {len(self.payload)} bytes{' marker' if self.marker else ''}"
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class TrunkEntry:
     """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""

@@ -17,7 +17,6 @@ from typing import Any, Callable, Final, NamedTuple
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
-from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat, format_name
 
 # --- typed values that need more than a plain int/str ----------------------------------------
@@ -45,7 +44,6 @@ class OspBlock(NamedTuple):
     data: bytes
 
 
-@mypyc_attr(native_class=False)
 class RRLoss(int):
     """RR_LOSS value: the u32 with ``percent`` (high byte) and ``count`` (low 24 bits)."""
 
@@ -70,7 +68,6 @@ class RRLoss(int):
         return f"RRLoss(percent={self.percent}, count={self.count})"
 
 
-@mypyc_attr(native_class=False)
 class MsgCount(int):
     """MSGCOUNT value: the u16 with ``old`` (high byte) and ``new`` (low byte) message counts."""
 
@@ -409,7 +406,6 @@ STR, RAW, EMPTY, TOKEN = StrKind(), RawKind(), EmptyKind(), TokenKind()
 U8, U16, U32 = UIntKind(1), UIntKind(2), UIntKind(4)
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class IESpec:
     """One row of the IE table."""
@@ -494,7 +490,6 @@ _tuple_new: Final = tuple.__new__
 _NOVALUE: Final = object()
 
 
-@mypyc_attr(native_class=False)
 class IE(tuple):
     """One information element: ``IE(IEType.CALLED_NUMBER, "6000")``.
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping, Optional, cast
 
 from iaxsim.errors import ConfigError
-from iaxsim._mypyc import mypyc_attr
 from iaxsim.iax2.media import MediaFormat
 
 Address = tuple[str, int]
@@ -22,7 +21,6 @@ Address = tuple[str, int]
 EPOCH_2000 = 946684800.0
 
 
-@mypyc_attr(native_class=False)
 @dataclass
 class EndpointConfig:
     """What one IAX2 endpoint (one PBX's stack) knows and how it behaves.

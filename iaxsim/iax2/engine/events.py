@@ -10,18 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from iaxsim._mypyc import mypyc_attr
 
 Address = tuple[str, int]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Event:
     """Base class of every engine event."""
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class IncomingCall(Event):
     """A NEW passed call-token and authentication checks.
@@ -42,7 +39,6 @@ class IncomingCall(Event):
     accepted: bool
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRefused(Event):
     """The engine itself refused an incoming NEW (REJECT sent): bad credentials, no such
@@ -56,7 +52,6 @@ class CallRefused(Event):
     code: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallAccepted(Event):
     """Our NEW was accepted (ACCEPT received) with media ``format``."""
@@ -65,7 +60,6 @@ class CallAccepted(Event):
     format: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRinging(Event):
     """The far end is ringing (control RINGING)."""
@@ -73,7 +67,6 @@ class CallRinging(Event):
     call_id: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallProgress(Event):
     """Control PROCEEDING or PROGRESS received (``what`` names which)."""
@@ -82,7 +75,6 @@ class CallProgress(Event):
     what: str
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallAnswered(Event):
     """The far end answered (control ANSWER)."""
@@ -90,7 +82,6 @@ class CallAnswered(Event):
     call_id: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallBusy(Event):
     """The far end signalled busy (control BUSY); the call stays until someone hangs up."""
@@ -98,7 +89,6 @@ class CallBusy(Event):
     call_id: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallCongestion(Event):
     """The far end signalled congestion (control CONGESTION)."""
@@ -106,7 +96,6 @@ class CallCongestion(Event):
     call_id: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallRejected(Event):
     """Our call attempt was rejected (REJECT received); CAUSE text and Q.931 CAUSECODE."""
@@ -116,7 +105,6 @@ class CallRejected(Event):
     code: Optional[int]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallHungUp(Event):
     """The peer hung up (IAX HANGUP), or invalidated the call (INVAL: cause and code None)."""
@@ -126,7 +114,6 @@ class CallHungUp(Event):
     code: Optional[int]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class CallFailed(Event):
     """The call died locally: retransmissions exhausted (cause 27, as Asterisk hangs up the
@@ -137,7 +124,6 @@ class CallFailed(Event):
     code: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class VoiceReceived(Event):
     """A voice frame (full, mini or trunk entry) with its reconstructed 32-bit timestamp."""
@@ -148,7 +134,6 @@ class VoiceReceived(Event):
     timestamp: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DtmfReceived(Event):
     """A DTMF digit (frame type DTMF end)."""
@@ -157,7 +142,6 @@ class DtmfReceived(Event):
     digit: str
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Registered(Event):
     """Our registration was acknowledged (REGACK)."""
@@ -169,7 +153,6 @@ class Registered(Event):
     apparent_addr: Optional[Address]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class RegistrationFailed(Event):
     """Our registration was refused (REGREJ: cause/code) or timed out (cause "timeout")."""
@@ -181,7 +164,6 @@ class RegistrationFailed(Event):
     code: Optional[int]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PeerRegistered(Event):
     """A peer registered with us (we sent REGACK)."""
@@ -191,7 +173,6 @@ class PeerRegistered(Event):
     refresh: int
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PeerUnregistered(Event):
     """A peer's registration ended: ``reason`` is "released" (REGREL) or "expired"."""
@@ -201,7 +182,6 @@ class PeerUnregistered(Event):
     reason: str
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PongReceived(Event):
     """A PONG answered our POKE or PING; ``rtt`` in seconds (from the echoed timestamp)."""
@@ -211,7 +191,6 @@ class PongReceived(Event):
     rtt: float
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class LagReply(Event):
     """A LAGRP answered our LAGRQ; ``lag`` in seconds."""
@@ -220,7 +199,6 @@ class LagReply(Event):
     lag: float
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class PokeTimeout(Event):
     """Our POKE got no PONG before its retransmissions ran out (peer unreachable)."""
@@ -229,7 +207,6 @@ class PokeTimeout(Event):
     addr: Address
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanReply(Event):
     """A DPREP answered our DPREQ: ``status`` is the DPSTATUS flags, ``refresh`` seconds."""
@@ -240,7 +217,6 @@ class DialplanReply(Event):
     refresh: Optional[int]
 
 
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class DialplanTimeout(Event):
     """No DPREP for ``number`` within the lookup timeout (Asterisk iaxdefaulttimeout, 5 s)."""
