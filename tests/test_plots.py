@@ -17,6 +17,9 @@ from matplotlib.text import Annotation  # noqa: E402
 from iaxsim.errors import IaxsimError  # noqa: E402
 from iaxsim.report import plots  # noqa: E402
 
+# two-sided 95 % Student-t quantiles for 1 and 2 degrees of freedom, from published t tables
+T1, T2 = 12.7062047362, 4.3026527297
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -76,11 +79,11 @@ def test_ci_frame_matches_hand_derived_student_t_intervals() -> None:
     assert t["x"].tolist() == [1, 2, 3]
     assert t["n"].tolist() == [2, 3, 1]
     assert t["mean"].tolist() == [2.0, 4.0, 5.0]
-    # x=1: sd = sqrt(2), half = t(1) * sqrt(2)/sqrt(2) = 12.706
-    assert t.loc[0, "ci_low"] == pytest.approx(2.0 - 12.706)
-    assert t.loc[0, "ci_high"] == pytest.approx(2.0 + 12.706)
-    # x=2: sd = 2, half = t(2) * 2 / sqrt(3) = 4.303 * 1.1547 = 4.96868
-    assert t.loc[1, "ci_high"] - 4.0 == pytest.approx(4.303 * 2 / math.sqrt(3))
+    # x=1: sd = sqrt(2), half = t(1) * sqrt(2)/sqrt(2) = t(1); t(1) = 12.7062047 (t tables)
+    assert t.loc[0, "ci_low"] == pytest.approx(2.0 - T1)
+    assert t.loc[0, "ci_high"] == pytest.approx(2.0 + T1)
+    # x=2: sd = 2, half = t(2) * 2 / sqrt(3); t(2) = 4.3026527
+    assert t.loc[1, "ci_high"] - 4.0 == pytest.approx(T2 * 2 / math.sqrt(3))
     # one replication: no invented width
     assert t.loc[2, "ci_low"] == t.loc[2, "ci_high"] == 5.0
 
@@ -95,7 +98,7 @@ def test_ci_frame_groups_by_series_and_ignores_nan() -> None:
     assert t["engine"].tolist() == ["linear", "trie"]
     assert t["n"].tolist() == [2, 3]
     assert t["mean"].tolist() == [11.0, 1.0]
-    assert t.loc[0, "ci_high"] == pytest.approx(11.0 + 12.706)  # sd sqrt(2), n 2
+    assert t.loc[0, "ci_high"] == pytest.approx(11.0 + T1)  # sd sqrt(2), n 2
     assert t.loc[1, "ci_low"] == t.loc[1, "ci_high"] == 1.0   # zero spread
 
 

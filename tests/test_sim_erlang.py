@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iaxsim.experiments.stats import mean_ci
+from iaxsim.theory.stats import mean_ci
 from iaxsim.sim import simulate
 from iaxsim.sim.scenarios import erlang_b
 

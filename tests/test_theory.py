@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from iaxsim.experiments import theory as th
+from iaxsim import theory as th
 
 # Reference §4.2: channels needed for a given offered load at a given grade of service.
 ERLANG_B_TABLE = [
@@ -164,3 +164,22 @@ def test_trunk_share_falls_with_calls_and_stays_above_payload(codec, n):
     assert share > payload_kbps + 1.6  # each call still pays its 4-byte entry header
     # the MTU only ever adds packets, never removes bytes
     assert th.trunk_call_kbps(codec, n) >= share
+
+
+# two-sided 95 % Student-t quantiles (97.5 % points) from published t tables
+@pytest.mark.parametrize("df, quantile", [(1, 12.7062047), (2, 4.3026527), (5, 2.5705818),
+                                          (10, 2.2281389), (30, 2.0422725), (120, 1.9799304)])
+def test_t975_matches_published_t_tables(df, quantile):
+    assert th.t975(df) == pytest.approx(quantile, abs=1e-6)
+
+
+def test_t975_refuses_no_degrees_of_freedom_and_tends_to_the_normal_quantile():
+    with pytest.raises(ValueError):
+        th.t975(0)
+    assert th.t975(10**7) == pytest.approx(1.9599640, abs=1e-6)
+
+
+def test_mean_ci_by_hand():
+    mean, low, high = th.mean_ci([1.0, 2.0, 3.0, float("nan")])  # sd 1, n 3
+    half = 4.3026527 / 3 ** 0.5
+    assert (mean, low, high) == pytest.approx((2.0, 2.0 - half, 2.0 + half), abs=1e-6)

@@ -1,4 +1,4 @@
-"""WAN bandwidth measured from real frames, to set beside the formulas of :mod:`iaxsim.experiments.theory`.
+"""WAN bandwidth measured from real frames, to set beside the formulas of :mod:`iaxsim.theory`.
 
 :func:`measure_link_kbps` places ``calls`` simultaneous calls from endpoint A to endpoint B
 (the real sans-I/O engine on an in-memory :class:`~iaxsim.iax2.engine.wire.Wire`), answers
@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iaxsim.errors import IaxsimError
-from iaxsim.experiments import theory
+from iaxsim import theory
 from iaxsim.iax2.media import MediaFormat
 
 __all__ = ["LinkMeasurement", "measure_link_kbps", "CODEC_FORMATS"]
 
-#: Codec names of :data:`iaxsim.experiments.theory.CODECS` → IAX2 media format bits.
+#: Codec names of :data:`iaxsim.theory.CODECS` → IAX2 media format bits.
 CODEC_FORMATS: dict[str, int] = {"ulaw": MediaFormat.ULAW, "alaw": MediaFormat.ALAW, "gsm": MediaFormat.GSM,
                                  "g729": MediaFormat.G729, "g722": MediaFormat.G722,
                                  "slinear": MediaFormat.SLINEAR, "ilbc": MediaFormat.ILBC}

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from iaxsim.errors import ConfigError
-from iaxsim.experiments import theory
+from iaxsim import theory
 from iaxsim.experiments.sweep import run_sweep
 from iaxsim.sim.scenario import DIALLING_MODES, LINKING_MODES, Scenario, scenario_from_dict
 

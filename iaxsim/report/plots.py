@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from iaxsim.errors import IaxsimError
-from iaxsim.experiments.stats import t975
+from iaxsim.theory.stats import t975
 
 __all__ = ["PlotError", "PALETTE", "SERIES_COLORS", "color", "style", "new_figure", "label_axes",
            "has_unit", "ci_frame", "band", "plot_bands", "bars", "ladder", "save_figure"]

@@ -32,7 +32,7 @@ timeouts 60 s; dialling digit by digit, a prefix no local extension can complete
 the peers in turn until one answers MATCHMORE), and the call goes to the first peer that
 answers EXISTS.
 
-Media is accounted by formula (:mod:`iaxsim.experiments.theory`) unless ``media =
+Media is accounted by formula (:mod:`iaxsim.theory`) unless ``media =
 "frames"``, which sends real voice frames every 20 ms (mini frames, or trunk frames when
 ``trunk = true``).
 
@@ -51,7 +51,7 @@ import pandas as pd
 import simpy
 
 from iaxsim.errors import ConfigError
-from iaxsim.experiments import theory
+from iaxsim import theory
 from iaxsim.iax2.constants import DPStatus
 from iaxsim.iax2.engine import (CallAccepted, CallAnswered, CallBusy, CallCongestion, CallFailed,
                                 CallHungUp, CallRefused, CallRejected, CallRinging,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iaxsim.experiments.stats import batch_means_ci
+from iaxsim.theory.stats import batch_means_ci
 
 OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted")
 

@@ -602,7 +602,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
 
 
 def _codec(d, where) -> str:
-    from iaxsim.experiments.theory import CODECS
+    from iaxsim.theory import CODECS
 
     return _str(d, "codec", "ulaw", where, "", tuple(CODECS))
 

@@ -1,18 +1,17 @@
-"""Closed-form traffic theory: Erlang B/C, offered/carried load and IAX2 bandwidth.
+"""IAX2 media bandwidth by formula, per codec, trunked and untrunked.
 
-Erlang B uses the numerically stable recursion ``B(E,0)=1, B(E,m)=E·B/(m+E·B)``;
-Erlang C is derived from it.  Bandwidth follows the arithmetic of the project's
-reference notes: IPv4+UDP 28 B, IAX2 mini header 4 B, RTP 12 B, Ethernet 18 B (or 38 B
-with preamble and inter-frame gap), trunk meta header 8 B plus 4 B per call entry (6 B
-with trunk timestamps), and Asterisk's trunk MTU rule (``trunkmtu`` 1240 B by default:
-a trunk frame is sent as soon as one more entry of the same size would reach the MTU).
+IPv4+UDP 28 B, IAX2 mini header 4 B (RFC 5456 §8.1.2), RTP 12 B for comparison, Ethernet 18 B (or
+38 B with preamble and inter-frame gap), trunk meta header 8 B plus 4 B per call entry (6 B with
+trunk timestamps, RFC 5456 §8.1.3.1), and Asterisk's trunk MTU rule (``trunkmtu``, 1240 B by
+default in ``channels/chan_iax2.c``: a trunk frame is sent as soon as one more entry of the same
+size would reach the MTU).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from iaxsim.errors import IaxsimError
+from iaxsim.theory.erlang import TheoryError
 
 IP_UDP_BYTES = 28
 IAX_MINI_HEADER = 4
@@ -22,10 +21,6 @@ TRUNK_META_HEADER = 8
 TRUNK_ENTRY_HEADER = 4
 TRUNK_ENTRY_HEADER_TS = 6
 DEFAULT_TRUNK_MTU = 1240
-
-
-class TheoryError(IaxsimError, ValueError):
-    """A theory function was called with arguments outside its domain."""
 
 
 @dataclass(frozen=True)
@@ -60,63 +55,6 @@ def codec(name: str) -> Codec:
     except KeyError:
         raise TheoryError(f"unknown codec {name!r}; known: {', '.join(sorted(CODECS))}") from None
 
-
-# --------------------------------------------------------------------------- Erlang
-
-
-def _check_load(erlangs: float, channels: int) -> None:
-    if not (isinstance(erlangs, (int, float)) and math.isfinite(erlangs) and erlangs >= 0):
-        raise TheoryError(f"offered load must be a finite number ≥ 0 Erlang, got {erlangs!r}")
-    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 0:
-        raise TheoryError(f"channels must be an integer ≥ 0, got {channels!r}")
-
-
-def erlang_b(erlangs: float, channels: int) -> float:
-    """Blocking probability of an M/G/N/N loss system (blocked calls cleared)."""
-    _check_load(erlangs, channels)
-    b = 1.0
-    for m in range(1, channels + 1):
-        b = erlangs * b / (m + erlangs * b)
-    return b
-
-
-def erlang_c(erlangs: float, channels: int) -> float:
-    """Probability that a call waits in an M/M/N queue (blocked calls delayed).
-
-    Returns 1.0 when the offered load is at or above the number of channels.
-    """
-    _check_load(erlangs, channels)
-    if channels == 0 or erlangs >= channels:
-        return 1.0
-    b = erlang_b(erlangs, channels)
-    return channels * b / (channels - erlangs * (1.0 - b))
-
-
-def channels_for(erlangs: float, blocking: float) -> int:
-    """Smallest number of channels whose Erlang B blocking is ≤ ``blocking``."""
-    _check_load(erlangs, 0)
-    if not 0 < blocking < 1:
-        raise TheoryError(f"target blocking must lie strictly between 0 and 1, got {blocking!r}")
-    b, m = 1.0, 0
-    while b > blocking:
-        m += 1
-        b = erlangs * b / (m + erlangs * b)
-    return m
-
-
-def offered_load(calls_per_hour: float, mean_holding_s: float) -> float:
-    """Offered traffic in Erlang: arrival rate × mean holding time."""
-    if calls_per_hour < 0 or mean_holding_s < 0:
-        raise TheoryError("calls per hour and holding time must be ≥ 0")
-    return calls_per_hour * mean_holding_s / 3600.0
-
-
-def carried_load(erlangs: float, channels: int) -> float:
-    """Traffic carried by N channels when ``erlangs`` is offered: E·(1 − B(E, N))."""
-    return erlangs * (1.0 - erlang_b(erlangs, channels))
-
-
-# --------------------------------------------------------------------------- bandwidth
 
 
 def _layer_bytes(layer: str) -> int:

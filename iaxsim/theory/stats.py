@@ -1,8 +1,6 @@
-"""Small statistics helpers: means with Student-t 95% confidence intervals, batch means.
+"""Means with Student-t 95 % confidence intervals, and batch means for one long run.
 
-Kept dependency-free (no SciPy): two-sided 97.5% t quantiles are tabulated for 1–30
-degrees of freedom and interpolated in 1/df beyond (exact to 3 decimals), converging on
-the normal 1.95996.
+The t quantiles come from :func:`scipy.stats.t.ppf`.
 """
 from __future__ import annotations
 
@@ -10,26 +8,14 @@ import math
 from typing import Sequence
 
 import numpy as np
-
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-_T_40, _T_60, _T_120, _Z = 2.021, 2.000, 1.980, 1.95996
+from scipy import stats as _scipy_stats
 
 
 def t975(df: int) -> float:
-    """Two-sided 95% Student-t quantile for ``df`` degrees of freedom."""
+    """Two-sided 95% Student-t quantile (the 97.5 % point) for ``df`` degrees of freedom."""
     if df < 1:
         raise ValueError("degrees of freedom must be ≥ 1")
-    if df <= 30:
-        return _T975[df - 1]
-    for (d0, t0), (d1, t1) in (((30, _T975[-1]), (40, _T_40)), ((40, _T_40), (60, _T_60)),
-                               ((60, _T_60), (120, _T_120))):
-        if df <= d1:
-            w = (1 / df - 1 / d0) / (1 / d1 - 1 / d0)
-            return t0 + w * (t1 - t0)
-    w = (1 / df) / (1 / 120)
-    return _Z + w * (_T_120 - _Z)
+    return float(_scipy_stats.t.ppf(0.975, df))
 
 
 def mean_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
