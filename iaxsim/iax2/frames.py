@@ -35,6 +35,10 @@ _VIDEO_HDR = struct.Struct("!HHH")
 _TRUNK_HDR = struct.Struct("!HBBI")
 _TS_ENTRY = struct.Struct("!HHH")
 _NOTS_ENTRY = struct.Struct("!HH")
+# The frame types every decode and encode compares with, as module names: reading a member
+# off its enum class goes through a descriptor (Python 3.11) and costs several times more.
+_IAX = FrameType.IAX
+_VIDEO = FrameType.VIDEO
 
 # --- subclass byte ---------------------------------------------------------------------------
 
@@ -66,6 +70,13 @@ def _member(enum_cls: type[enum.IntEnum], value: int) -> int:
     return enum_cls(value) if value in enum_cls._value2member_map_ else value
 
 
+#: Frame types whose subclasses are named by an enum of their own.
+_SUBCLASS_ENUMS: dict[int, type[enum.IntEnum]] = {
+    FrameType.IAX: IAXSubclass, FrameType.CONTROL: ControlSubclass, FrameType.MODEM: ModemSubclass}
+#: Frame types whose subclass is a media format.
+_MEDIA_FRAMETYPES = (FrameType.VOICE, FrameType.VIDEO, FrameType.IMAGE)
+
+
 def _subclass_tables() -> list[list[int]]:
     """[byte 10][byte 11] → subclass value: a member of the frame type's subclass enum
     (IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat) where it has one."""
@@ -75,8 +86,7 @@ def _subclass_tables() -> list[list[int]]:
     tables[FrameType.VOICE] = tables[FrameType.IMAGE] = media
     # video: bit 0x40 is the marker (Asterisk), the rest is the compressed format
     tables[FrameType.VIDEO] = [media[b & ~0x40] if b != 0xFF else -1 for b in range(256)]
-    for frametype, subclasses in ((FrameType.IAX, IAXSubclass), (FrameType.CONTROL, ControlSubclass),
-                                  (FrameType.MODEM, ModemSubclass)):
+    for frametype, subclasses in _SUBCLASS_ENUMS.items():
         tables[frametype] = [_member(subclasses, v) for v in plain]
     return tables
 
@@ -89,13 +99,10 @@ _SUBCLASSES: list[list[int]] = _subclass_tables()
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
     """Name of a subclass for its frame type (``"NEW"``, ``"RINGING"``, ``"ULAW"``), or None."""
-    if frametype == FrameType.IAX and subclass in IAXSubclass._value2member_map_:
-        return IAXSubclass(subclass).name
-    if frametype == FrameType.CONTROL and subclass in ControlSubclass._value2member_map_:
-        return ControlSubclass(subclass).name
-    if frametype == FrameType.MODEM and subclass in ModemSubclass._value2member_map_:
-        return ModemSubclass(subclass).name
-    if frametype in (FrameType.VOICE, FrameType.VIDEO, FrameType.IMAGE) and subclass > 0:
+    subclasses = _SUBCLASS_ENUMS.get(frametype)
+    if subclasses is not None:
+        return subclasses(subclass).name if subclass in subclasses._value2member_map_ else None
+    if frametype in _MEDIA_FRAMETYPES and subclass > 0:
         return format_name(subclass)
     if frametype in (FrameType.DTMF_END, FrameType.DTMF_BEGIN) and 32 < subclass < 127:
         return chr(subclass)
@@ -222,14 +229,14 @@ class FullFrame(_Frame):
         """Byte 11: the received byte while it still stands for the subclass (and marker),
         else the subclass compressed as Asterisk does, with the video marker bit."""
         csub, ftype = self._csub, self.frametype
-        if csub is not None and 0 <= ftype < 256 and _SUBCLASSES[ftype][csub] == self.subclass \
-                and (ftype != FrameType.VIDEO or self.marker == (csub != 0xFF and bool(csub & 0x40))):
-            return csub
+        if csub is not None and 0 <= ftype < 256 and _SUBCLASSES[ftype][csub] == self.subclass:
+            if ftype != _VIDEO or self.marker == (csub != 0xFF and bool(csub & 0x40)):
+                return csub
         try:
             byte = compress_subclass(self.subclass)
         except EncodeError as err:
             raise EncodeError(f"frame type {self.frametype}: {err}") from None
-        if ftype == FrameType.VIDEO:
+        if ftype == _VIDEO:
             if byte & 0x40 and byte != 0xFF:
                 raise EncodeError(f"video subclass {self.subclass!r} collides with the marker bit")
             if self.marker:
@@ -253,7 +260,7 @@ class FullFrame(_Frame):
         except (struct.error, TypeError):
             self._explain_range()
             raise
-        if self.frametype == FrameType.IAX:
+        if self.frametype == _IAX:
             if self.payload:
                 raise EncodeError("IAX frames carry IEs, not a payload")
             raw = self._raw
@@ -471,19 +478,16 @@ def _decode_full(data: bytes, n: int) -> FullFrame:
     if n < 12:
         raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
     scall, dcall, ts, oseq, iseq, ftype, csub = _FULL_HDR.unpack_from(data)
-    frame = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FRAMETYPES[ftype],
-                      _SUBCLASSES[ftype][csub], retransmitted=dcall >= 0x8000)
-    if ftype == FrameType.IAX:
-        if n > 12:  # a bare header (ACK, PING ...) has no IEs to parse
-            block = ie_block(data, 12)
-            frame.ies = list(block)
-            frame._ies_seen = block
-        else:
-            frame._ies_seen = ()
+    if ftype == _IAX:
+        block = ie_block(data, 12) if n > 12 else ()  # a bare header (ACK, PING ...) has none
+        frame = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FRAMETYPES[ftype],
+                          _SUBCLASSES[ftype][csub], list(block), b"", dcall >= 0x8000, False)
         frame._raw = data
+        frame._ies_seen = block
     else:
-        frame.payload = data[12:]
-        frame.marker = ftype == FrameType.VIDEO and csub != 0xFF and csub & 0x40 != 0
+        frame = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FRAMETYPES[ftype],
+                          _SUBCLASSES[ftype][csub], [], data[12:], dcall >= 0x8000,
+                          ftype == _VIDEO and csub != 0xFF and csub & 0x40 != 0)
     frame._csub = csub
     return frame
 

@@ -641,7 +641,9 @@ def parse_ies(data: bytes, start: int = 0) -> list[IE]:
 def ie_block(data: bytes, start: int = 0) -> tuple[IE, ...]:
     """``parse_ies`` as a tuple: the IEs of ``data[start:]``. A block seen before is not
     walked again (only blocks that parsed without error are remembered)."""
-    block = bytes(data[start:])  # bytes already for bytes; hashable for the memo otherwise
+    block = data[start:]
+    if type(block) is not bytes:  # a bytearray or memoryview: hashable bytes for the memo
+        block = bytes(block)
     found = _BLOCK_MEMO.get(block)
     if found is None:
         found = _walk(block, start)
