@@ -150,7 +150,7 @@ class RawKind(Kind):
     """Opaque bytes."""
 
 
-def _text_bytes(value: Any) -> bytes:
+def _text_bytes(value: object) -> bytes:
     """A str (UTF-8, surrogate escapes kept) or bytes-like value → wire bytes."""
     if type(value) is bytes:
         return value
@@ -486,7 +486,7 @@ def _problem(ie_id: int, data: bytes) -> str | None:
 
 
 #: Default ``value`` of ``IE(...)``: "none given" (None is a value an EMPTY IE takes).
-_NOVALUE: Any = object()
+_NOVALUE = object()
 
 
 class IE(tuple[int, bytes]):
@@ -498,7 +498,7 @@ class IE(tuple[int, bytes]):
 
     __slots__ = ()
 
-    def __new__(cls, id: int, value: Any = _NOVALUE) -> IE:
+    def __new__(cls, id: int, value: object = _NOVALUE) -> IE:
         if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 255:
             raise EncodeError(f"IE number must be 0..255, got {id!r}")
         kind = _KINDS[id]
