@@ -1,9 +1,8 @@
 """The 12-byte full frame header at its edges, written and read back.
 
-Compiled, the codec reads this header byte by byte; as plain Python it uses ``struct``. The
-suite runs both ways (compiled, and with IAXSIM_PURE=1), so these cases pin the same fields,
-bytes and errors on each. Expected bytes are derived by hand from RFC 5456
-§8.1.2: ``F|scallno(15)`` ``R|dcallno(15)`` ts(32) oseqno iseqno type subclass.
+These cases pin every field at its smallest and largest value, the bytes that tell the fields
+apart, and the errors for values that do not fit. Expected bytes are derived by hand from
+RFC 5456 §8.1.2: ``F|scallno(15)`` ``R|dcallno(15)`` ts(32) oseqno iseqno type subclass.
 """
 from __future__ import annotations
 

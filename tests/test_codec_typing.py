@@ -1,10 +1,9 @@
 """What the codec promises about the types it takes and gives back.
 
-The codec modules may run compiled (mypyc) or as plain Python; these behaviours must hold in
-both: decoded values keep their enum and int-subclass types, fields take any value and
-``encode`` refuses a wrong one with an EncodeError naming the field, bytes-like payloads and
-tuples of IEs are accepted, and frames pickle and copy. Expected bytes are derived by hand
-from the RFC 5456 §8.1 header layout.
+Decoded values keep their enum and int-subclass types; frame fields are plain dataclass fields
+(no check on assignment), so ``encode`` is where a wrong value is refused, with an EncodeError
+naming the field; bytes-like payloads and tuples of IEs are accepted; frames pickle, copy and
+``replace``. Expected bytes are derived by hand from the RFC 5456 §8.1 header layout.
 """
 from __future__ import annotations
 

@@ -22,47 +22,28 @@ import dataclasses
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Callable, Final, cast
+from typing import Any, ClassVar, Self
 
-from iaxsim.iax2.constants import (ControlSubclass, DecodeError, EncodeError, FrameType,
-                                   IAXSubclass, IEType, ModemSubclass)
+from iaxsim.iax2.constants import (MAX_CALLNO, ControlSubclass, DecodeError, EncodeError,
+                                   FrameType, IAXSubclass, IEType, ModemSubclass)
 from iaxsim.iax2.ies import IE, encode_ies_after, ie_block, ie_name, ie_value
 from iaxsim.iax2.media import MediaFormat, format_name
 
-# Field annotations. A frame field takes whatever the caller gives and ``encode`` refuses a
-# wrong value with an EncodeError naming the field; a decoded frame keeps enum members
-# (FrameType, IAXSubclass ...). Typed ``int`` or ``bool``, a mypyc-compiled class would check
-# on assignment (a bare TypeError instead) and store an IntEnum member as a plain int, so the
-# fields are typed with these aliases of Any, named after what belongs there.
-_Int = Any      # an int or IntEnum member, range-checked by encode()
-_Bool = Any     # a truth value
-_Bytes = Any    # bytes or another bytes-like object
-_IEList = Any   # a list (or tuple) of IE
-_EntryList = Any  # a list (or tuple) of TrunkEntry
-
-#: Default of a list field: a fresh empty list each time (``field(default_factory=list)``).
-_LIST: Any = object()
-
-#: True when this module runs compiled (mypyc). ``decode`` then reads the full frame header
-#: byte by byte with native int operations, cheaper there than ``struct`` (which builds a tuple
-#: of boxed ints); the interpreter is faster with ``struct``. Both read the same fields (tests
-#: run both). Writing the header stays with ``struct``: compiled, ``bytes((...))`` cost more.
-_NATIVE: Final[bool] = not __file__.endswith(".py")
 _FULL_HDR = struct.Struct("!HHIBBBB")
-_pack_full: Final = _FULL_HDR.pack
-#: The 12-byte full frame header as seven ints (typed so that compiled code unboxes them once).
-_unpack_full: Final[Callable[[bytes], tuple[int, int, int, int, int, int, int]]] = \
-    _FULL_HDR.unpack_from
 _MINI_HDR = struct.Struct("!HH")
 _VIDEO_HDR = struct.Struct("!HHH")
 _TRUNK_HDR = struct.Struct("!HBBI")
 _TS_ENTRY = struct.Struct("!HHH")
 _NOTS_ENTRY = struct.Struct("!HH")
+# The frame types every decode and encode compares with, as module names: reading a member
+# off its enum class goes through a descriptor (Python 3.11) and costs several times more.
+_IAX = FrameType.IAX
+_VIDEO = FrameType.VIDEO
 
 # --- subclass byte ---------------------------------------------------------------------------
 
 
-def compress_subclass(value: _Int) -> int:
+def compress_subclass(value: int) -> int:
     """Subclass value → byte 11, as Asterisk does it: < 0x80 plain, a power of two as
     ``0x80 | log2``, -1 as 0xFF. Raises EncodeError for anything else."""
     if value == -1:
@@ -84,58 +65,44 @@ def uncompress_subclass(byte: int) -> int:
     return byte
 
 
-def _member(enum_cls: Any, value: int) -> Any:
-    """The enum member with this value, or the plain int when there is none (typed Any so
-    that compiled code keeps the member instead of unboxing it to an int)."""
+def _member(enum_cls: type[enum.IntEnum], value: int) -> int:
+    """The enum member with this value, or the plain int when there is none."""
     return enum_cls(value) if value in enum_cls._value2member_map_ else value
 
 
-def _typed_tables() -> tuple[list[Any], list[list[Any]]]:
-    ftypes = [_member(FrameType, i) for i in range(256)]
+#: Frame types whose subclasses are named by an enum of their own.
+_SUBCLASS_ENUMS: dict[int, type[enum.IntEnum]] = {
+    FrameType.IAX: IAXSubclass, FrameType.CONTROL: ControlSubclass, FrameType.MODEM: ModemSubclass}
+#: Frame types whose subclass is a media format.
+_MEDIA_FRAMETYPES = (FrameType.VOICE, FrameType.VIDEO, FrameType.IMAGE)
 
-    def table(wrap) -> list[Any]:
-        out = []
-        for b in range(256):
-            v = uncompress_subclass(b)
-            try:
-                out.append(wrap(v) if v >= 0 else v)
-            except ValueError:
-                out.append(v)
-        return out
 
-    def enum_wrap(enum_cls: Any) -> Any:
-        return lambda v: _member(enum_cls, v)
-
-    media = table(MediaFormat)
-    plain = table(int)
-    subs = {t: plain for t in range(256)}
-    subs[FrameType.VOICE] = subs[FrameType.IMAGE] = media
-    subs[FrameType.IAX] = table(enum_wrap(IAXSubclass))
-    subs[FrameType.CONTROL] = table(enum_wrap(ControlSubclass))
-    subs[FrameType.MODEM] = table(enum_wrap(ModemSubclass))
+def _subclass_tables() -> list[list[int]]:
+    """[byte 10][byte 11] → subclass value: a member of the frame type's subclass enum
+    (IAXSubclass, ControlSubclass, ModemSubclass, MediaFormat) where it has one."""
+    plain = [uncompress_subclass(b) for b in range(256)]
+    media: list[int] = [MediaFormat(v) if v >= 0 else v for v in plain]
+    tables = [plain] * 256
+    tables[FrameType.VOICE] = tables[FrameType.IMAGE] = media
     # video: bit 0x40 is the marker (Asterisk), the rest is the compressed format
-    subs[FrameType.VIDEO] = [media[b & ~0x40 & 0xFF] if b != 0xFF else -1 for b in range(256)]
-    return ftypes, [subs[t] for t in range(256)]
+    tables[FrameType.VIDEO] = [media[b & ~0x40] if b != 0xFF else -1 for b in range(256)]
+    for frametype, subclasses in _SUBCLASS_ENUMS.items():
+        tables[frametype] = [_member(subclasses, v) for v in plain]
+    return tables
 
 
-#: Byte 10 -> frame type (a FrameType member or the int); [byte 10][byte 11] -> subclass value.
-_TABLES: Final = _typed_tables()
-_FTYPES: Final[list[Any]] = _TABLES[0]
-_SUBCLASS: Final[list[list[Any]]] = _TABLES[1]
-#: Subclass value types that encode 0..0x7F as themselves (``compress_subclass``'s plain case).
-_PLAIN_SUBCLASS_TYPES: Final[frozenset[Any]] = frozenset({int, IAXSubclass, ControlSubclass,
-                                                          ModemSubclass, MediaFormat})
+#: Byte 10 → frame type (a FrameType member, or the int for numbers without a name).
+_FRAMETYPES: list[int] = [_member(FrameType, b) for b in range(256)]
+#: [byte 10][byte 11] → subclass value.
+_SUBCLASSES: list[list[int]] = _subclass_tables()
 
 
 def subclass_name(frametype: int, subclass: int) -> str | None:
     """Name of a subclass for its frame type (``"NEW"``, ``"RINGING"``, ``"ULAW"``), or None."""
-    if frametype == FrameType.IAX and subclass in IAXSubclass._value2member_map_:
-        return IAXSubclass(subclass).name
-    if frametype == FrameType.CONTROL and subclass in ControlSubclass._value2member_map_:
-        return ControlSubclass(subclass).name
-    if frametype == FrameType.MODEM and subclass in ModemSubclass._value2member_map_:
-        return ModemSubclass(subclass).name
-    if frametype in (FrameType.VOICE, FrameType.VIDEO, FrameType.IMAGE) and subclass > 0:
+    subclasses = _SUBCLASS_ENUMS.get(frametype)
+    if subclasses is not None:
+        return subclasses(subclass).name if subclass in subclasses._value2member_map_ else None
+    if frametype in _MEDIA_FRAMETYPES and subclass > 0:
         return format_name(subclass)
     if frametype in (FrameType.DTMF_END, FrameType.DTMF_BEGIN) and 32 < subclass < 127:
         return chr(subclass)
@@ -144,45 +111,41 @@ def subclass_name(frametype: int, subclass: int) -> str | None:
 
 def frametype_name(frametype: int) -> str | None:
     """Name of a frame type (``"IAX"``, ``"VOICE"``), or None for unknown numbers."""
-    t = _FTYPES[frametype] if 0 <= frametype < 256 else frametype
+    t = _FRAMETYPES[frametype] if 0 <= frametype < 256 else frametype
     return t.name if isinstance(t, FrameType) else None
 
 
 # --- frame classes ---------------------------------------------------------------------------
+#
+# A frame field takes whatever the caller gives (a dataclass does not check types) and
+# ``encode`` refuses a wrong value with an EncodeError naming the field.
 
 
+@dataclass(slots=True)
 class _Frame:
     """Behaviour shared by every frame class."""
 
-    __slots__ = ()
+    #: ``"full"``, ``"mini"``, ``"video"`` or ``"trunk"``.
+    kind: ClassVar[str] = ""
 
-    @property
-    def kind(self) -> str:
-        """``"full"``, ``"mini"``, ``"video"`` or ``"trunk"`` (a property rather than a class
-        variable: mypyc lists class variables among a dataclass's fields)."""
-        return ""
-
-    def replace(self, **changes: Any):
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (``dataclasses.replace`` semantics)."""
-        return dataclasses.replace(cast(Any, self), **changes)
+        return dataclasses.replace(self, **changes)
 
     def encode(self) -> bytes:  # pragma: no cover - overridden
+        """The frame on the wire."""
         raise NotImplementedError
 
     def __bytes__(self) -> bytes:
         return self.encode()
 
 
-def _check_range(name: str, value: Any, lo: int, hi: int) -> None:
+def _check_range(name: str, value: object, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise EncodeError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
 
 
-# The frame classes write their __init__ out (init=False): compiled, a dataclass-generated
-# __init__ would stay interpreted code setting each field through a descriptor.
-
-
-@dataclass(slots=True, eq=True, repr=False, init=False)
+@dataclass(slots=True, repr=False)
 class FullFrame(_Frame):
     """A full (reliable) frame: 12-byte header, then IEs (IAX frames) or a payload.
 
@@ -193,57 +156,35 @@ class FullFrame(_Frame):
     IEs are unchanged).
     """
 
-    source_call: _Int = 1
-    dest_call: _Int = 0
-    timestamp: _Int = 0
-    oseqno: _Int = 0
-    iseqno: _Int = 0
-    frametype: _Int = FrameType.IAX
-    subclass: _Int = IAXSubclass.PING
-    ies: _IEList = field(default_factory=list)
-    payload: _Bytes = b""
-    retransmitted: _Bool = False
-    marker: _Bool = False
+    kind: ClassVar[str] = "full"
+
+    source_call: int = 1
+    dest_call: int = 0
+    timestamp: int = 0
+    oseqno: int = 0
+    iseqno: int = 0
+    frametype: int = FrameType.IAX
+    subclass: int = IAXSubclass.PING
+    ies: list[IE] = field(default_factory=list)
+    payload: bytes = b""
+    retransmitted: bool = False
+    marker: bool = False
+    #: the received datagram, the IEs decoded from it and its subclass byte (decoded frames)
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _ies_seen: tuple[IE, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _csub: int | None = field(default=None, init=False, repr=False, compare=False)
-    _ies_seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __init__(self, source_call: _Int = 1, dest_call: _Int = 0, timestamp: _Int = 0,
-                 oseqno: _Int = 0, iseqno: _Int = 0, frametype: _Int = FrameType.IAX,
-                 subclass: _Int = IAXSubclass.PING, ies: _IEList = _LIST, payload: _Bytes = b"",
-                 retransmitted: _Bool = False, marker: _Bool = False) -> None:
-        self.source_call = source_call
-        self.dest_call = dest_call
-        self.timestamp = timestamp
-        self.oseqno = oseqno
-        self.iseqno = iseqno
-        self.frametype = frametype
-        self.subclass = subclass
-        self.ies = [] if ies is _LIST else ies
-        self.payload = payload
-        self.retransmitted = retransmitted
-        self.marker = marker
-        self._raw = None
-        self._csub = None
-        self._ies_seen = None
-
-    @property
-    def kind(self) -> str:
-        """``"full"``."""
-        return "full"
 
     # -- IE access
     def ie(self, ie_id: int) -> Any:
         """Typed value of the first IE with this number, or None."""
         for item in self.ies:
             if item[0] == ie_id:
-                return ie_value(item) if type(item) is IE else item.value
+                return ie_value(item)
         return None
 
     def ies_all(self, ie_id: int) -> list[Any]:
         """Typed values of every IE with this number, in wire order."""
-        return [ie_value(item) if type(item) is IE else item.value
-                for item in self.ies if item[0] == ie_id]
+        return [ie_value(item) for item in self.ies if item[0] == ie_id]
 
     def has_ie(self, ie_id: int) -> bool:
         """True if an IE with this number is present (useful for empty IEs)."""
@@ -277,34 +218,25 @@ class FullFrame(_Frame):
         """Name of the subclass (``"NEW"``, ``"RINGING"``, ``"ULAW"``), or None."""
         return subclass_name(self.frametype, self.subclass)
 
-    def replace(self, **changes: Any) -> "FullFrame":
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (``dataclasses.replace`` semantics); keeps the
         received subclass byte form while it still stands for the subclass."""
-        new = FullFrame(
-            changes.pop("source_call", self.source_call), changes.pop("dest_call", self.dest_call),
-            changes.pop("timestamp", self.timestamp), changes.pop("oseqno", self.oseqno),
-            changes.pop("iseqno", self.iseqno), changes.pop("frametype", self.frametype),
-            changes.pop("subclass", self.subclass), changes.pop("ies", self.ies),
-            changes.pop("payload", self.payload), changes.pop("retransmitted", self.retransmitted),
-            changes.pop("marker", self.marker))
-        if changes:
-            raise TypeError(f"FullFrame has no field(s) {', '.join(sorted(changes))}")
+        new = dataclasses.replace(self, **changes)
         new._csub = self._csub
         return new
 
     def _subclass_byte(self) -> int:
-        csub = self._csub
-        ftype = self.frametype
-        if csub is not None and 0 <= ftype < 256:
-            # the received byte still stands for the current subclass (and marker)?
-            if _SUBCLASS[ftype][csub] == self.subclass and (
-                    ftype != 3 or self.marker == (csub != 0xFF and bool(csub & 0x40))):
+        """Byte 11: the received byte while it still stands for the subclass (and marker),
+        else the subclass compressed as Asterisk does, with the video marker bit."""
+        csub, ftype = self._csub, self.frametype
+        if csub is not None and 0 <= ftype < 256 and _SUBCLASSES[ftype][csub] == self.subclass:
+            if ftype != _VIDEO or self.marker == (csub != 0xFF and bool(csub & 0x40)):
                 return csub
         try:
             byte = compress_subclass(self.subclass)
         except EncodeError as err:
             raise EncodeError(f"frame type {self.frametype}: {err}") from None
-        if ftype == FrameType.VIDEO:
+        if ftype == _VIDEO:
             if byte & 0x40 and byte != 0xFF:
                 raise EncodeError(f"video subclass {self.subclass!r} collides with the marker bit")
             if self.marker:
@@ -318,41 +250,31 @@ class FullFrame(_Frame):
 
     def encode(self) -> bytes:
         """The frame on the wire."""
+        sc, dc = self.source_call, self.dest_call
         try:
-            # typed locals: compiled code compares and packs native ints (and raises
-            # TypeError for a value that is no int, as struct does: explained below)
-            sc: int = self.source_call
-            dc: int = self.dest_call
-            ftype: int = self.frametype
-            if not (0 <= sc <= 0x7FFF and 0 <= dc <= 0x7FFF):
-                raise struct.error("call number")
-            sub = self.subclass
-            if (self._csub is None and type(sub) in _PLAIN_SUBCLASS_TYPES and 0 <= sub < 0x80
-                    and not self.marker and ftype != 3):
-                byte = sub  # what compress_subclass gives for 0..0x7F (no marker, not video)
-            else:
-                byte = self._subclass_byte()
-            head = _pack_full(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
-                              self.timestamp, self.oseqno, self.iseqno, ftype, byte)
+            if not (0 <= sc <= MAX_CALLNO and 0 <= dc <= MAX_CALLNO):
+                raise struct.error("call number out of range")
+            head = _FULL_HDR.pack(0x8000 | sc, (0x8000 if self.retransmitted else 0) | dc,
+                                  self.timestamp, self.oseqno, self.iseqno, self.frametype,
+                                  self._subclass_byte())
         except (struct.error, TypeError):
             self._explain_range()
             raise
-        if ftype == 6:
-            raw = self._raw
-            if raw is not None and raw.startswith(head) and self._ies_seen == tuple(self.ies) \
-                    and not self.payload:
-                return raw
+        if self.frametype == _IAX:
             if self.payload:
                 raise EncodeError("IAX frames carry IEs, not a payload")
+            raw = self._raw
+            if raw is not None and raw.startswith(head) and self._ies_seen == tuple(self.ies):
+                return raw
             return encode_ies_after(head, self.ies)
         if self.ies:
             raise EncodeError(f"only IAX frames carry IEs (frame type {self.frametype})")
-        payload = self.payload
-        return head + (payload if type(payload) is bytes else bytes(payload))
+        return head + bytes(self.payload)
 
     def _explain_range(self) -> None:
-        _check_range("source_call", self.source_call, 0, 0x7FFF)
-        _check_range("dest_call", self.dest_call, 0, 0x7FFF)
+        """Raise an EncodeError naming the first header field that does not fit."""
+        _check_range("source_call", self.source_call, 0, MAX_CALLNO)
+        _check_range("dest_call", self.dest_call, 0, MAX_CALLNO)
         _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
         _check_range("oseqno", self.oseqno, 0, 255)
         _check_range("iseqno", self.iseqno, 0, 255)
@@ -388,33 +310,25 @@ class FullFrame(_Frame):
         return f"{ft}/{sub} {rest}".rstrip()
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class MiniFrame(_Frame):
     """A mini (voice) frame: source call number, low 16 bits of the timestamp, payload.
 
     ``encode`` sends ``timestamp & 0xFFFF``.
     """
 
-    source_call: _Int = 1
-    timestamp: _Int = 0
-    payload: _Bytes = b""
+    kind: ClassVar[str] = "mini"
 
-    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, payload: _Bytes = b"") -> None:
-        self.source_call = source_call
-        self.timestamp = timestamp
-        self.payload = payload
-
-    @property
-    def kind(self) -> str:
-        """``"mini"``."""
-        return "mini"
+    source_call: int = 1
+    timestamp: int = 0
+    payload: bytes = b""
 
     def encode(self) -> bytes:
         """The frame on the wire."""
         sc, ts = self.source_call, self.timestamp
-        if isinstance(sc, int) and 0 < sc <= 0x7FFF and isinstance(ts, int) and ts >= 0:
+        if isinstance(sc, int) and 0 < sc <= MAX_CALLNO and isinstance(ts, int) and ts >= 0:
             return _MINI_HDR.pack(sc, ts & 0xFFFF) + bytes(self.payload)
-        _check_range("source_call", sc, 1, 0x7FFF)
+        _check_range("source_call", sc, 1, MAX_CALLNO)
         _check_range("timestamp", ts, 0, 0xFFFFFFFF)
         raise EncodeError(f"cannot encode {self!r}")
 
@@ -428,33 +342,23 @@ class MiniFrame(_Frame):
         return f"voice {len(self.payload)} bytes"
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class VideoFrame(_Frame):
     """A meta video (mini video) frame: call number, 15-bit timestamp, marker bit, payload.
 
     ``encode`` sends ``timestamp & 0x7FFF``.
     """
 
-    source_call: _Int = 1
-    timestamp: _Int = 0
-    marker: _Bool = False
-    payload: _Bytes = b""
+    kind: ClassVar[str] = "video"
 
-    def __init__(self, source_call: _Int = 1, timestamp: _Int = 0, marker: _Bool = False,
-                 payload: _Bytes = b"") -> None:
-        self.source_call = source_call
-        self.timestamp = timestamp
-        self.marker = marker
-        self.payload = payload
-
-    @property
-    def kind(self) -> str:
-        """``"video"``."""
-        return "video"
+    source_call: int = 1
+    timestamp: int = 0
+    marker: bool = False
+    payload: bytes = b""
 
     def encode(self) -> bytes:
         """The frame on the wire."""
-        _check_range("source_call", self.source_call, 0, 0x7FFF)
+        _check_range("source_call", self.source_call, 0, MAX_CALLNO)
         _check_range("timestamp", self.timestamp, 0, 0xFFFFFFFF)
         return (_VIDEO_HDR.pack(0, 0x8000 | self.source_call,
                                 (0x8000 if self.marker else 0) | (self.timestamp & 0x7FFF))
@@ -474,9 +378,9 @@ class VideoFrame(_Frame):
 class TrunkEntry:
     """One call's media inside a trunk frame (``timestamp`` only in the timestamped form)."""
 
-    source_call: _Int
-    payload: _Bytes = b""
-    timestamp: _Int | None = None
+    source_call: int
+    payload: bytes = b""
+    timestamp: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON view of the entry."""
@@ -487,7 +391,7 @@ class TrunkEntry:
         return out
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class TrunkFrame(_Frame):
     """A meta trunk frame carrying several calls' mini frames.
 
@@ -496,24 +400,15 @@ class TrunkFrame(_Frame):
     its wire bytes from ``encode`` while unchanged (bits the fields do not model survive).
     """
 
-    timestamp: _Int = 0
-    timestamps: _Bool = False
-    entries: _EntryList = field(default_factory=list)
+    kind: ClassVar[str] = "trunk"
+
+    timestamp: int = 0
+    timestamps: bool = False
+    entries: list[TrunkEntry] = field(default_factory=list)
+    #: the received datagram and the (timestamp, timestamps, entries) decoded from it
     _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
-    _seen: tuple | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __init__(self, timestamp: _Int = 0, timestamps: _Bool = False,
-                 entries: _EntryList = _LIST) -> None:
-        self.timestamp = timestamp
-        self.timestamps = timestamps
-        self.entries = [] if entries is _LIST else entries
-        self._raw = None
-        self._seen = None
-
-    @property
-    def kind(self) -> str:
-        """``"trunk"``."""
-        return "trunk"
+    _seen: tuple[int, bool, tuple[TrunkEntry, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def encode(self) -> bytes:
         """The frame on the wire."""
@@ -525,7 +420,7 @@ class TrunkFrame(_Frame):
         for i, e in enumerate(self.entries):
             if not isinstance(e, TrunkEntry):
                 raise EncodeError(f"trunk entry {i}: expected a TrunkEntry, got {e!r}")
-            _check_range(f"trunk entry {i} source_call", e.source_call, 0, 0x7FFF)
+            _check_range(f"trunk entry {i} source_call", e.source_call, 0, MAX_CALLNO)
             if len(e.payload) > 0xFFFF:
                 raise EncodeError(f"trunk entry {i}: payload of {len(e.payload)} bytes is too long")
             if self.timestamps:
@@ -559,53 +454,42 @@ Frame = FullFrame | MiniFrame | VideoFrame | TrunkFrame
 # --- decoding --------------------------------------------------------------------------------
 
 
-def decode(data: _Bytes) -> Frame:
+def decode(data: bytes) -> Frame:
     """Decode one IAX2 datagram (a UDP payload) into a frame object.
 
     Raises DecodeError for anything malformed, naming the offset and, for IEs, the IE
     (and for something that is not bytes-like at all).
     """
     if type(data) is not bytes:
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            data = bytes(data)
-        else:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             raise DecodeError(f"expected bytes, got {type(data).__name__}")
-    buf: bytes = data  # typed from here on (compiled: native bytes indexing)
-    n = len(buf)
+        data = bytes(data)
+    n = len(data)
     if n < 4:
         raise DecodeError(f"truncated header: {n} bytes, an IAX2 frame has at least 4", offset=0)
-    first = buf[0]
-    if first & 0x80:
-        if n < 12:
-            raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
-        if _NATIVE:
-            scall = (first << 8) | buf[1]
-            dcall = (buf[2] << 8) | buf[3]
-            ts = (buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]
-            oseq, iseq, ftype, csub = buf[8], buf[9], buf[10], buf[11]
-        else:
-            scall, dcall, ts, oseq, iseq, ftype, csub = _unpack_full(buf)
-        if ftype == 6:
-            # header only (ACK, RINGING...): nothing to parse
-            if n > 12:
-                block = ie_block(buf, 12)
-                ies = list(block)
-            else:
-                block = ()
-                ies = []
-            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
-                          _SUBCLASS[ftype][csub], ies, b"", dcall >= 0x8000, False)
-            f._ies_seen = block
-            f._raw = buf
-        else:
-            f = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FTYPES[ftype],
-                          _SUBCLASS[ftype][csub], [], buf[12:], dcall >= 0x8000,
-                          ftype == 3 and csub != 0xFF and csub & 0x40 != 0)
-        f._csub = csub
-        return f
-    if first == 0 and buf[1] == 0:
-        return _decode_meta(buf, n)
-    return MiniFrame((first << 8) | buf[1], (buf[2] << 8) | buf[3], buf[4:])
+    if data[0] & 0x80:
+        return _decode_full(data, n)
+    if data[0] == 0 and data[1] == 0:
+        return _decode_meta(data, n)
+    return MiniFrame((data[0] << 8) | data[1], (data[2] << 8) | data[3], data[4:])
+
+
+def _decode_full(data: bytes, n: int) -> FullFrame:
+    if n < 12:
+        raise DecodeError(f"truncated full frame header: {n} bytes, need 12", offset=0)
+    scall, dcall, ts, oseq, iseq, ftype, csub = _FULL_HDR.unpack_from(data)
+    if ftype == _IAX:
+        block = ie_block(data, 12) if n > 12 else ()  # a bare header (ACK, PING ...) has none
+        frame = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FRAMETYPES[ftype],
+                          _SUBCLASSES[ftype][csub], list(block), b"", dcall >= 0x8000, False)
+        frame._raw = data
+        frame._ies_seen = block
+    else:
+        frame = FullFrame(scall & 0x7FFF, dcall & 0x7FFF, ts, oseq, iseq, _FRAMETYPES[ftype],
+                          _SUBCLASSES[ftype][csub], [], data[12:], dcall >= 0x8000,
+                          ftype == _VIDEO and csub != 0xFF and csub & 0x40 != 0)
+    frame._csub = csub
+    return frame
 
 
 def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
@@ -648,10 +532,10 @@ def _decode_meta(data: bytes, n: int) -> VideoFrame | TrunkFrame:
                                   f"datagram ({n - pos - 4} bytes left)", offset=pos)
             entries.append(TrunkEntry(callno & 0x7FFF, data[pos + 4:end]))
             pos = end
-    t = TrunkFrame(ts, with_ts, entries)
-    t._raw = data
-    t._seen = (ts, with_ts, tuple(entries))
-    return t
+    trunk = TrunkFrame(ts, with_ts, entries)
+    trunk._raw = data
+    trunk._seen = (ts, with_ts, tuple(entries))
+    return trunk
 
 
 def frame_to_json(frame: Frame) -> dict[str, Any]:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
-import struct
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any, Callable, Final, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 from iaxsim.iax2.constants import (AuthMethod, DecodeError, DPStatus, EncodeError, Encryption,
                                    IEType, SamplingRate)
@@ -152,7 +150,7 @@ class RawKind(Kind):
     """Opaque bytes."""
 
 
-def _text_bytes(value: Any) -> bytes:
+def _text_bytes(value: object) -> bytes:
     """A str (UTF-8, surrogate escapes kept) or bytes-like value → wire bytes."""
     if type(value) is bytes:
         return value
@@ -230,14 +228,14 @@ class UIntKind(Kind):
 
     name = "uint"
 
-    def __init__(self, size: int, wrap: Callable[[int], Any] = int):
+    def __init__(self, size: int, wrap: Callable[[int], int] = int):
         self.size = size
         self.lengths = frozenset({size})
         self.wrap = wrap
         self.name = f"u{size * 8}"
         self.limit = 1 << (8 * size)
 
-    def decode(self, data: bytes) -> Any:  # Any: an int subclass (flags, RRLoss) stays one
+    def decode(self, data: bytes) -> int:
         return self.wrap(int.from_bytes(data, "big"))
 
     def encode(self, value: Any) -> bytes:
@@ -439,20 +437,12 @@ IE_TABLE: tuple[IESpec, ...] = tuple(IESpec(int(t), t.name, k) for t, k in [
 ])
 
 SPECS: dict[int, IESpec] = {s.id: s for s in IE_TABLE}
-
-
-def _ie_type(i: int) -> Any:
-    """IEType member for a known IE number, else the int (Any, and no ``x if c else i``
-    whose type is int: compiled code would turn the member into a plain int)."""
-    if i in SPECS:
-        return IEType(i)
-    return i
 assert set(SPECS) == set(range(1, 58)), "IE table must cover 1..57"
 
-# Per-number lookup lists, indexed by the IE byte: the typed id and the kind (None = unknown).
-# (Final: compiled code reads them without a module dictionary look-up.)
-_IDS: Final[list[Any]] = [_ie_type(i) for i in range(256)]
-_KINDS: Final[list[Kind | None]] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
+# Per-number lookup lists, indexed by the IE byte: the id (an IEType member for known IEs) and
+# the kind (None for unknown IEs).
+_IDS: list[int] = [IEType(i) if i in SPECS else i for i in range(256)]
+_KINDS: list[Kind | None] = [SPECS[i].kind if i in SPECS else None for i in range(256)]
 
 
 def ie_name(ie_id: int) -> str:
@@ -485,12 +475,21 @@ def _validator(kind: Kind | None) -> Callable[[bytes], str | None] | None:
     return validate
 
 
-_VALIDATE: Final[list[Callable[[bytes], str | None] | None]] = [_validator(k) for k in _KINDS]
-_tuple_new: Final = tuple.__new__
-_NOVALUE: Final = object()
+#: [IE number] → the IE's validator (None: any data up to 255 bytes will do).
+_VALIDATE: list[Callable[[bytes], str | None] | None] = [_validator(k) for k in _KINDS]
 
 
-class IE(tuple):
+def _problem(ie_id: int, data: bytes) -> str | None:
+    """What is wrong with ``data`` as the data of IE ``ie_id`` (its length or form), or None."""
+    check = _VALIDATE[ie_id]
+    return check(data) if check is not None else None
+
+
+#: Default ``value`` of ``IE(...)``: "none given" (None is a value an EMPTY IE takes).
+_NOVALUE = object()
+
+
+class IE(tuple[int, bytes]):
     """One information element: ``IE(IEType.CALLED_NUMBER, "6000")``.
 
     Immutable ``(id, data)`` pair; ``value`` is the typed value, ``name`` the RFC name.
@@ -499,7 +498,7 @@ class IE(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, id: Any, value: Any = _NOVALUE) -> "IE":  # id: an int, checked here
+    def __new__(cls, id: int, value: object = _NOVALUE) -> IE:
         if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 255:
             raise EncodeError(f"IE number must be 0..255, got {id!r}")
         kind = _KINDS[id]
@@ -511,27 +510,30 @@ class IE(tuple):
             raise EncodeError(f"IE {ie_name(id)}: {err}") from None
         if len(data) > 255:
             raise EncodeError(f"IE {ie_name(id)}: {len(data)} bytes of data, at most 255 fit")
-        check = _VALIDATE[id]
-        if check is not None:
-            problem = check(data)
-            if problem:
-                raise EncodeError(f"IE {ie_name(id)}: {problem}")
-        return _tuple_new(cls, (_IDS[id], data))
+        problem = _problem(id, data)
+        if problem:
+            raise EncodeError(f"IE {ie_name(id)}: {problem}")
+        return _wire_ie(id, data)
 
     @classmethod
-    def from_data(cls, id: int, data: bytes) -> "IE":
+    def from_data(cls, id: int, data: bytes) -> IE:
         """Build from raw wire data, validating it like ``decode`` does (raises DecodeError)."""
         if not 0 <= id <= 255 or len(data) > 255:
             raise DecodeError(f"IE {id} with {len(data)} bytes cannot be represented")
-        check = _VALIDATE[id]
-        if check is not None:
-            problem = check(data)
-            if problem:
-                raise DecodeError(problem, ie=ie_name(id))
-        return _tuple_new(cls, (_IDS[id], bytes(data)))
+        problem = _problem(id, data)
+        if problem:
+            raise DecodeError(problem, ie=ie_name(id))
+        return _wire_ie(id, bytes(data))
 
-    id = property(itemgetter(0), doc="IE number (an IEType when known)")
-    data = property(itemgetter(1), doc="the IE's wire data (without the 2-byte header)")
+    @property
+    def id(self) -> int:
+        """IE number (an IEType when known)."""
+        return self[0]
+
+    @property
+    def data(self) -> bytes:
+        """The IE's wire data (without the 2-byte header)."""
+        return self[1]
 
     @property
     def name(self) -> str:
@@ -565,12 +567,14 @@ class IE(tuple):
     def __repr__(self) -> str:
         return f"IE({self.name}, {self.value!r})"
 
-    def __reduce__(self):
-        return (_ie_from_wire, (int(self[0]), self[1]))
+    def __reduce__(self) -> tuple[Callable[[int, bytes], IE], tuple[int, bytes]]:
+        # IE(id, value) takes a typed value, so a pickled IE is rebuilt from its wire data
+        return (_wire_ie, (int(self[0]), self[1]))
 
 
-def _ie_from_wire(id: int, data: bytes) -> IE:
-    return _tuple_new(IE, (_IDS[id], data))
+def _wire_ie(ie_id: int, data: bytes) -> IE:
+    """The IE with number ``ie_id`` and wire data ``data``, taken as valid (not checked)."""
+    return tuple.__new__(IE, (_IDS[ie_id], data))
 
 
 # --- memos -------------------------------------------------------------------------------------
@@ -579,34 +583,23 @@ def _ie_from_wire(id: int, data: bytes) -> IE:
 # its wire bytes, the IEs of a whole block. Each memo is bounded: emptied when it is full.
 
 #: Entries each memo holds at most.
-MEMO_LIMIT: Final = 4096
-#: IE -> its typed value (str, bytes, int and int enums, datetime, named tuples: all immutable).
-_VALUES: Final[dict[Any, Any]] = {}
+MEMO_LIMIT = 4096
+#: IE → its typed value (str, bytes, int and int enums, datetime, named tuples: all immutable).
+_VALUES: dict[IE, Any] = {}
+#: One IE's wire bytes (2-byte header included) → the validated IE.
+_IE_MEMO: dict[bytes, IE] = {}
+#: The wire bytes of a whole IE block → its IEs, every one validated.
+_BLOCK_MEMO: dict[bytes, tuple[IE, ...]] = {}
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-def ie_value(item: IE) -> Any:
-    """``item.value``: the typed value of an IE, worked out once per distinct IE."""
-    try:
-        value = _VALUES.get(item, _NOVALUE)
-    except TypeError:  # a hand-made IE holding unhashable data: nothing to remember
-        return _convert(item)
-    if value is _NOVALUE:
-        value = _convert(item)
-        _remember(_VALUES, item, value)
-    return value
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+def _remember(memo: dict[_K, _V], key: _K, value: _V) -> None:
     """``memo[key] = value``, emptying the memo first when it holds MEMO_LIMIT entries."""
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     memo[key] = value
-
-
-def _convert(item: IE) -> Any:
-    pair: tuple[Any, ...] = item
-    kind = _KINDS[pair[0]]
-    return (kind or RAW).decode(pair[1])
 
 
 def clear_memos() -> None:
@@ -616,24 +609,24 @@ def clear_memos() -> None:
     _BLOCK_MEMO.clear()
 
 
-def _exact_length(kind: Kind | None) -> int:
-    if kind is not None and kind.lengths is not None and len(kind.lengths) == 1:
-        return next(iter(kind.lengths))
-    return -1
+def ie_value(item: IE) -> Any:
+    """``item.value``: the typed value of an IE, worked out once per distinct IE."""
+    try:
+        value = _VALUES.get(item, _NOVALUE)
+    except TypeError:  # a hand-made IE holding unhashable data: nothing to remember
+        return _decode_value(item)
+    if value is _NOVALUE:
+        value = _decode_value(item)
+        _remember(_VALUES, item, value)
+    return value
 
 
-# fast-path tables for parse_ies: exact length (or -1) and the general validator when the
-# exact length alone does not settle it
-_EXACT: Final[list[int]] = [_exact_length(k) for k in _KINDS]
-_SLOW_CHECK: Final[list[Callable[[bytes], str | None] | None]] = [
-    v if (v is not None and (_EXACT[i] < 0 or _has_own_check(_KINDS[i]))) else None
-    for i, v in enumerate(_VALIDATE)]
+def _decode_value(item: IE) -> Any:
+    kind = _KINDS[item[0]] or RAW
+    return kind.decode(item[1])
 
 
-#: One IE's wire bytes (2-byte header included) -> the validated IE.
-_IE_MEMO: Final[dict[bytes, IE]] = {}
-#: The wire bytes of a whole IE block -> its IEs, every one validated.
-_BLOCK_MEMO: Final[dict[bytes, tuple[IE, ...]]] = {}
+# --- IE blocks -----------------------------------------------------------------------------------
 
 
 def parse_ies(data: bytes, start: int = 0) -> list[IE]:
@@ -652,86 +645,65 @@ def ie_block(data: bytes, start: int = 0) -> tuple[IE, ...]:
     if type(block) is not bytes:  # a bytearray or memoryview: hashable bytes for the memo
         block = bytes(block)
     found = _BLOCK_MEMO.get(block)
-    if found is not None:
-        return found
-    ies = tuple(_walk(block, start))
-    _remember(_BLOCK_MEMO, block, ies)
-    return ies
+    if found is None:
+        found = _walk(block, start)
+        _remember(_BLOCK_MEMO, block, found)
+    return found
 
 
-def _walk(block: bytes, base: int) -> list[IE]:
+def _walk(block: bytes, base: int) -> tuple[IE, ...]:
     """The IEs of ``block`` (which starts at offset ``base`` of the datagram), each validated
     unless its wire bytes were seen before."""
     ies: list[IE] = []
     n = len(block)
     pos = 0
-    memo = _IE_MEMO
     while pos < n:
         if pos + 2 > n:
             raise DecodeError(f"truncated IE header ({n - pos} byte left, need 2)",
                               offset=base + pos, ie=ie_name(block[pos]))
-        ln = block[pos + 1]
+        iid, ln = block[pos], block[pos + 1]
         end = pos + 2 + ln
         if end > n:
             raise DecodeError(f"length {ln} runs past the end of the datagram "
-                              f"({n - pos - 2} bytes left)", offset=base + pos,
-                              ie=ie_name(block[pos]))
+                              f"({n - pos - 2} bytes left)", offset=base + pos, ie=ie_name(iid))
         wire = block[pos:end]
-        item = memo.get(wire)
+        item = _IE_MEMO.get(wire)
         if item is None:
-            item = _checked_ie(block[pos], wire[2:], base + pos)
-            _remember(memo, wire, item)
+            data = wire[2:]
+            problem = _problem(iid, data)
+            if problem:
+                raise DecodeError(problem, offset=base + pos, ie=ie_name(iid))
+            item = _wire_ie(iid, data)
+            _remember(_IE_MEMO, wire, item)
         ies.append(item)
         pos = end
-    return ies
+    return tuple(ies)
 
 
-def _checked_ie(iid: int, value: bytes, offset: int) -> IE:
-    """The IE ``iid`` with wire data ``value``, validated (DecodeError naming ``offset``)."""
-    want = _EXACT[iid]
-    if want >= 0 and len(value) != want:
-        raise DecodeError(f"data length {len(value)}, expected {want}", offset=offset,
-                          ie=ie_name(iid))
-    check = _SLOW_CHECK[iid]
-    if check is not None:
-        problem = check(value)
-        if problem:
-            raise DecodeError(problem, offset=offset, ie=ie_name(iid))
-    return _tuple_new(IE, (_IDS[iid], value))
+#: (IE number << 8 | data length) → the IE's 2-byte header, made the first time it is needed.
+_HEADERS: dict[int, bytes] = {}
 
 
-_pack_hdr: Final = struct.Struct("BB").pack
-#: [id][length] -> the IE's 2-byte header; a row is made when its id is first encoded and
-#: filled in as its lengths are first needed.
-_HEADERS: Final[list[list[bytes | None] | None]] = [None] * 256
-
-
-def encode_ies(ies: list[IE] | tuple[IE, ...]) -> bytes:
+def encode_ies(ies: Iterable[IE]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
     return encode_ies_after(b"", ies)
 
 
-def encode_ies_after(head: bytes, ies: Any) -> bytes:
+def encode_ies_after(head: bytes, ies: Iterable[IE]) -> bytes:
     """``head + encode_ies(ies)``, joined once (a full frame's header and its IEs)."""
-    parts: list[Any] = [head]
-    # a list of any items (each is checked below: compiled code would check it as an IE)
-    items: list[Any] = ies if type(ies) is list else list(ies)
-    for item in items:
-        if type(item) is not IE and not isinstance(item, IE):
+    parts = [head]
+    for item in ies:
+        if not isinstance(item, IE):
             raise EncodeError(f"expected an IE, got {item!r}")
-        pair: tuple[Any, ...] = item
-        iid: int = pair[0]
-        data = pair[1]
+        iid, data = item
         ln = len(data)
-        if iid < 0 or iid > 255 or ln > 255:
-            # only a hand-made IE tuple can have these: the struct-based encoding reports it
-            return head + b"".join([_pack_hdr(ie[0], len(ie[1])) + ie[1] for ie in items])
-        row = _HEADERS[iid]
-        if row is None:
-            row = _HEADERS[iid] = [None] * 256
-        header = row[ln]
+        if not (0 <= iid <= 255 and ln <= 255):  # only a hand-made IE tuple gets here
+            raise EncodeError(f"IE {iid} with {ln} bytes of data: number and length must be "
+                              "0..255")
+        key = iid << 8 | ln
+        header = _HEADERS.get(key)
         if header is None:
-            header = row[ln] = bytes((iid, ln))
+            header = _HEADERS[key] = bytes((iid, ln))
         parts.append(header)
         parts.append(data)
     return b"".join(parts)

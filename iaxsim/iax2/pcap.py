@@ -27,8 +27,8 @@ from typing import BinaryIO, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from iaxsim.errors import IaxsimError
-from iaxsim.iax2.constants import DEFAULT_PORT, DecodeError
-from iaxsim.iax2.frames import Frame, MiniFrame, decode
+from iaxsim.iax2.constants import DEFAULT_PORT, DecodeError, FrameType
+from iaxsim.iax2.frames import Frame, FullFrame, MiniFrame, TrunkFrame, VideoFrame, decode
 
 
 class PcapError(IaxsimError, ValueError):
@@ -116,8 +116,13 @@ def write_pcap(target: str | os.PathLike | BinaryIO, datagrams: Iterable[Datagra
     ``datagrams`` yields ``Datagram`` or ``(time, src, dst, data)`` tuples; returns how many
     records were written.
     """
-    own = not hasattr(target, "write")
-    fh: BinaryIO = open(target, "wb") if own else target  # type: ignore[arg-type]
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, "wb") as fh:
+            return _write_records(fh, datagrams, snaplen)
+    return _write_records(target, datagrams, snaplen)
+
+
+def _write_records(fh: BinaryIO, datagrams: Iterable[Datagram | tuple], snaplen: int) -> int:
     count = 0
     # IPv4 headers depend only on (addresses, ports, length) with ident 0 and DF set (an
     # atomic datagram, RFC 6864), so whole link+IP+UDP prefixes are cached; IPv6 headers carry
@@ -125,40 +130,36 @@ def write_pcap(target: str | os.PathLike | BinaryIO, datagrams: Iterable[Datagra
     prefixes: dict[tuple, bytes] = {}
     rec = struct.Struct("<IIII")
     write = fh.write
-    try:
-        write(struct.pack("<IHHiIII", _PCAP_MAGIC_US, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
-        for t, src, dst, data in datagrams:
-            data = bytes(data)
-            key = (src, dst, len(data))
-            prefix = prefixes.get(key)
-            if prefix is None:
-                ethertype, pkt = _ip_packet(src, dst, data, 0)
-                head = _ETH_DST + _ETH_SRC + struct.pack("!H", ethertype) + pkt[:len(pkt) - len(data)]
-                if ethertype == 0x0800:
-                    if len(prefixes) > 4096:
-                        prefixes.clear()
-                    prefixes[key] = head
-                frame = head + data
-            else:
-                frame = prefix + data
-            try:
-                usec = round(t * 1_000_000)
-            except TypeError:
-                raise PcapError(f"record {count}: time {t!r} is not a number") from None
-            if usec < 0:
-                raise PcapError(f"record {count}: negative time {t!r}")
-            sec, usec = divmod(usec, 1_000_000)
-            n = len(frame)
-            if n <= snaplen:
-                write(rec.pack(sec, usec, n, n))
-                write(frame)
-            else:
-                write(rec.pack(sec, usec, snaplen, n))
-                write(frame[:snaplen])
-            count += 1
-    finally:
-        if own:
-            fh.close()
+    write(struct.pack("<IHHiIII", _PCAP_MAGIC_US, 2, 4, 0, 0, snaplen, LINKTYPE_ETHERNET))
+    for t, src, dst, data in datagrams:
+        data = bytes(data)
+        key = (src, dst, len(data))
+        prefix = prefixes.get(key)
+        if prefix is None:
+            ethertype, pkt = _ip_packet(src, dst, data, 0)
+            head = _ETH_DST + _ETH_SRC + struct.pack("!H", ethertype) + pkt[:len(pkt) - len(data)]
+            if ethertype == 0x0800:
+                if len(prefixes) > 4096:
+                    prefixes.clear()
+                prefixes[key] = head
+            frame = head + data
+        else:
+            frame = prefix + data
+        try:
+            usec = round(t * 1_000_000)
+        except TypeError:
+            raise PcapError(f"record {count}: time {t!r} is not a number") from None
+        if usec < 0:
+            raise PcapError(f"record {count}: negative time {t!r}")
+        sec, usec = divmod(usec, 1_000_000)
+        n = len(frame)
+        if n <= snaplen:
+            write(rec.pack(sec, usec, n, n))
+            write(frame)
+        else:
+            write(rec.pack(sec, usec, snaplen, n))
+            write(frame[:snaplen])
+        count += 1
     return count
 
 
@@ -563,6 +564,20 @@ class MiniFrameBatch:
         return MiniFrame(int(self.source_call[i]), int(self.timestamp[i]), self.payload(i))
 
 
+class _Columns(NamedTuple):
+    """The column fields of MiniFrameBatch, in its field order."""
+
+    time: np.ndarray
+    src_ip: np.ndarray
+    src_port: np.ndarray
+    dst_ip: np.ndarray
+    dst_port: np.ndarray
+    source_call: np.ndarray
+    timestamp: np.ndarray
+    payload_offset: np.ndarray
+    payload_length: np.ndarray
+
+
 def _record_runs(buf: np.ndarray, endian: str) -> list[tuple[int, int, int]]:
     """``(offset, stride, count)`` runs of equal-size records covering a classic pcap, found
     with numpy so the Python loop runs once per run rather than once per packet."""
@@ -630,7 +645,7 @@ class _Rows:
 
 
 def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: int,
-              port_arr: np.ndarray | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+              port_arr: np.ndarray | None) -> tuple[_Columns, np.ndarray]:
     """Columns of the fast mini frames in ``rows`` and the mask of rows needing the slow path
     (anything but Ethernet/SLL/raw + IPv4 without options + unfragmented UDP + mini frame)."""
     caplen = rows.u32(8, endian).astype(np.int64)
@@ -654,20 +669,20 @@ def _classify(rows: _Rows, endian: str, scale: float, linktype: int, linkoff: in
     # not a fast mini frame, and not provably a UDP datagram on another port
     slow = ~mini & ~(ok & ~on_port)
     sel = np.flatnonzero(mini)
-    cols = {
-        "time": rows.u32(0, endian)[sel] + rows.u32(4, endian)[sel].astype(np.float64) * scale,
-        "src_ip": rows.u32(p + 12)[sel], "src_port": sport[sel],
-        "dst_ip": rows.u32(p + 16)[sel], "dst_port": dport[sel],
-        "source_call": w0[sel], "timestamp": rows.be16(u + 10)[sel],
-        "payload_offset": rows.starts[sel] + (u + 12), "payload_length": ulen[sel] - 12,
-    }
+    cols = _Columns(
+        time=rows.u32(0, endian)[sel] + rows.u32(4, endian)[sel].astype(np.float64) * scale,
+        src_ip=rows.u32(p + 12)[sel], src_port=sport[sel],
+        dst_ip=rows.u32(p + 16)[sel], dst_port=dport[sel],
+        source_call=w0[sel], timestamp=rows.be16(u + 10)[sel],
+        payload_offset=rows.starts[sel] + (u + 12), payload_length=ulen[sel] - 12,
+    )
     return cols, slow
 
 
-def _empty_columns() -> dict[str, np.ndarray]:
+def _empty_columns() -> _Columns:
     u16, u32, i64 = np.zeros(0, np.uint16), np.zeros(0, np.uint32), np.zeros(0, np.int64)
-    return {"time": np.zeros(0), "src_ip": u32, "src_port": u16, "dst_ip": u32, "dst_port": u16,
-            "source_call": u16, "timestamp": u16, "payload_offset": i64, "payload_length": i64}
+    return _Columns(time=np.zeros(0), src_ip=u32, src_port=u16, dst_ip=u32, dst_port=u16,
+                    source_call=u16, timestamp=u16, payload_offset=i64, payload_length=i64)
 
 
 def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | None = (DEFAULT_PORT,)
@@ -705,7 +720,7 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
             scattered.append(starts)
     if scattered:
         groups.append(_Rows(buf, np.concatenate(scattered), None, width))
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[_Columns] = []
     slow_starts: list[np.ndarray] = []
     for rows in groups:
         cols, slow = _classify(rows, endian, scale, linktype, linkoff, port_arr)
@@ -716,10 +731,10 @@ def read_mini_frames(source: str | os.PathLike | bytes, ports: Iterable[int] | N
     elif len(parts) == 1:
         merged = parts[0]
     else:
-        merged = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
-        order = np.argsort(merged["payload_offset"], kind="stable")   # back to file order
-        merged = {k: v[order] for k, v in merged.items()}
-    batch = MiniFrameBatch(buffer=buf, **merged)
+        merged = _Columns(*(np.concatenate(column) for column in zip(*parts)))
+        order = np.argsort(merged.payload_offset, kind="stable")   # back to file order
+        merged = _Columns(*(column[order] for column in merged))
+    batch = MiniFrameBatch(*merged, buffer=buf)
     slow_at = np.sort(np.concatenate(slow_starts)) if slow_starts else np.zeros(0, np.int64)
     if len(slow_at):
         # re-read just those records through the general reader (one code path for the rest)
@@ -808,21 +823,21 @@ def table_row(frame: Frame, dg: Datagram | None = None, t0: float = 0.0) -> tupl
     """Columns of the human table for one frame."""
     when = f"{dg.time - t0:.6f}" if dg else "-"
     where = f"{_addr(dg.src)} -> {_addr(dg.dst)}" if dg else "-"
-    if frame.kind == "full":
+    if isinstance(frame, FullFrame):
         ft = frame.frametype_name or str(int(frame.frametype))
         sub = frame.subclass_name or str(int(frame.subclass))
         calls = f"{frame.source_call}->{frame.dest_call}" + (" R" if frame.retransmitted else "")
         seq = f"{frame.oseqno}/{frame.iseqno}"
-        if frame.frametype == 6:
+        if frame.frametype == FrameType.IAX:
             details = f"ts={frame.timestamp} " + " ".join(ie.text() for ie in frame.ies)
         else:
             details = f"ts={frame.timestamp} {len(frame.payload)} bytes"
         return (when, where, "full", f"{ft}/{sub}", calls, seq, details.rstrip())
-    if frame.kind == "trunk":
+    if isinstance(frame, TrunkFrame):
         calls = ",".join(str(e.source_call) for e in frame.entries)
         return (when, where, "trunk", "-", calls, "-",
                 f"ts={frame.timestamp} {len(frame.entries)} entries"
                 f"{' with' if frame.timestamps else ' without'} timestamps")
+    marker = isinstance(frame, VideoFrame) and frame.marker
     return (when, where, frame.kind, "-", str(frame.source_call), "-",
-            f"ts={frame.timestamp} {len(frame.payload)} bytes"
-            + (" marker" if getattr(frame, "marker", False) else ""))
+            f"ts={frame.timestamp} {len(frame.payload)} bytes" + (" marker" if marker else ""))
