@@ -230,11 +230,13 @@ class Endpoint:
     def __init__(self, config: EndpointConfig | None = None,
                  seed: int | float | str | bytes = 0):
         self.config = cfg = config if config is not None else EndpointConfig()
-        self._rng = random.Random(seed)
-        half = cfg.max_calls // 2
-        self._pool = CallNumberPool(2, half - 1, self._rng, cfg.callno_hold_off)
-        self._trunk_pool = CallNumberPool(half, cfg.max_calls - 1, self._rng, cfg.callno_hold_off)
-        self._tokens = CallTokens(self._rng, cfg.token_lifetime)
+        # One seeded stream: the ordinary call numbers' shuffle, the trunk call numbers'
+        # shuffle, the call-token secret, then challenges. The pools draw only as numbers are
+        # taken; what comes after them starts from the state their full shuffles leave.
+        self._pool = CallNumberPool(2, cfg.max_calls // 2 - 1, random.Random(seed),
+                                    cfg.callno_hold_off)
+        self._trunk_numbers: CallNumberPool | None = None
+        self._late: tuple[random.Random, CallTokens] | None = None
         self._calls: dict[int, Dialog] = {}
         self._by_peer: dict[tuple[Address, int], Dialog] = {}
         self._out: list[tuple[bytes, Address]] = []
@@ -251,6 +253,23 @@ class Endpoint:
         self._tbd: dict[tuple, Dialog] = {}      # open lookup calls by (peer, context, user)
         self._datetime_ie: tuple[Any, IE] | None = None   # (fields, DATETIME IE) last built
         self.stats = EndpointStats()
+
+    @property
+    def _trunk_pool(self) -> CallNumberPool:
+        """Call numbers for calls with a trunk peer (made on first use)."""
+        if self._trunk_numbers is None:
+            cfg = self.config
+            self._trunk_numbers = CallNumberPool(cfg.max_calls // 2, cfg.max_calls - 1,
+                                                 self._pool.rng_after_shuffle(),
+                                                 cfg.callno_hold_off)
+        return self._trunk_numbers
+
+    def _late_stream(self) -> tuple[random.Random, CallTokens]:
+        """The generator after both shuffles, and the call tokens whose secret it drew first."""
+        if self._late is None:
+            rng = self._trunk_pool.rng_after_shuffle()
+            self._late = (rng, CallTokens(rng, self.config.token_lifetime))
+        return self._late
 
     # ------------------------------------------------------------------ public I/O surface
     def receive_datagram(self, data: BytesLike, addr: Address, now: float) -> None:
@@ -764,10 +783,10 @@ class Endpoint:
         if token is not None:
             if not token:
                 self._send_apathetic(f, addr, IAX_CALLTOKEN,
-                                     [IE(IE_CALLTOKEN, self._tokens.issue(addr, wall))])
+                                     [IE(IE_CALLTOKEN, self._late_stream()[1].issue(addr, wall))])
                 st.tokens_issued += 1
                 return
-            if not self._tokens.valid(token, addr, wall):
+            if not self._late_stream()[1].valid(token, addr, wall):
                 self._send_apathetic(f, addr, refusal)
                 st.token_rejects += 1
                 return
@@ -1088,7 +1107,7 @@ class Endpoint:
         self._admit(d, now)
 
     def _challenge(self, d: Dialog, subclass: _Sub, now: float) -> None:
-        d.challenge = new_challenge(self._rng)
+        d.challenge = new_challenge(self._late_stream()[0])
         d.state = ST_AUTHENTICATING
         self._send(d, _IAX, subclass, now, ies=_ies(
             (IE_AUTHMETHODS, AuthMethod.MD5), (IE_CHALLENGE, d.challenge),
