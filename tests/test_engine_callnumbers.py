@@ -83,4 +83,4 @@ def test_an_endpoint_draws_numbers_tokens_and_challenges_from_one_stream():
     ep = Endpoint(EndpointConfig(trunk_peers=[("10.0.0.9", 4569)]), seed=42)
     assert ep.place_call(("10.0.0.2", 4569), "6000", now=0.0) == ordinary[-1]
     assert ep.place_call(("10.0.0.9", 4569), "6000", now=0.0) == trunk[-1]
-    assert ep._late_stream()[1]._secret == secret
+    assert ep._core.tokens._secret == secret
