@@ -111,8 +111,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _in(_CALL, _ACTIVE, (_CONTROL, _C.CONGESTION), calls.on_congestion, "`CallCongestion`"),
     # ---- calls, called side
     _in(_CALL, _WAIT, (_IAX, _I.NEW), calls.on_new,
-        "USERNAME of a user with a secret, or unknown (decoy): AUTHREQ; no USERNAME and no "
-        "guests: REJECT 50; else as a right AUTHREP"),
+        "a user with a secret, or an unknown one (a decoy): AUTHREQ; no USERNAME and guests "
+        "refused: REJECT 50; otherwise admitted at once, as after a right AUTHREP"),
     _in(_CALL, frozenset({State.AUTHENTICATING}), (_IAX, _I.AUTHREP), calls.on_authrep,
         "wrong: ACK, REJECT \"No authority found\" 50, `CallRefused`; right: no common codec: "
         "REJECT 58; TBD call: ACCEPT; dialplan: REJECT 3 or ACCEPT (+ ANSWER with "
@@ -266,7 +266,3 @@ def render_markdown() -> str:
                        f"| {nxt} |")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-
-
-if __name__ == "__main__":   # python -m iaxsim.iax2.engine.machine > the docs' table
-    print(render_markdown(), end="")
