@@ -65,11 +65,11 @@ class CallNumberPool:
 
     def rng_after_shuffle(self) -> random.Random:
         """A new generator in the state ``rng`` would be in after ``random.shuffle`` of the
-        whole range: the pool's remaining swap steps' draws, made on a copy."""
+        whole range: a copy of ``rng`` that makes the remaining swap steps' draws (shuffling
+        a throwaway list as long as the part not yet taken draws exactly those)."""
         rest = random.Random()
         rest.setstate(self._rng.getstate())
-        for i in range(self._step, 0, -1):
-            rest.randrange(i + 1)
+        rest.shuffle([0] * (self._step + 1))
         return rest
 
     @property

@@ -38,6 +38,7 @@ from iaxsim.iax2.engine.callnumbers import CallNumberPool
 from iaxsim.iax2.engine.common import (APATHETIC_CALLNO, EMPTY_CALLTOKEN, OUT_OF_ORDER,
                                        EngineError, ies, unwrap_timestamp)
 from iaxsim.iax2.engine.config import EndpointConfig
+from iaxsim.iax2.engine.machine import RECEIVED, SENT
 from iaxsim.iax2.engine.auth import new_challenge
 from iaxsim.iax2.engine.dialog import (OPEN, Address, Dialog, Kind, PeerEntry, Registration,
                                        State, TrunkBuffer)
@@ -292,7 +293,9 @@ class Core:
         rto = first_rto(d.pingtime, cfg.min_retry, cfg.max_retry)
         d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
         self.schedule(d, now + rto)
-        self.advance(d, machine.sent(d, frametype, subclass))
+        rows = SENT.get((frametype, subclass))
+        if rows is not None:
+            self.advance(d, rows.get((d.kind, d.state)))
         return ts
 
     def send_unreliable(self, d: Dialog, subclass: IAXSubclass, ts: int, oseqno: int,
@@ -433,7 +436,10 @@ class Core:
                 st.vnaks_sent += 1
                 return
             d.iseqno = (d.iseqno + 1) & 0xFF
-        rows = machine.received_rows(f.frametype, f.subclass)
+        if sub is not None:
+            rows = RECEIVED.get((FrameType.IAX, sub))
+        else:
+            rows = RECEIVED.get(machine.frame_key(f.frametype, f.subclass))
         if rows is None:
             if f.frametype == FrameType.IAX and not isinstance(sub, IAXSubclass):
                 self.send(d, FrameType.IAX, IAXSubclass.UNSUPPORT, now,
@@ -444,9 +450,10 @@ class Core:
             if row is None:
                 st.unexpected += 1
             else:
-                self.advance(d, row)
-                assert row.handler is not None
-                row.handler(self, d, f, now)
+                if row.next is not None:
+                    self.advance(d, row)
+                if row.handler is not None:
+                    row.handler(self, d, f, now)
         if sequenced and d.alive and d.aseqno != d.iseqno:
             self.send_ack(d, f)
 

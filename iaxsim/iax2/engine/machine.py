@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 #: What a received frame's handler is: it does the work, the table moved the state.
 Handler = Callable[["Core", Dialog, FullFrame, float], None]
 #: A frame as the table knows it: (frame type, subclass), subclass None for voice and DTMF.
-FrameKey = tuple[FrameType, Optional[int]]
+FrameKey = tuple[int, Optional[int]]
 
 
 class Via(enum.Enum):
@@ -195,22 +195,28 @@ def _index(via: Via) -> dict[Optional[FrameKey], dict[tuple[Kind, State], Transi
     return table
 
 
-_RECEIVED = _index(Via.RECEIVED)
-_SENT = _index(Via.SENT)
+#: The table indexed for the receive path and for sending: frame -> (kind, state) -> row.
+RECEIVED = _index(Via.RECEIVED)
+SENT = _index(Via.SENT)
 _TOLD = _index(Via.TOLD)[None]
+
+
+def frame_key(frametype: int, subclass: int) -> FrameKey:
+    """How the table names a frame: IAX and control frames by subclass, others by type."""
+    if frametype == FrameType.IAX or frametype == FrameType.CONTROL:
+        return (frametype, subclass)
+    return (frametype, None)
 
 
 def received_rows(frametype: int,
                   subclass: int) -> Optional[dict[tuple[Kind, State], Transition]]:
     """The rows for a received frame, by (kind, state); None when no row names the frame."""
-    if frametype == FrameType.IAX or frametype == FrameType.CONTROL:
-        return _RECEIVED.get((frametype, subclass))    # type: ignore[arg-type]
-    return _RECEIVED.get((frametype, None))            # type: ignore[arg-type]
+    return RECEIVED.get(frame_key(frametype, subclass))
 
 
 def sent(d: Dialog, frametype: int, subclass: int) -> Optional[Transition]:
     """The row for sending this frame on ``d`` (None: the state stays)."""
-    rows = _SENT.get((frametype, subclass))            # type: ignore[arg-type]
+    rows = SENT.get((frametype, subclass))
     return rows.get((d.kind, d.state)) if rows is not None else None
 
 
@@ -232,7 +238,7 @@ def _frame_name(row: Transition) -> str:
     if row.frame is None:
         return "(the application is told)"
     frametype, subclass = row.frame
-    name = getattr(subclass, "name", None) if subclass is not None else frametype.name
+    name = getattr(subclass, "name", None) if subclass is not None else FrameType(frametype).name
     kind = {FrameType.IAX: "", FrameType.CONTROL: "control "}.get(frametype, "")
     verb = "←" if row.via is Via.RECEIVED else "→"
     return f"{verb} {kind}{name}"
