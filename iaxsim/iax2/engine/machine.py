@@ -239,7 +239,7 @@ def _frame_name(row: Transition) -> str:
         return "(the application is told)"
     frametype, subclass = row.frame
     name = getattr(subclass, "name", None) if subclass is not None else FrameType(frametype).name
-    kind = {FrameType.IAX: "", FrameType.CONTROL: "control "}.get(frametype, "")
+    kind = "control " if frametype == FrameType.CONTROL else ""
     verb = "←" if row.via is Via.RECEIVED else "→"
     return f"{verb} {kind}{name}"
 
