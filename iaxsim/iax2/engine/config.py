@@ -1,7 +1,7 @@
 """Endpoint configuration: users, call-token policy, formats, dialplan, and Asterisk's timers.
 
-Every default is Asterisk's (chan_iax2.c, iax.conf.sample); the table in docs/engine.md lists them with their
-Asterisk names. Times are in seconds.
+Every default is Asterisk's (chan_iax2.c, iax.conf.sample); the table in docs/engine.md lists
+them with their Asterisk names. Times are in seconds.
 """
 from __future__ import annotations
 

@@ -10,10 +10,10 @@ Theory of operation (the state machine itself is ``machine.py``; docs/engine.md 
   allocated for a request without a valid token. POKE is answered without allocating anything.
 * Each received full frame goes through one path: implicit acknowledgement from its iseqno,
   the sequence check (duplicate -> ACK, ahead -> VNAK), then the transition table
-  (``machine.received``) picks the handler for the dialog's kind and state and the state it
-  moves to; afterwards an explicit ACK goes out unless our reply already carried the new
-  iseqno (Asterisk's ``aseqno != iseqno`` rule). Sending a frame consults the table too
-  (``machine.sent``): sending ACCEPT, ANSWER or a final frame is what moves a dialog on.
+  (``machine.RECEIVED``) picks the row for the dialog's kind and state: the state it moves
+  to, and the handler; afterwards an explicit ACK goes out unless our reply already carried
+  the new iseqno (Asterisk's ``aseqno != iseqno`` rule). Sending a frame consults the table
+  too (``machine.SENT``): sending ACCEPT, ANSWER or a final frame is what moves a dialog on.
 * Reliable frames wait in ``Dialog.pending`` and are resent with the R bit at 2 x ping time,
   x10 per retry, capped at 10 s (``reliability.py``); after ``max_sends`` sends the dialog
   gives up silently (``CallFailed`` cause 27 for a call).
