@@ -249,7 +249,7 @@ def test_hangup_either_side_is_final_and_releases_call_numbers(who):
     assert kinds(w.events[other_addr], CallHungUp)[0].code == 16
     assert a.active_dialogs == 0 and b.active_dialogs == 0
     # both call numbers wait out the 60 s hold-off before reuse
-    assert a._pool.held == 1 and b._pool.held == 1
+    assert a._core.pool.held == 1 and b._core.pool.held == 1
     assert a.get_timer() is None and b.get_timer() is None
     with pytest.raises(EngineError):
         hanger.hangup(cid if hanger is a else bid, now=w.now)

@@ -41,7 +41,7 @@ def test_truncated_and_empty_datagrams_are_counted_as_garbage():
 
 def test_unknown_iax_subclass_in_a_call_gets_unsupport():
     a, b, w, cid = live_pair()
-    call_b = next(iter(b._calls.values()))
+    call_b = next(iter(b._core.dialogs.values()))
     f = FullFrame(source_call=cid, dest_call=call_b.callno, timestamp=900,
                   oseqno=call_b.iseqno, iseqno=call_b.oseqno, subclass=99)
     w.inject(f.encode(), A, B)
@@ -116,7 +116,7 @@ def test_well_formed_frames_in_any_state_never_raise(sub, dest, src, oseq, iseq,
 
 def test_raw_bytes_for_wrong_source_call_change_nothing():
     a, b, w, cid = live_pair()
-    call_b = next(iter(b._calls.values()))
+    call_b = next(iter(b._core.dialogs.values()))
     hangup = struct.pack("!HHIBBBB", 0x8000 | (cid ^ 1), call_b.callno, 1, 0, 0, 6, 5)
     b.receive_datagram(hangup, A, now=w.now)
     assert b.call_state(call_b.callno) == "up" and b.stats.unknown_call == 1

@@ -111,7 +111,7 @@ def test_flood_of_tokenless_and_probe_requests_creates_no_state():
     b.datagrams_to_send(1.0)
     assert b.stats.dialogs_created == 0 and b.active_dialogs == 0
     assert b.stats.token_rejects == 5000 and b.stats.tokens_issued == 5000
-    assert b.get_timer() is None and not b._by_peer and not b._heap
+    assert b.get_timer() is None and not b._core.by_peer and not b._core.heap
 
 
 def test_stale_token_after_call_setup_does_not_reopen_the_call():

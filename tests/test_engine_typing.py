@@ -1,8 +1,6 @@
-"""What the engine promises at its boundary about the types it takes, compiled or not.
+"""What the engine promises at its boundary about the values it is given.
 
-The engine modules may run compiled (mypyc) or as plain Python; these behaviours must hold in
-both. A compiled function refuses an argument of the wrong declared type with a bare TypeError
-that names nothing, so the engine declares what it converts or checks itself as Any: a
+Whatever a caller passes, the engine answers with its own errors, never a bare TypeError: a
 datagram of any type is counted, never raised; an unknown call id of any type is an
 EngineError; a value that cannot go on the wire is an EncodeError naming the IE; bytes-like
 payloads are taken like bytes. Expected bytes are derived by hand from RFC 5456 §8.1 (full

@@ -1,7 +1,7 @@
 """Endpoint configuration: users, call-token policy, formats, dialplan, and Asterisk's timers.
 
-Every default is Asterisk's (chan_iax2.c, iax.conf.sample); the table in docs/engine.md lists them with their
-Asterisk names. Times are in seconds.
+Every default is Asterisk's (chan_iax2.c, iax.conf.sample); the table in docs/engine.md lists
+them with their Asterisk names. Times are in seconds.
 """
 from __future__ import annotations
 
@@ -25,9 +25,8 @@ EPOCH_2000 = 946684800.0
 class EndpointConfig:
     """What one IAX2 endpoint (one PBX's stack) knows and how it behaves.
 
-    An ordinary Python class even when this module is compiled with mypyc: values of any type
-    reach ``__post_init__``, which reports a bad one with a ConfigError (typed attributes of a
-    compiled class would refuse them with a bare TypeError first)."""
+    ``__post_init__`` checks every setting and reports a bad one with a ConfigError naming it
+    (settings often come from files: iax.conf, a scenario, a node's configuration)."""
 
     #: Users/peers allowed to call or register: name -> secret ("" = no authentication).
     users: Mapping[str, str] = field(default_factory=dict)
@@ -122,7 +121,7 @@ class EndpointConfig:
 
     def _check_types(self) -> None:
         """ConfigError naming the setting whose value has the wrong type (the engine reads them
-        as declared; compiled, it would fail later with a TypeError that names nothing).
+        as declared, and would otherwise fail later with an error that names nothing).
         Integer types other than int (numpy's, say) are converted."""
         for names, kind in _TYPED_SETTINGS:
             for name in names:

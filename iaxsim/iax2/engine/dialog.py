@@ -1,18 +1,21 @@
 """Per-call-number state (a "dialog": a call, a registration attempt, a poke) and the other
-timer owners (client registrations, peer registrations, trunk buffers)."""
+timer owners (client registrations, peer registrations, trunk buffers).
+
+Every timer owner has ``alive``, ``scheduled`` (the deadline its heap entry is for) and
+``next_deadline()``; the endpoint's one timer heap holds them all.
+"""
 from __future__ import annotations
 
 import enum
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Optional
 
 from iaxsim.iax2.engine.reliability import Pending
+from iaxsim.iax2.frames import TrunkEntry
+from iaxsim.iax2.ies import IE
 
-#: A peer's ``(host, port)`` tuple. Typed Any, not ``tuple[str, int]``: compiled with mypyc, a
-#: fixed-length tuple attribute is stored unboxed and every read would build a new tuple.
-Address = Any
-#: A name or number as the application gave it (a str, or what the IE takes): typed Any so the
-#: compiled class keeps what the source keeps; the IE reports a value that cannot be sent.
-Text = Any
+#: A peer's ``(host, port)``.
+Address = tuple[str, int]
 
 
 class Kind(enum.Enum):
@@ -23,9 +26,12 @@ class Kind(enum.Enum):
     REGISTRAR = "registrar"    # a peer's REGREQ/REGREL to us
     POKE = "poke"              # our qualify POKE
 
+    # members are singletons: hash them by identity, as they compare
+    __hash__ = object.__hash__
+
 
 class State(enum.Enum):
-    """Dialog states; docs/engine.md has the transition tables."""
+    """Dialog states; ``machine.TRANSITIONS`` says which frames move a dialog between them."""
 
     WAIT_REPLY = "wait_reply"        # caller: NEW/REGREQ/POKE sent, no answer yet
     AUTHENTICATING = "authenticating"  # callee/registrar: AUTHREQ/REGAUTH sent
@@ -35,71 +41,60 @@ class State(enum.Enum):
     UP = "up"
     CLOSING = "closing"              # a final frame (HANGUP, REJECT, REGACK...) awaits its ACK
 
-
-# Members are singletons compared by identity: hash them by identity too (C-level), instead of
-# Enum's Python-level hash of the name, which every ``state in frozenset`` test paid for.
-Kind.__hash__ = object.__hash__  # type: ignore[method-assign]
-State.__hash__ = object.__hash__  # type: ignore[method-assign]
+    __hash__ = object.__hash__
 
 
+#: States in which a dialog is still open (not waiting for the ACK of its final frame).
+OPEN = frozenset(State) - {State.CLOSING}
+
+
+@dataclass(slots=True, eq=False, repr=False)
 class Dialog:
     """State of one local call number."""
 
-    __slots__ = (
-        "callno", "addr", "peer_callno", "kind", "caller", "state", "start", "alive",
-        "scheduled", "lastsent", "oseqno", "iseqno", "rseqno", "aseqno", "pending", "timers",
-        "pingtime", "request", "token_sent", "challenge", "decoy", "secret", "username",
-        "called_number", "context", "calling_number", "calling_name", "format", "capability",
-        "tbd", "trunk", "tx_format", "last_voice_ts", "next_voice_ts", "rx_format",
-        "last_rx_ts", "rx_voice", "rx_ooo", "reg", "dp_queue", "dp_waiting", "ping_sent",
-        "validated",
-    )
-
-    def __init__(self, callno: int, addr: Address, kind: Kind, caller: bool, now: float,
-                 pingtime: float):
-        self.callno = callno
-        self.addr = addr
-        self.peer_callno: Optional[int] = None
-        self.kind = kind
-        self.caller = caller
-        self.state = State.WAIT_REPLY
-        self.start = now
-        self.alive = True
-        self.scheduled: Optional[float] = None
-        self.lastsent = 0
-        self.oseqno = 0
-        self.iseqno = 0
-        self.rseqno = 0
-        self.aseqno = 0
-        self.pending: dict[int, Pending] = {}
-        self.timers: dict[str, float] = {}
-        self.pingtime = pingtime
-        self.request: Optional[tuple[Any, list]] = None   # (subclass, ies) to resend with token
-        self.token_sent = False
-        self.challenge: Optional[str] = None
-        self.decoy = False
-        self.secret: Optional[str] = None
-        self.username: Optional[Text] = None
-        self.called_number: Text = ""
-        self.context: Text = ""
-        self.calling_number: Optional[Text] = None
-        self.calling_name: Optional[Text] = None
-        self.format = 0
-        self.capability = 0
-        self.tbd = False
-        self.trunk = False
-        self.tx_format = 0
-        self.last_voice_ts = -1
-        self.next_voice_ts: Optional[int] = None
-        self.rx_format = 0
-        self.last_rx_ts = 0
-        self.rx_voice = 0
-        self.rx_ooo = 0
-        self.reg: Any = None                  # the Registration this attempt belongs to
-        self.dp_queue: list[str] = []          # DPREQs waiting for ACCEPT
-        self.dp_waiting: set[str] = set()      # DPREQs sent, reply pending
-        self.ping_sent: dict[int, float] = {}
-        self.validated = True                  # False: started without a call token
+    callno: int
+    addr: Address
+    kind: Kind
+    caller: bool
+    start: float                   # engine time the dialog started (the timestamp base)
+    pingtime: float                # round-trip estimate the retransmission timeout starts from
+    peer_callno: Optional[int] = None
+    state: State = State.WAIT_REPLY
+    alive: bool = True
+    scheduled: Optional[float] = None
+    lastsent: int = 0
+    oseqno: int = 0
+    iseqno: int = 0
+    rseqno: int = 0
+    aseqno: int = 0
+    pending: dict[int, Pending] = field(default_factory=dict)
+    timers: dict[str, float] = field(default_factory=dict)
+    request: Optional[tuple[int, list[IE]]] = None   # (subclass, IEs) to resend with a token
+    token_sent: bool = False
+    challenge: Optional[str] = None
+    decoy: bool = False
+    secret: Optional[str] = None
+    username: Optional[str] = None
+    called_number: str = ""
+    context: str = ""
+    calling_number: Optional[str] = None
+    calling_name: Optional[str] = None
+    format: int = 0
+    capability: int = 0
+    tbd: bool = False
+    trunk: bool = False
+    tx_format: int = 0
+    last_voice_ts: int = -1
+    next_voice_ts: Optional[int] = None
+    rx_format: int = 0
+    last_rx_ts: int = 0
+    rx_voice: int = 0
+    rx_ooo: int = 0
+    reg: Optional[Registration] = None   # the Registration this attempt belongs to
+    dp_queue: list[str] = field(default_factory=list)    # DPREQs waiting for ACCEPT
+    dp_waiting: set[str] = field(default_factory=set)    # DPREQs sent, reply pending
+    ping_sent: dict[int, float] = field(default_factory=dict)
+    validated: bool = True               # False: started without a call token
 
     def next_deadline(self) -> Optional[float]:
         """Earliest retransmission or timer deadline, or None."""
@@ -121,59 +116,54 @@ class Dialog:
                 f" {self.state.value} peer={self.addr}/{self.peer_callno}>")
 
 
+@dataclass(slots=True, eq=False)
 class Registration:
     """Our registration with a registrar (client side): refreshed until unregistered."""
 
-    __slots__ = ("reg_id", "addr", "username", "secret", "refresh", "dialog", "alive",
-                 "scheduled", "deadline", "registered")
-
-    def __init__(self, reg_id: int, addr: Address, username: Text, secret: Optional[str],
-                 refresh: int):
-        self.reg_id = reg_id
-        self.addr = addr
-        self.username = username
-        self.secret = secret
-        self.refresh = refresh
-        self.dialog: Optional[Dialog] = None
-        self.alive = True
-        self.scheduled: Optional[float] = None
-        self.deadline: Optional[float] = None
-        self.registered = False
+    reg_id: int
+    addr: Address
+    username: str
+    secret: Optional[str]
+    refresh: int
+    dialog: Optional[Dialog] = field(default=None, repr=False)
+    alive: bool = True
+    scheduled: Optional[float] = None
+    deadline: Optional[float] = None
+    registered: bool = False
 
     def next_deadline(self) -> Optional[float]:
+        """When to try again (refresh or retry), or None."""
         return self.deadline
 
 
+@dataclass(slots=True, eq=False)
 class PeerEntry:
     """A peer registered with us (registrar side); expires at ``deadline``."""
 
-    __slots__ = ("username", "addr", "refresh", "deadline", "alive", "scheduled")
-
-    def __init__(self, username: str, addr: Address, refresh: int, deadline: float):
-        self.username = username
-        self.addr = addr
-        self.refresh = refresh
-        self.deadline = deadline
-        self.alive = True
-        self.scheduled: Optional[float] = None
+    username: str
+    addr: Address
+    refresh: int
+    deadline: Optional[float]
+    alive: bool = True
+    scheduled: Optional[float] = None
 
     def next_deadline(self) -> Optional[float]:
+        """When the registration expires."""
         return self.deadline
 
 
+@dataclass(slots=True, eq=False)
 class TrunkBuffer:
     """Voice waiting to go to one trunk peer in the next meta trunk frame."""
 
-    __slots__ = ("addr", "entries", "size", "start", "alive", "scheduled", "deadline")
-
-    def __init__(self, addr: Address, now: float):
-        self.addr = addr
-        self.entries: list = []
-        self.size = 0
-        self.start = now
-        self.alive = True
-        self.scheduled: Optional[float] = None
-        self.deadline: Optional[float] = None
+    addr: Address
+    start: float
+    entries: list[TrunkEntry] = field(default_factory=list)
+    size: int = 0
+    alive: bool = True
+    scheduled: Optional[float] = None
+    deadline: Optional[float] = None
 
     def next_deadline(self) -> Optional[float]:
+        """When the buffered entries go out."""
         return self.deadline

@@ -1,9 +1,8 @@
 """Events the engine hands to its application (``Endpoint.next_event()``).
 
-Plain frozen dataclasses, one per thing that happened; they stay ordinary Python classes when
-this module is compiled with mypyc (frozen, slotted, picklable). ``call_id`` is our local call
-number of the dialog concerned (the value ``place_call``/``poke``/``dial_lookup`` returned, or
-the one an ``IncomingCall`` announced); ``addr`` is the peer's ``(host, port)``.
+Plain frozen dataclasses (slotted, picklable), one per thing that happened. ``call_id`` is our
+local call number of the dialog concerned (the value ``place_call``/``poke``/``dial_lookup``
+returned, or the one an ``IncomingCall`` announced); ``addr`` is the peer's ``(host, port)``.
 """
 from __future__ import annotations
 

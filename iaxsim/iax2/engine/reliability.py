@@ -1,6 +1,7 @@
 """Sequencing and retransmission rules (RFC 5456 §7, Asterisk chan_iax2.c; docs/engine.md).
 
-Small pure functions and one record type, so each rule can be tested on its own:
+Small pure functions and one record type, so each rule can be tested on its own; the endpoint
+applies them through these functions only:
 
 * every full frame except ACK, INVAL, TXCNT, TXACC and VNAK consumes a sequence number;
 * a received frame whose oseqno is behind the expected one is a duplicate (re-ACK it), one
@@ -12,9 +13,10 @@ Small pure functions and one record type, so each rule can be tested on its own:
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
 
 from iaxsim.iax2.constants import IAXSubclass
+from iaxsim.iax2.frames import FullFrame
 
 #: IAX subclasses that do not consume a sequence number (and are never retransmitted).
 UNSEQUENCED = frozenset({
@@ -47,28 +49,18 @@ def acked_by(iseqno: int, rseqno: int, oseqno: int) -> int:
     return n if n <= ((oseqno - rseqno) & 0xFF) else 0
 
 
+@dataclass(slots=True, eq=False)
 class Pending:
-    """A reliable frame awaiting acknowledgement.
+    """A reliable frame awaiting acknowledgement."""
 
-    ``__init__`` is written out (not a dataclass): compiled with mypyc, a dataclass-generated
-    ``__init__`` stays interpreted, and one of these is made for every reliable frame sent."""
-
-    __slots__ = ("oseqno", "frame", "data", "deadline", "rto", "final", "sends", "retrans")
-
-    def __init__(self, oseqno: int, frame: Any, data: bytes, deadline: float, rto: float,
-                 final: bool = False, sends: int = 1, retrans: bytes | None = None):
-        self.oseqno = oseqno
-        self.frame = frame        # the FullFrame sent (for the R-bit copy)
-        self.data = data          # its bytes as first sent
-        self.deadline = deadline  # when to retransmit (or give up)
-        self.rto = rto
-        self.final = final        # acknowledged -> the dialog is destroyed
-        self.sends = sends
-        self.retrans = retrans
-
-    def __repr__(self) -> str:
-        return (f"Pending(oseqno={self.oseqno}, deadline={self.deadline!r}, rto={self.rto!r}, "
-                f"final={self.final}, sends={self.sends})")
+    oseqno: int
+    frame: FullFrame = field(repr=False)   # the frame sent (for the R-bit copy)
+    data: bytes = field(repr=False)        # its bytes as first sent
+    deadline: float                        # when to retransmit (or give up)
+    rto: float
+    final: bool = False                    # acknowledged -> the dialog is destroyed
+    sends: int = 1
+    retrans: bytes | None = field(default=None, repr=False)
 
     def retransmission(self) -> bytes:
         """The frame's bytes with the R bit set (same timestamp and sequence numbers)."""

@@ -15,11 +15,15 @@ import heapq
 import itertools
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from iaxsim.errors import IaxsimError
 from iaxsim.iax2.constants import DecodeError, FrameType
-from iaxsim.iax2.frames import FullFrame, decode
+from iaxsim.iax2.engine.events import Event
+from iaxsim.iax2.frames import Frame, FullFrame, decode
+
+if TYPE_CHECKING:
+    from iaxsim.iax2.engine.endpoint import Endpoint
 
 Address = tuple[str, int]
 
@@ -32,17 +36,17 @@ class Packet:
     src: Address
     dst: Address
     sent: float
-    _frame: Any = field(default=None, repr=False)
+    _frame: Union[Frame, bool, None] = field(default=None, repr=False)  # False: garbage
 
     @property
-    def frame(self) -> Any:
+    def frame(self) -> Optional[Frame]:
         """The decoded frame (None if it does not decode)."""
         if self._frame is None:
             try:
                 self._frame = decode(self.data)
             except DecodeError:
                 self._frame = False
-        return self._frame or None
+        return self._frame if not isinstance(self._frame, bool) else None
 
     @property
     def label(self) -> str:
@@ -65,7 +69,10 @@ class Packet:
                 and f.subclass == subclass)
 
 
-Filter = Callable[[Packet], Optional[Any]]
+#: A filter's verdict: None (deliver), "drop", or extra seconds of delay.
+Filter = Callable[[Packet], Union[None, str, float]]
+#: Sees an endpoint's events: handler(event, now).
+Handler = Callable[[Event, float], None]
 
 
 class Wire:
@@ -81,19 +88,19 @@ class Wire:
         self.latency, self.loss, self.duplicate, self.jitter = latency, loss, duplicate, jitter
         self.now = 0.0
         self._rng = random.Random(seed)
-        self._nodes: dict[Address, Any] = {}
+        self._nodes: dict[Address, Endpoint] = {}
         self._queue: list[tuple[float, int, Packet]] = []
         self._seq = itertools.count()
         self.filters: list[Filter] = []
-        self.handlers: dict[Address, Callable[[Any, float], None]] = {}
-        self.events: dict[Address, list] = {}
+        self.handlers: dict[Address, Handler] = {}
+        self.events: dict[Address, list[Event]] = {}
         self.log: list[Packet] = []
         self.keep_log = keep_log
         self.delivered = 0
         self.dropped = 0
 
-    def attach(self, addr: Address, endpoint: Any,
-               handler: Optional[Callable[[Any, float], None]] = None) -> None:
+    def attach(self, addr: Address, endpoint: Endpoint,
+               handler: Optional[Handler] = None) -> None:
         """Put ``endpoint`` on the wire at ``addr``; ``handler(event, now)`` sees its events."""
         self._nodes[addr] = endpoint
         self.events[addr] = []
