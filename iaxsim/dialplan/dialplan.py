@@ -31,7 +31,6 @@ from typing import Final
 
 from iaxsim.dialplan import linear
 from iaxsim.dialplan.errors import DialplanError, type_name
-from iaxsim.dialplan.linear import Answer
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
 from iaxsim.dialplan.parser import Context, DialplanBuilder, read
 from iaxsim.dialplan.patterns import MATCH, MatchMode, match, match_compiled, strip_fluff
@@ -179,21 +178,18 @@ class Dialplan:
                                None, None, when)
         return ext, cost
 
-    def _walk(self, ctx: Context, data: str, engine: str, reference: bool, mode: MatchMode,
-              callerid: str | None, priority: int, cost: LookupCost) -> Answer:
-        """One context's own extensions, by the engine asked for."""
-        if engine == "linear":
-            return linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, cost)
-        if reference:
-            ref = self._reference_tries.get(ctx.name)
-            if ref is None:
-                ref = self._reference_tries[ctx.name] = ReferenceTrie(ctx.sorted_extensions())
-            return ref.search(data, mode, callerid, priority, cost)
+    def _trie(self, ctx: Context) -> Trie:
         trie = self._tries.get(ctx.name)
         if trie is None:
             with bulk_build():
                 trie = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
-        return trie.search(data, mode, callerid, priority, cost)
+        return trie
+
+    def _reference_trie(self, ctx: Context) -> ReferenceTrie:
+        ref = self._reference_tries.get(ctx.name)
+        if ref is None:
+            ref = self._reference_tries[ctx.name] = ReferenceTrie(ctx.sorted_extensions())
+        return ref
 
     def _search_ctx(self, data: str, name: str, engine: str, reference: bool, mode: MatchMode,
                     callerid: str | None, priority: int, cost: LookupCost, stack: list[str] | None,
@@ -207,7 +203,12 @@ class Dialplan:
         if ctx is None:
             return None
         cost.contexts_searched += 1
-        ev, decider = self._walk(ctx, data, engine, reference, mode, callerid, priority, cost)
+        if engine == "linear":
+            ev, decider = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, cost)
+        elif reference:
+            ev, decider = self._reference_trie(ctx).search(data, mode, callerid, priority, cost)
+        else:
+            ev, decider = self._trie(ctx).search(data, mode, callerid, priority, cost)
         if ev is not None:
             return ev
         if decider is not None:
@@ -282,8 +283,9 @@ def _check_query(number: object, context: object, engine: object, mode: MatchMod
     """Refuse what a lookup cannot answer with a DialplanError; returns the mode as a MatchMode."""
     if engine not in ENGINES:
         raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
-    _check_strings(number, context)
-    m = MatchMode.parse(mode)
+    if not isinstance(number, str) or not isinstance(context, str):
+        _check_strings(number, context)
+    m = mode if isinstance(mode, MatchMode) else MatchMode.parse(mode)
     if callerid is not None and not isinstance(callerid, str):
         raise DialplanError(f"callerid must be a string or None, not {type_name(callerid)}")
     if not isinstance(priority, int):
