@@ -50,6 +50,25 @@ def test_trie_costs_counted_by_hand(number, mode, name, comparisons, fast):
     assert cost == LookupCost(comparisons, min(len(number), comparisons), 1, 0)
 
 
+LITERALS = "[c]\nexten => 12,1,NoOp\nexten => 123,1,NoOp\nexten => 13,1,NoOp\n"
+
+
+@pytest.mark.parametrize("number, mode, name, comparisons", [
+    ("12", "match", "12", 1),                # the hash probe finds it
+    ("14", "match", None, 1 + 1),            # hash probe; the pattern root (no patterns)
+    ("12", "canmatch", "12", 3),             # literal root, 1, 12: 12 itself can match
+    ("12", "matchmore", "123", 3 + 1),       # 12 is not longer than the number: 123 below it
+    ("1", "matchmore", "12", 2 + 1),         # literal root, 1; then 12, the first below
+    ("4", "canmatch", None, 1 + 1),          # literal root (no '4'); the pattern root
+])
+def test_literal_costs_counted_by_hand(number, mode, name, comparisons):
+    dp = Dialplan.from_string(LITERALS, cache_size=0)
+    for ask in (dp.lookup, dp.reference_lookup):
+        ext, cost = ask(number, "c", engine="trie", mode=mode)
+        assert (ext.name if ext else None) == name
+        assert cost == LookupCost(comparisons, min(len(number), comparisons), 1, 0)
+
+
 def test_linear_costs_counted_by_hand():
     dp = Dialplan.from_string(TWO_BLOCKS + "exten => 100,1,NoOp\nswitch => IAX2/b/c\n", cache_size=0)
     # 100 (a literal shorter than the number: tested, nothing compared), _5XXX fails on its
