@@ -1,7 +1,7 @@
 """The hand-derived table: (dialplan, context, number, mode) -> the extension Asterisk answers.
 
 Every expected answer in tests/data/dialplan/cases.txt was worked out by hand from the rules
-cited in its ``rule`` column (REFERENCE.md §2 and the pbx.c functions named below); both
+cited in its ``rule`` column (the ``main/pbx.c`` functions named below); both
 engines must give it, and ``exists``/``canmatch``/``matchmore`` must agree with it.
 """
 from __future__ import annotations

@@ -1,15 +1,14 @@
-"""What the dialplan promises at its boundary about types, compiled (mypyc) or not.
+"""What the dialplan promises at its boundary about types.
 
-The matcher, its loader and the linked-server lookup may run compiled; these behaviours must
-hold in both. A compiled function refuses an argument of the wrong declared type with a bare
-TypeError that names nothing, so the query methods take their arguments as Any and check them
-themselves: a wrong type is a DialplanError (a ValueError) naming what was wrong. Frozen records
-stay frozen and still pickle and copy (as ordinary Python classes, or as native classes rebuilt
-through ``__reduce__``); every public object survives pickling with the same answers; MatchMode members stay members; cost counters add up. Expected answers and
-costs are derived by hand from Asterisk's ``_extension_match_core`` rules (REFERENCE.md §2): a
-literal shorter than the number is tested with 0 characters compared, a longer one up to and
-including the first character that differs; a pattern compares characters up to and including
-the first that fails; ``!`` reached when the digits run out is an early match (2).
+The query methods declare real types and check what they are given themselves: a wrong type
+is a DialplanError (a ValueError) naming what was wrong, never a bare TypeError from inside a
+walk, and the answer memo does not let a second wrong call through. Frozen records stay frozen;
+every public object survives pickling and copying with the same answers; MatchMode members stay
+members; cost counters add up. Expected answers and costs are derived by hand from Asterisk's
+``_extension_match_core`` rules (``main/pbx.c``): a literal shorter than the number is tested
+with 0 characters compared, a longer one up to and including the first character that differs;
+a pattern compares characters up to and including the first that fails; ``!`` reached when the
+digits run out is an early match (2).
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 ``Dialplan.from_string`` / ``from_file`` load a dialplan; ``find``, ``lookup``, ``exists``,
 ``canmatch``, ``matchmore`` and ``matches`` answer as Asterisk would, with two engines
 (``linear`` — Asterisk's default — and ``trie``) that give identical answers and report
-their cost.  ``iaxsim.dialplan.linked`` adds the trixbox linked-server lookup.
+their cost as the plain walks behind ``reference_lookup`` count it.
+``iaxsim.dialplan.linked`` adds the trixbox linked-server lookup.
 """
 from iaxsim.dialplan.dialplan import Dialplan, DialplanError
 from iaxsim.dialplan.model import DialplanWarning, Extension, Include, LookupCost, Priority, Switch

@@ -10,24 +10,31 @@ context carries on with its next include.  Time specs on includes are kept verba
 checked against the ``when`` a lookup is given (``ast_check_timing``); without one they
 count as open, since the dialplan keeps no clock of its own.
 
-The query methods check what they are given themselves (their arguments are typed ``Any``
-for that reason: compiled with mypyc, a declared ``str`` would refuse anything else with a
-bare TypeError before the check could name the problem): a number, context or caller ID that
-is not a string, an unknown engine or mode, a priority that is not an int or a ``when`` that
-is not a datetime is a :class:`DialplanError`.
+What a lookup costs (:class:`LookupCost`) is what the plain walks count: the linear walk of
+each context's sorted extensions (:func:`iaxsim.dialplan.linear.search`) or the reference
+trie walk (:class:`iaxsim.dialplan.trie.ReferenceTrie`), summed over the contexts entered.
+:meth:`Dialplan.lookup` answers through the faster trie and a memo of recent answers;
+:meth:`Dialplan.reference_lookup` runs the plain walks, and the tests hold the two to the
+same answer and the same cost.
+
+The query methods check what they are given at the boundary: a number, context or caller ID
+that is not a string, an unknown engine or mode, a priority that is not an int or a ``when``
+that is not a datetime is a :class:`DialplanError` (a ValueError), not a TypeError from deep
+inside a walk.
 """
 from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Any, Final, Iterator
+from collections.abc import Iterator
+from typing import Final
 
 from iaxsim.dialplan import linear
 from iaxsim.dialplan.errors import DialplanError, type_name
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
 from iaxsim.dialplan.parser import Context, DialplanBuilder, read
-from iaxsim.dialplan.patterns import MATCH, MODE_BY_NAME, MatchMode, match, match_compiled, strip_fluff
-from iaxsim.dialplan.trie import Trie
+from iaxsim.dialplan.patterns import MATCH, MatchMode, match, match_compiled, strip_fluff
+from iaxsim.dialplan.trie import ReferenceTrie, Trie
 from iaxsim.errors import ConfigError
 
 __all__ = ["Dialplan", "DialplanError", "MAX_STACK", "ENGINES"]
@@ -47,34 +54,34 @@ class Dialplan:
     def __init__(self, contexts: dict[str, Context], order: list[str], warnings: list[DialplanWarning],
                  general: dict[str, str] | None = None, globals_: dict[str, str] | None = None,
                  path: str = "<string>", cache_size: int = 4096) -> None:
-        self.cache_size = cache_size
-        # (number, context, engine, mode, callerid, priority, when) -> (answer, its cost)
-        self._cache: dict[tuple[object, ...], tuple[Extension | None, tuple[int, ...]]] = {}
         self.contexts = contexts
         self.order = order
         self.warnings = warnings
         self.general = general or {}
         self.globals = globals_ or {}
         self.path = path
+        self.cache_size = cache_size
+        # (number, context, engine, mode, callerid, priority, when) -> (answer, its cost)
+        self._cache: dict[tuple[object, ...], tuple[Extension | None, LookupCost]] = {}
         self._tries: dict[str, Trie] = {}
+        self._reference_tries: dict[str, ReferenceTrie] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        # what was loaded; the answer memo and the tries are rebuilt on demand
+        return {**self.__dict__, "_cache": {}, "_tries": {}, "_reference_tries": {}}
 
     # -- loading ------------------------------------------------------------------------
-    def __reduce__(self) -> tuple[Any, ...]:
-        # what was loaded; the answer memo and the tries are rebuilt on demand
-        return (Dialplan, (self.contexts, self.order, self.warnings, self.general, self.globals,
-                           self.path, self.cache_size))
-
     @classmethod
-    def from_string(cls, text: Any, path: str = "<string>", strict: bool = False,
-                    default_context: str | None = None, cache_size: int = 4096) -> "Dialplan":
+    def from_string(cls, text: str, path: str = "<string>", strict: bool = False,
+                    default_context: str | None = None, cache_size: int = 4096) -> Dialplan:
         """Load extensions.conf text; ``strict=True`` turns the first warning into a ConfigError.
 
         ``default_context`` names the context for lines before any ``[section]`` (trixbox's
         external.conf / link.conf fragments); without it such lines are an error, as in Asterisk.
         ``#include`` needs a file on disk and is refused in text loaded this way.
-        ``cache_size`` bounds a memo of recent answers (with their cost as first measured;
-        0 disables it) — a loaded dialplan never changes, so a repeated lookup is answered
-        from it without walking the context again.
+        ``cache_size`` bounds a memo of recent answers with their cost (0 disables it): a
+        loaded dialplan never changes, so a repeated question gets the same answer and cost
+        without walking the context again.
         """
         if not isinstance(text, str):
             raise ConfigError(f"dialplan text must be a string, not {type_name(text)}", path)
@@ -83,8 +90,8 @@ class Dialplan:
         return cls._finish(b, path, strict, cache_size)
 
     @classmethod
-    def from_file(cls, path: "str | os.PathLike[str]", strict: bool = False,
-                  default_context: str | None = None, cache_size: int = 4096) -> "Dialplan":
+    def from_file(cls, path: str | os.PathLike[str], strict: bool = False,
+                  default_context: str | None = None, cache_size: int = 4096) -> Dialplan:
         """Load an extensions.conf file (``#include`` resolved relative to it)."""
         p = os.fspath(path)
         with bulk_build():
@@ -92,94 +99,101 @@ class Dialplan:
         return cls._finish(b, p, strict, cache_size)
 
     @classmethod
-    def _finish(cls, b: DialplanBuilder, path: str, strict: bool, cache_size: int) -> "Dialplan":
+    def _finish(cls, b: DialplanBuilder, path: str, strict: bool, cache_size: int) -> Dialplan:
         if strict and b.warnings:
             w = b.warnings[0]
             raise ConfigError(w.message, w.path, w.line)
         return cls(b.contexts, b.order, b.warnings, b.general, b.globals, path, cache_size)
 
     # -- queries --------------------------------------------------------------------------
-    def context(self, name: Any) -> Context:
+    def context(self, name: str) -> Context:
         """The context called ``name`` (KeyError names it when absent)."""
         try:
             return self.contexts[name]
         except KeyError:
             raise KeyError(f"no context '{name}' in {self.path}") from None
 
-    def _trie(self, ctx: Context) -> Trie:
-        t = self._tries.get(ctx.name)
-        if t is None:
-            with bulk_build():
-                t = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
-        return t
-
-    def lookup(self, number: Any, context: Any, engine: Any = "linear", mode: Any = "match",
-               callerid: Any = None, priority: Any = 1,
-               when: Any = None) -> tuple[Extension | None, LookupCost]:
+    def lookup(self, number: str, context: str, engine: str = "linear",
+               mode: MatchMode | str | int = MatchMode.MATCH, callerid: str | None = None,
+               priority: int = 1, when: datetime | None = None) -> tuple[Extension | None, LookupCost]:
         """The extension Asterisk would pick for ``number`` in ``context``, and what finding it cost.
 
         ``number`` and ``context`` are strings, ``engine`` ``"linear"`` or ``"trie"``, ``mode`` a
         :class:`MatchMode` or its name, ``callerid`` a string or None, ``priority`` an int;
         ``when`` (a datetime) decides time-conditioned includes (None: they are open).
         """
-        counter = [0, 0, 0, 0]
-        ext = self._search(number, context, engine, mode, callerid, priority, counter, when)
-        return ext, LookupCost(counter[0], counter[1], counter[2], counter[3])
+        ext, cost = self._remembered(number, context, engine, mode, callerid, priority, when)
+        return ext, LookupCost(cost.comparisons, cost.chars_compared, cost.contexts_searched, cost.switches)
 
-    def find(self, number: Any, context: Any, engine: Any = "linear", callerid: Any = None,
-             priority: Any = 1, when: Any = None) -> Extension | None:
-        """The extension Asterisk runs for ``number`` dialled in ``context`` (E_MATCH), or None."""
-        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0], when)
-
-    def exists(self, number: Any, context: Any, callerid: Any = None, engine: Any = "linear",
-               priority: Any = 1, when: Any = None) -> bool:
-        """``ast_exists_extension``."""
-        return self._search(number, context, engine, MatchMode.MATCH, callerid, priority, [0, 0, 0, 0], when) is not None
-
-    def canmatch(self, number: Any, context: Any, callerid: Any = None, engine: Any = "linear",
-                 priority: Any = 1, when: Any = None) -> bool:
-        """``ast_canmatch_extension``: matches now or could with more digits."""
-        return self._search(number, context, engine, MatchMode.CANMATCH, callerid, priority, [0, 0, 0, 0], when) is not None
-
-    def matchmore(self, number: Any, context: Any, callerid: Any = None, engine: Any = "linear",
-                  priority: Any = 1, when: Any = None) -> bool:
-        """``ast_matchmore_extension``: more digits could still match (Asterisk waits for them)."""
-        return self._search(number, context, engine, MatchMode.MATCHMORE, callerid, priority, [0, 0, 0, 0], when) is not None
-
-    def _search(self, number: Any, context: Any, engine: Any, mode: Any, callerid: Any, priority: Any,
-                counter: list[int], when: Any = None) -> Extension | None:
-        if engine not in ENGINES:
-            raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
-        if not isinstance(number, str) or not isinstance(context, str):
-            raise DialplanError(f"number and context must be strings, not {type_name(number)}/{type_name(context)}")
-        if type(mode) is MatchMode:
-            m = mode
-        else:
-            named = MODE_BY_NAME.get(mode) if type(mode) is str else None
-            m = named if named is not None else MatchMode.parse(mode)
-        if callerid is not None and not isinstance(callerid, str):
-            raise DialplanError(f"callerid must be a string or None, not {type_name(callerid)}")
-        if not isinstance(priority, int):
-            raise DialplanError(f"priority must be an int, not {type_name(priority)}")
-        if when is not None and not isinstance(when, datetime):
-            raise DialplanError(f"when must be a datetime or None, not {type_name(when)}")
-        if self.cache_size:
-            key = (number, context, engine, m, callerid, priority, when)
-            hit = self._cache.get(key)
-            if hit is not None:
-                counter[:] = hit[1]
-                return hit[0]
-        data = number.replace("-", "") if "-" in number else number
-        ext = self._search_ctx(data, context, engine == "trie", m, callerid, priority, counter, None, None, when)
-        if self.cache_size:
+    def _remembered(self, number: str, context: str, engine: str, mode: MatchMode | str | int,
+                    callerid: str | None, priority: int,
+                    when: datetime | None) -> tuple[Extension | None, LookupCost]:
+        """The search's (answer, cost), from the memo when the same question was asked lately.
+        The cost returned is the memo's own: callers copy it before handing it out."""
+        m = _check_query(number, context, engine, mode, callerid, priority, when)
+        if not self.cache_size:
+            return self._search(number, context, engine, m, callerid, priority, when, False)
+        key = (number, context, engine, m, callerid, priority, when)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._search(number, context, engine, m, callerid, priority, when, False)
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
-            self._cache[key] = (ext, tuple(counter))
-        return ext
+            self._cache[key] = hit
+        return hit
 
-    def _search_ctx(self, data: str, name: str, use_trie: bool, mode: int, callerid: str | None,
-                    priority: int, counter: list[int], stack: list[str] | None, seen: set[str] | None,
-                    when: datetime | None = None) -> Extension | None:
+    def reference_lookup(self, number: str, context: str, engine: str = "linear",
+                         mode: MatchMode | str | int = MatchMode.MATCH, callerid: str | None = None,
+                         priority: int = 1, when: datetime | None = None) -> tuple[Extension | None, LookupCost]:
+        """:meth:`lookup` through the plain walks that define the cost (no memo, no shortcuts)."""
+        m = _check_query(number, context, engine, mode, callerid, priority, when)
+        return self._search(number, context, engine, m, callerid, priority, when, True)
+
+    def find(self, number: str, context: str, engine: str = "linear", callerid: str | None = None,
+             priority: int = 1, when: datetime | None = None) -> Extension | None:
+        """The extension Asterisk runs for ``number`` dialled in ``context`` (E_MATCH), or None."""
+        return self._remembered(number, context, engine, MatchMode.MATCH, callerid, priority, when)[0]
+
+    def exists(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+               priority: int = 1, when: datetime | None = None) -> bool:
+        """``ast_exists_extension``."""
+        return self._remembered(number, context, engine, MatchMode.MATCH, callerid, priority, when)[0] is not None
+
+    def canmatch(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+                 priority: int = 1, when: datetime | None = None) -> bool:
+        """``ast_canmatch_extension``: matches now or could with more digits."""
+        return self._remembered(number, context, engine, MatchMode.CANMATCH, callerid, priority, when)[0] is not None
+
+    def matchmore(self, number: str, context: str, callerid: str | None = None, engine: str = "linear",
+                  priority: int = 1, when: datetime | None = None) -> bool:
+        """``ast_matchmore_extension``: more digits could still match (Asterisk waits for them)."""
+        return self._remembered(number, context, engine, MatchMode.MATCHMORE, callerid, priority, when)[0] is not None
+
+    def _search(self, number: str, context: str, engine: str, mode: MatchMode, callerid: str | None,
+                priority: int, when: datetime | None, reference: bool) -> tuple[Extension | None, LookupCost]:
+        """``pbx_find_extension`` from ``context``: its answer and what the walks counted."""
+        cost = LookupCost()
+        data = strip_fluff(number)
+        ext = self._search_ctx(data, context, engine, reference, mode, callerid, priority, cost,
+                               None, None, when)
+        return ext, cost
+
+    def _trie(self, ctx: Context) -> Trie:
+        trie = self._tries.get(ctx.name)
+        if trie is None:
+            with bulk_build():
+                trie = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
+        return trie
+
+    def _reference_trie(self, ctx: Context) -> ReferenceTrie:
+        ref = self._reference_tries.get(ctx.name)
+        if ref is None:
+            ref = self._reference_tries[ctx.name] = ReferenceTrie(ctx.sorted_extensions())
+        return ref
+
+    def _search_ctx(self, data: str, name: str, engine: str, reference: bool, mode: MatchMode,
+                    callerid: str | None, priority: int, cost: LookupCost, stack: list[str] | None,
+                    seen: set[str] | None, when: datetime | None) -> Extension | None:
         # stack / seen: the contexts entered so far and their names in lower case (created when
         # the first include is followed)
         if stack and seen is not None:
@@ -188,16 +202,18 @@ class Dialplan:
         ctx = self.contexts.get(name)
         if ctx is None:
             return None
-        counter[2] += 1
-        if use_trie:
-            ev, decider = self._trie(ctx).search(data, mode, callerid, priority, counter)
+        cost.contexts_searched += 1
+        if engine == "linear":
+            ev, decider = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, cost)
+        elif reference:
+            ev, decider = self._reference_trie(ctx).search(data, mode, callerid, priority, cost)
         else:
-            ev, decider = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, counter)
+            ev, decider = self._trie(ctx).search(data, mode, callerid, priority, cost)
         if ev is not None:
             return ev
         if decider is not None:
             return None  # a '!' pattern ended this context's MATCHMORE search
-        counter[3] += len(ctx.switches)
+        cost.switches += len(ctx.switches)
         if stack is None or seen is None:
             if not ctx.includes:
                 return None  # the top context includes nothing: the search ends here
@@ -208,12 +224,13 @@ class Dialplan:
             timing = inc.timing
             if when is not None and timing is not None and not timing.check(when):
                 continue  # include_valid(): closed at this time
-            found = self._search_ctx(data, inc.target, use_trie, mode, callerid, priority, counter, stack, seen, when)
+            found = self._search_ctx(data, inc.target, engine, reference, mode, callerid, priority,
+                                     cost, stack, seen, when)
             if found is not None:
                 return found
         return None
 
-    def matches(self, number: Any, context: Any) -> list[Extension]:
+    def matches(self, number: str, context: str) -> list[Extension]:
         """Every extension matching ``number`` in the order ``dialplan show NUMBER@CONTEXT`` lists them."""
         _check_strings(number, context)
         out: list[Extension] = []
@@ -221,7 +238,7 @@ class Dialplan:
             out.extend(exts)
         return out
 
-    def show_walk(self, number: Any, context: Any, chain: tuple[str, ...] = ()) -> Iterator[tuple[Context, list[Extension]]]:
+    def show_walk(self, number: str, context: str, chain: tuple[str, ...] = ()) -> Iterator[tuple[Context, list[Extension]]]:
         """(context, matching extensions) in ``show_dialplan_helper`` order, includes recursed.
 
         As in Asterisk the include recursion looks contexts up by the include as written
@@ -243,7 +260,7 @@ class Dialplan:
                 continue
             yield from self.show_walk(number, inc.name, chain + (inc.name,))
 
-    def ignorepat(self, number: Any, context: Any) -> bool:
+    def ignorepat(self, number: str, context: str) -> bool:
         """``ast_ignore_pattern``: whether dialtone continues after ``number`` in ``context``."""
         _check_strings(number, context)
         ctx = self.contexts.get(context)
@@ -259,3 +276,20 @@ class Dialplan:
 def _check_strings(number: object, context: object) -> None:
     if not isinstance(number, str) or not isinstance(context, str):
         raise DialplanError(f"number and context must be strings, not {type_name(number)}/{type_name(context)}")
+
+
+def _check_query(number: object, context: object, engine: object, mode: MatchMode | str | int,
+                 callerid: object, priority: object, when: object) -> MatchMode:
+    """Refuse what a lookup cannot answer with a DialplanError; returns the mode as a MatchMode."""
+    if engine not in ENGINES:
+        raise DialplanError(f"unknown dialplan engine {engine!r} (choose linear or trie)")
+    if not isinstance(number, str) or not isinstance(context, str):
+        _check_strings(number, context)
+    m = mode if isinstance(mode, MatchMode) else MatchMode.parse(mode)
+    if callerid is not None and not isinstance(callerid, str):
+        raise DialplanError(f"callerid must be a string or None, not {type_name(callerid)}")
+    if not isinstance(priority, int):
+        raise DialplanError(f"priority must be an int, not {type_name(priority)}")
+    if when is not None and not isinstance(when, datetime):
+        raise DialplanError(f"when must be a datetime or None, not {type_name(when)}")
+    return m

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from iaxsim.dialplan.dialplan import Dialplan
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, Priority
@@ -35,7 +35,7 @@ _ADDRESS = {"i": "internal", "x": "external"}
 _HOLE: Final = "\x00"
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class DialAttempt:
     """One IAX2 dial the server would try, in order."""
 
@@ -46,40 +46,14 @@ class DialAttempt:
     context: str
     number: str
 
-    # Written out (compiled, a dataclass-generated __init__ stays interpreted); a frozen
-    # record sets its fields through object.__setattr__.
-    def __init__(self, peer: str, address: str, priority: int, dial_string: str, context: str,
-                 number: str) -> None:
-        object.__setattr__(self, "peer", peer)
-        object.__setattr__(self, "address", address)
-        object.__setattr__(self, "priority", priority)
-        object.__setattr__(self, "dial_string", dial_string)
-        object.__setattr__(self, "context", context)
-        object.__setattr__(self, "number", number)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # rebuilt through the constructor: compiled (a native class), a frozen dataclass's own
-        # state restore would be refused
-        return (DialAttempt, (self.peer, self.address, self.priority, self.dial_string,
-                              self.context, self.number))
-
-
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Resolution:
     """Answer for one dialled number: a local extension, or the ordered remote attempts."""
 
     local: Extension | None
     attempts: list[DialAttempt]
     cost: LookupCost
-
-    def __init__(self, local: Extension | None, attempts: list[DialAttempt], cost: LookupCost) -> None:
-        self.local = local
-        self.attempts = attempts
-        self.cost = cost
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
-        return (Resolution, (self.local, self.attempts, self.cost))
 
     @property
     def is_local(self) -> bool:
@@ -198,7 +172,7 @@ class LinkedServer:
             out.append((peer, address, dial, ctx, num))
         return out
 
-    def resolve(self, number: Any, engine: Any = "linear", callerid: Any = None) -> Resolution:
+    def resolve(self, number: str, engine: str = "linear", callerid: str | None = None) -> Resolution:
         """Local extension, else the link.conf attempts in priority order; cost of both searches.
 
         The arguments are checked by the lookups (a wrong type is a DialplanError)."""

@@ -1,18 +1,10 @@
-"""Plain data objects of a loaded dialplan: priorities, extensions, contexts, costs, warnings.
-
-The module may run compiled (mypyc). Classes the lookups read are native classes: they pickle
-and copy through ``__reduce__`` (a native class's ``__new__`` runs ``__init__``, and a frozen
-dataclass's own state restore is refused), and those built on every lookup write their
-``__init__`` out (a dataclass-generated one stays interpreted and sets fields through
-descriptors). The other frozen records stay ordinary Python classes.
-"""
+"""Plain data objects of a loaded dialplan: priorities, extensions, includes, switches, costs, warnings."""
 from __future__ import annotations
 
 import contextlib
 import gc
-from dataclasses import dataclass
-from types import NotImplementedType
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
 from iaxsim.dialplan.timing import Timing
@@ -71,58 +63,37 @@ class Priority:
         """True for the ``hint`` pseudo-priority."""
         return self.number == PRIORITY_HINT
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # rebuilt through the constructor: compiled (a native class, read directly by the
-        # lookups), a frozen dataclass's own state restore would be refused
-        return (Priority, (self.number, self.app, self.data, self.label, self.name, self.path,
-                           self.line))
 
-
-@dataclass(eq=False, slots=True, init=False)
+@dataclass(eq=False, slots=True)
 class Extension:
     """An extension (or pattern, or caller-ID qualified variant) of one context.
 
     ``name`` is the extension as written (spaces removed, ``-`` kept), ``exten`` the stored
     form Asterisk matches, ``cid`` the caller-ID match or None, ``priorities`` ascending.
-    ``compiled`` / ``cid_compiled`` are compiled from ``exten`` / ``cid`` unless given.
+    ``compiled`` / ``cid_compiled`` are compiled from ``exten`` / ``cid``; ``sort_key`` is
+    Asterisk's order within a context: the extension's key, then caller-ID variants before
+    the plain one.  Two extensions are equal only when they are the same object.
     """
 
     name: str
     exten: str
     context: str
-    cid: str | None
-    cid_display: str | None
-    priorities: list[Priority]
-    compiled: CompiledPattern
-    cid_compiled: CompiledPattern | None
-    _numbers: dict[int, Priority]
-    sort_key: Key
+    cid: str | None = None
+    cid_display: str | None = None
+    priorities: list[Priority] = field(default_factory=list)
+    compiled: CompiledPattern = field(init=False, repr=False)
+    cid_compiled: CompiledPattern | None = field(init=False, repr=False)
+    sort_key: Key = field(init=False, repr=False)
+    _numbers: dict[int, Priority] = field(init=False, repr=False)
 
-    def __init__(self, name: str, exten: str, context: str, cid: str | None = None,
-                 cid_display: str | None = None, priorities: list[Priority] | None = None,
-                 compiled: CompiledPattern | None = None, cid_compiled: CompiledPattern | None = None,
-                 _numbers: dict[int, Priority] | None = None, sort_key: Key = ()) -> None:
-        self.name = name
-        self.exten = exten
-        self.context = context
-        self.cid = cid
-        self.cid_display = cid_display
-        self.priorities = [] if priorities is None else priorities
-        self.compiled = compile_pattern(exten) if compiled is None else compiled
-        if cid is not None and cid_compiled is None:
-            cid_compiled = compile_pattern(cid)
-        self.cid_compiled = cid_compiled
-        self._numbers = {} if _numbers is None else _numbers
-        # Asterisk's order within a context: extension key, then CID variants before the plain one.
-        if cid_compiled is None or cid is None:
+    def __post_init__(self) -> None:
+        self.compiled = compile_pattern(self.exten)
+        self.cid_compiled = None if self.cid is None else compile_pattern(self.cid)
+        self._numbers = {p.number: p for p in self.priorities}
+        if self.cid_compiled is None:
             self.sort_key = (self.compiled.key, 1, ())
         else:
-            self.sort_key = (self.compiled.key, 0, cid_compiled.key)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # compiled, a native class's __new__ runs __init__: pickle and copy rebuild through it
-        return (Extension, (self.name, self.exten, self.context, self.cid, self.cid_display,
-                            self.priorities, self.compiled, self.cid_compiled, self._numbers))
+            self.sort_key = (self.compiled.key, 0, self.cid_compiled.key)
 
     @property
     def is_pattern(self) -> bool:
@@ -181,7 +152,7 @@ class Switch:
     line: int
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class LookupCost:
     """What one lookup did: the headline count and the detail behind it.
 
@@ -190,22 +161,16 @@ class LookupCost:
     every pattern tested; trie: each node visit tests at most one character, so the count is
     the visits capped at the number's length per context);
     ``contexts_searched`` the contexts entered; ``switches`` the ``switch =>`` entries that
-    would have been consulted (each a network lookup in Asterisk).
+    would have been consulted (each a network lookup in Asterisk).  The walks that define
+    these counts are ``iaxsim.dialplan.linear.search`` and ``iaxsim.dialplan.trie.ReferenceTrie``.
     """
 
-    comparisons: int
-    chars_compared: int
-    contexts_searched: int
-    switches: int
+    comparisons: int = 0
+    chars_compared: int = 0
+    contexts_searched: int = 0
+    switches: int = 0
 
-    def __init__(self, comparisons: int = 0, chars_compared: int = 0, contexts_searched: int = 0,
-                 switches: int = 0) -> None:
-        self.comparisons = comparisons
-        self.chars_compared = chars_compared
-        self.contexts_searched = contexts_searched
-        self.switches = switches
-
-    def __add__(self, other: object) -> "LookupCost | NotImplementedType":
+    def __add__(self, other: LookupCost) -> LookupCost:
         if not isinstance(other, LookupCost):
             return NotImplemented
         return LookupCost(

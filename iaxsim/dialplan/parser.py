@@ -312,7 +312,7 @@ class DialplanBuilder:
         group = ctx._groups.get(key)
         if group is not None:  # ext_cmp() == 0: same extension (possibly an alias spelling)
             return self._add_priority(ctx, group, prio)
-        probe = Extension(name, exten, ctx.name, cid_clean, cid, compiled=compiled)
+        probe = Extension(name, exten, ctx.name, cid_clean, cid)
         probe._insert(prio)
         ctx._groups[probe.sort_key] = probe
         if ctx.extensions and ctx._sorted and ctx.extensions[-1].sort_key > probe.sort_key:

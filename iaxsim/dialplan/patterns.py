@@ -1,6 +1,6 @@
 """Asterisk extension patterns: compilation, the three match modes and the sort key.
 
-Theory of operation (facts from Asterisk's ``main/pbx.c``; see README and REFERENCE.md §2):
+Theory of operation (facts from Asterisk's ``main/pbx.c``):
 
 * An extension is a *literal* unless it starts with ``_``.  ``-`` is "eye candy" and is
   ignored everywhere except inside ``[...]`` sets, in the extension and in the dialled string.
@@ -26,7 +26,7 @@ import enum
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
 from iaxsim.dialplan.errors import DialplanError, type_name
 
@@ -49,7 +49,7 @@ class MatchMode(enum.IntEnum):
     MATCH = 2
 
     @classmethod
-    def parse(cls, mode: Any) -> "MatchMode":
+    def parse(cls, mode: "MatchMode | str | int") -> "MatchMode":
         """Accept a MatchMode, its name in any case (``"match"``) or its number; anything
         else is a DialplanError (a ValueError)."""
         if isinstance(mode, MatchMode):
@@ -67,15 +67,10 @@ class MatchMode(enum.IntEnum):
         raise DialplanError(f"unknown match mode {mode!r} (match, canmatch, matchmore)")
 
 
-#: The modes by the names lookups are usually given (``MatchMode.parse`` reads any other
-#: spelling): a dict read instead of a call into the enum class for every lookup.
-MODE_BY_NAME: Final[dict[str, MatchMode]] = {m.name.lower(): m for m in MatchMode}
-
-# The modes as plain ints for the matchers' comparisons (a MatchMode compares equal to its
-# number; compiled, these are C constants instead of an attribute read on the enum class).
-MATCHMORE: Final = 0
-CANMATCH: Final = 1
-MATCH: Final = 2
+# Short names for the matchers.
+MATCHMORE: Final = MatchMode.MATCHMORE
+CANMATCH: Final = MatchMode.CANMATCH
+MATCH: Final = MatchMode.MATCH
 
 #: A matcher element: (kind, characters).
 Element = tuple[int, str]
@@ -175,11 +170,6 @@ class CompiledPattern:
     def __repr__(self) -> str:  # short, for test output
         return f"CompiledPattern({self.text!r})"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # rebuilt through the constructor: compiled (a native class, read directly by the
-        # matchers), a frozen dataclass's own state restore would be refused
-        return (CompiledPattern, (self.text, self.is_pattern, self.elements, self.positions,
-                                  self.regular, self.key))
 
 
 def _parse_set_for_match(body: str) -> str:
@@ -389,7 +379,7 @@ def _compile_fast(text: str) -> "CompiledPattern | None":
 
 
 @lru_cache(maxsize=1 << 17)
-def compile_pattern(text: Any) -> CompiledPattern:
+def compile_pattern(text: str) -> CompiledPattern:
     """Compile a stored extension (spaces already removed) for matching and sorting."""
     if not isinstance(text, str):
         raise DialplanError(f"an extension pattern must be a string, not {type_name(text)}")
@@ -409,14 +399,14 @@ def compile_pattern(text: Any) -> CompiledPattern:
     return CompiledPattern(text, True, elems, positions, regular, (1, positions))
 
 
-def sort_key(text: Any) -> Key:
+def sort_key(text: str) -> Key:
     """Asterisk's precedence key (``ext_cmp``): sorting by it gives the context order."""
     if not isinstance(text, str):
         raise DialplanError(f"an extension pattern must be a string, not {type_name(text)}")
     return compile_pattern(text).key
 
 
-def match_elements(elems: tuple[Element, ...], data: str, mode: int) -> tuple[int, int]:
+def match_elements(elems: tuple[Element, ...], data: str, mode: MatchMode) -> tuple[int, int]:
     """Run ``_extension_match_core`` on pattern elements; returns (result 0/1/2, chars compared)."""
     i = 0
     nd = len(data)
@@ -442,7 +432,7 @@ def match_elements(elems: tuple[Element, ...], data: str, mode: int) -> tuple[in
     return (0 if mode == MATCHMORE else 1), i
 
 
-def match_literal(text: str, data: str, mode: int) -> tuple[int, int]:
+def match_literal(text: str, data: str, mode: MatchMode) -> tuple[int, int]:
     """Literal-extension rule of ``_extension_match_core``; returns (result, chars compared)."""
     lp = len(text)
     ld = len(data)
@@ -467,7 +457,7 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
-def match_compiled(pat: CompiledPattern, data: str, mode: int) -> tuple[int, int]:
+def match_compiled(pat: CompiledPattern, data: str, mode: MatchMode) -> tuple[int, int]:
     """Match a dialled string (fluff already stripped) against a compiled extension."""
     if not pat.is_pattern:
         return match_literal(pat.text, data, mode)
@@ -478,7 +468,7 @@ def match_compiled(pat: CompiledPattern, data: str, mode: int) -> tuple[int, int
     return match_elements(pat.elements, data, mode)
 
 
-def match(pattern: Any, number: Any, mode: "MatchMode | str | int" = MatchMode.MATCH) -> int:
+def match(pattern: str, number: str, mode: MatchMode | str | int = MatchMode.MATCH) -> int:
     """Asterisk's ``_extension_match_core``: 0 no, 1 yes, 2 early match (``!``).
 
     >>> match("_6XXX", "6001"), match("_6XXX", "60", "canmatch"), match("_6X!", "60", "matchmore")
@@ -491,7 +481,7 @@ def match(pattern: Any, number: Any, mode: "MatchMode | str | int" = MatchMode.M
     return match_compiled(compile_pattern(clean), strip_fluff(number), m)[0]
 
 
-def exten_cmp(a: Any, b: Any) -> int:
+def exten_cmp(a: str, b: str) -> int:
     """``ast_extension_cmp``: -1, 0 or 1 as ``a`` sorts before, equal to or after ``b``."""
     ka, kb = sort_key(a), sort_key(b)
     return (ka > kb) - (ka < kb)

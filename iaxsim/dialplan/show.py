@@ -1,8 +1,14 @@
 """Text of Asterisk's ``dialplan show [[exten@]context]`` (``handle_show_dialplan``) for a Dialplan."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from iaxsim.dialplan.model import PRIORITY_HINT, REGISTRAR, Extension, Priority
 from iaxsim.dialplan.patterns import MatchMode, match
+
+if TYPE_CHECKING:
+    from iaxsim.dialplan.dialplan import Dialplan
 
 __all__ = ["show_dialplan"]
 
@@ -26,7 +32,7 @@ def _ext_lines(ext: Extension) -> list[str]:
     return lines
 
 
-def show_dialplan(dp, target: str | None = None) -> tuple[str, bool]:
+def show_dialplan(dp: Dialplan, target: str | None = None) -> tuple[str, bool]:
     """Render ``dialplan show [target]``; returns (text, success) like the CLI's status.
 
     Contexts are listed most recently created first: pbx_config creates them in file order and
@@ -34,7 +40,8 @@ def show_dialplan(dp, target: str | None = None) -> tuple[str, bool]:
     ``ast_merge_contexts_and_delete`` installs unchanged and ``ast_walk_contexts`` walks from
     the head (main/pbx.c, pbx/pbx_config.c). A repeated section keeps its first place.
     """
-    exten = context = None
+    exten: str | None = None
+    context: str | None = None
     if target:
         if "@" in target:
             exten, _, context = target.partition("@")
@@ -43,45 +50,57 @@ def show_dialplan(dp, target: str | None = None) -> tuple[str, bool]:
             context = target
         context = context or None
     out: list[str] = []
-    counters = {"exten": 0, "prio": 0, "ctx": 0, "ctx_exist": False, "ext_exist": False}
+    counters = _Counters()
     _helper(dp, out, context, exten, counters, False, [])
-    if context and not counters["ctx_exist"]:
+    if context and not counters.ctx_exist:
         out.append(f"There is no existence of '{context}' context")
         return "\n".join(out) + "\n", False
-    if exten and not counters["ext_exist"]:
+    if exten and not counters.ext_exist:
         if context:
             out.append(f"There is no existence of {exten}@{context} extension")
         else:
             out.append(f"There is no existence of '{exten}' extension in all contexts")
         return "\n".join(out) + "\n", False
-    e, p, c = counters["exten"], counters["prio"], counters["ctx"]
+    e, p, c = counters.exten, counters.prio, counters.ctx
     out.append(f"-= {e} {'extension' if e == 1 else 'extensions'} ({p} {'priority' if p == 1 else 'priorities'})"
                f" in {c} {'context' if c == 1 else 'contexts'}. =-")
     return "\n".join(out) + "\n", True
 
 
-def _helper(dp, out, context, exten, counters, rinclude, chain) -> None:
+@dataclass
+class _Counters:
+    """What ``show_dialplan_helper`` counts while it prints."""
+
+    exten: int = 0
+    prio: int = 0
+    ctx: int = 0
+    ctx_exist: bool = False
+    ext_exist: bool = False
+
+
+def _helper(dp: Dialplan, out: list[str], context: str | None, exten: str | None, counters: _Counters,
+            rinclude: bool, chain: list[str]) -> None:
     for name in reversed(dp.order):  # dp.order: first appearance in the file
         if context and name != context:
             continue
         ctx = dp.contexts[name]
-        counters["ctx_exist"] = True
+        counters.ctx_exist = True
         printed = False
         if not exten:
-            counters["ctx"] += 1
+            counters.ctx += 1
             out.append(f"[ Context '{name}' created by '{REGISTRAR}' ]")
             printed = True
         for ext in ctx.sorted_extensions():
             if exten and not match(ext.name, exten, MatchMode.MATCH):
                 continue
-            counters["ext_exist"] = True
+            counters.ext_exist = True
             if not printed:
-                counters["ctx"] += 1
+                counters.ctx += 1
                 kind = "Included context" if rinclude else "Context"
                 out.append(f"[ {kind} '{name}' created by '{REGISTRAR}' ]")
                 printed = True
-            counters["prio"] += len(ext.priorities)
-            counters["exten"] += 1
+            counters.prio += len(ext.priorities)
+            counters.exten += 1
             out.extend(_ext_lines(ext))
         for inc in ctx.includes:
             if exten:
