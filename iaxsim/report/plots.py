@@ -12,7 +12,6 @@ and replicated measurements are drawn as a mean line inside its 95 % confidence 
 """
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from iaxsim.errors import IaxsimError
-from iaxsim.theory.stats import t975
+from iaxsim.theory.stats import mean_ci
 
 __all__ = ["PlotError", "PALETTE", "SERIES_COLORS", "color", "style", "new_figure", "label_axes",
            "has_unit", "ci_frame", "band", "plot_bands", "bars", "ladder", "save_figure"]
@@ -132,12 +131,12 @@ def ci_frame(df: pd.DataFrame, x: str, y: str, by: str | Sequence[str] | None = 
     for key, part in df.groupby([*groups, x], sort=True):
         key = key if isinstance(key, tuple) else (key,)
         vals = part[y].to_numpy(dtype=float)
-        vals = vals[~np.isnan(vals)]
-        n = len(vals)
-        mean = float(vals.mean()) if n else math.nan
-        half = t975(n - 1) * float(vals.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
-        rows.append({**dict(zip([*groups, x], key)), "mean": mean, "ci_low": mean - half,
-                     "ci_high": mean + half, "n": n})
+        n = int(np.count_nonzero(~np.isnan(vals)))
+        mean, low, high = mean_ci(vals)
+        if n == 1:
+            low = high = mean
+        rows.append({**dict(zip([*groups, x], key)), "mean": mean, "ci_low": low,
+                     "ci_high": high, "n": n})
     return pd.DataFrame(rows, columns=[*groups, x, "mean", "ci_low", "ci_high", "n"])
 
 
