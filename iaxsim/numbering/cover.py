@@ -269,7 +269,7 @@ def _expand(patterns: list[Masks], members: set[str],
     whether any grew.
     """
     if not patterns:
-        return patterns, False
+        return [], False
     length = len(patterns[0])
     slots: list[dict[str, int]] = [{} for _ in range(length)]
     for n in members:

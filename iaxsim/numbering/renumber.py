@@ -24,7 +24,7 @@ rectangular assignment problem (cost = best(u) − value(s, u)), solved by SciPy
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,14 +221,15 @@ def renumber(plan: NumberingPlan, outside_line: Iterable[str] = DEFAULT_OUTSIDE_
         new_plan[s] = sorted(mapping.values())
     table = pd.DataFrame(rows, columns=["server", "old", "new", "changed"])
     new = NumberingPlan.from_dict(new_plan, names=names)
-    kw = dict(outside_line=outside_line, emergency=emergency, reserved=reserved,
-              mode=mode, block_digits=block_digits)
+    before, after = (analyze(p, outside_line=outside_line, emergency=emergency, reserved=reserved,
+                             mode=mode, block_digits=block_digits) for p in (plan, new))
     return RenumberResult(table, new, {s: tuple(sorted(units[i] for i in owned[si]))
                                        for si, s in enumerate(plan.servers)},
-                          length, k, analyze(plan, **kw), analyze(new, **kw))
+                          length, k, before, after)
 
 
-def _free_numbers(units: list[str], length: int, reserved: tuple[str, ...], used: set[str]):
+def _free_numbers(units: list[str], length: int, reserved: tuple[str, ...],
+                  used: set[str]) -> Iterator[str]:
     """Lazily yield free numbers of ``length`` under ``units``, lowest first."""
     for u in units:
         width = length - len(u)
