@@ -125,16 +125,16 @@ def label_calls(calls: pd.DataFrame, cache_seconds: float = DP_CACHE_SECONDS) ->
     _require_columns(calls, ("dialled", "origin", "start", "target"), "calls table")
     out = calls.copy()
     out["remote"] = (out["target"] != "") & (out["target"] != out["origin"])
-    cached = pd.Series(False, index=out.index)
+    hits = []
     ordered = out.sort_values("start", kind="stable")
     for _key, starts in ordered.groupby(["origin", "dialled"], sort=False)["start"]:
         asked = -math.inf
         for idx, t in starts.items():
             if t - asked < cache_seconds:
-                cached[idx] = True
+                hits.append(idx)
             else:
                 asked = t
-    out["cached"] = cached
+    out["cached"] = out.index.isin(hits)
     return out
 
 
