@@ -159,7 +159,7 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def run_metrics(scenario_dict: dict, seed: int, settle: float = 60.0) -> pd.DataFrame:
+def run_metrics(scenario_dict: dict[str, Any], seed: int, settle: float = 60.0) -> pd.DataFrame:
     """Sweep runner: simulate one scenario and return its one-row table of :data:`COLUMNS`
     metrics (the grid labels are added by :func:`compare_linking`)."""
     from iaxsim.sim import simulate

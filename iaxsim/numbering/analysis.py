@@ -119,7 +119,7 @@ class PlanAnalysis:
             written.append(path)
         return written
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """Headline figures and findings as plain JSON-ready data."""
         ps, hist = self.pair_scores, self.candidate_histogram
         return {
