@@ -112,8 +112,8 @@ def assign_units(values: np.ndarray) -> list[set[int]]:
     worth something goes to the server keeping most in it (the first such server on a tie).
 
     Among assignments keeping as many extensions, the fewest units are handed out: a
-    server gets a spare unit (one worth nothing to anyone) only when it keeps nothing
-    anywhere, and the spare units are the lowest free ones, given out in server order.
+    server gets a spare unit (one worth nothing to anyone) only when it would own no unit
+    otherwise, and the spare units are the lowest free ones, given out in server order.
     """
     n, m = values.shape
     if n > m:
@@ -121,7 +121,8 @@ def assign_units(values: np.ndarray) -> list[set[int]]:
     best = values.max(axis=0)
     spare = best <= 0
     # Lexicographic cost in one integer-valued matrix: extensions lost first, then the
-    # number of spare units taken and their positions (each term below n*(n*m + m) + 1).
+    # number of spare units taken, then their positions. A spare term is n*m + index, so
+    # the n picks' spare terms add up to less than the weight of one lost extension.
     tie = np.where(spare, n * m + np.arange(m), 0)
     cost = (best[None, :] - values) * (n * (n * m + m) + 1) + tie[None, :]
     _, cols = linear_sum_assignment(cost)
