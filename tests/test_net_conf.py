@@ -136,7 +136,8 @@ def test_missing_iax_conf_gives_asterisk_defaults(tmp_path):
     c = load_iax_conf(tmp_path)
     assert c.requirecalltoken and c.answer == "echo" and c.peers == {}
     assert c.user_calltoken_policy == {} and c.peer_calltoken_policy == {}
-    assert (c.pingtime, c.maxsends) == (1.0, 4)   # REFERENCE §7: 1000 ms ping time, 4 sends
+    # channels/chan_iax2.c: pingtime starts at DEFAULT_RETRY_TIME (1000 ms); max_retries = 4
+    assert (c.pingtime, c.maxsends) == (1.0, 4)
 
 
 def test_seed_routing_follows_external_then_link():

@@ -3,7 +3,8 @@
 100,000 random datagrams plus 10,000 token-less NEWs (and a few thousand token-less REGREQs
 and NEWs with forged tokens) hit a node that requires call tokens, while a legitimate phone
 places calls that must all complete. Every datagram is counted, no state is created for a
-request without a valid token (Asterisk's call-token rule, REFERENCE §1.14), and the
+request without a valid token (Asterisk's call-token rule, ``handle_call_token`` in
+``channels/chan_iax2.c``), and the
 process's resident memory grows by less than 10 MB.
 """
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Expected behaviour comes from the seed README (A owns 7XXX, B owns 6XXX; link.conf tries the
 peer's internal address, then its external one), the trixbox notes (a firewall blocking UDP
 one way gives calls that work in one direction only) and Asterisk's wire behaviour in
-REFERENCE §1.13/§10 (retransmission give-up, REJECT cause 3, DPSTATUS values).
+``channels/chan_iax2.c`` (retransmission give-up in ``attempt_transmit``, REJECT "No such
+context/extension" with cause 3 in ``socket_process``, DPSTATUS bits from ``dp_lookup``).
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_dead_internal_address_falls_back_to_external_after_retransmission_timeo
     pair, event, elapsed = run(main())
     assert isinstance(event, CallAnswered)
     # pingtime 0.05 s: NEW sent at 0 and at +0.1 s (RTO = 2 x ping time), then the next RTO
-    # (x10 = 1.0 s) expires with no answer: give up at 1.1 s (REFERENCE §1.13 timeline rule)
+    # (x10 = 1.0 s) expires with no answer: give up at 1.1 s (chan_iax2.c attempt_transmit)
     assert 1.1 <= elapsed < 3.0
     a_in = next(r for r in pair.a.records if r.direction == "in")
     assert len(a_in.attempts) == 2
@@ -132,7 +133,7 @@ def test_unknown_numbers_are_rejected_like_asterisk(tmp_path):
             pair.close()
 
     pair, results = run(main())
-    for e in results:  # REFERENCE §10: REJECT "No such context/extension", CAUSECODE 3
+    for e in results:  # chan_iax2.c: REJECT "No such context/extension", CAUSECODE 3
         assert isinstance(e, CallRejected)
         assert (e.cause, e.code) == ("No such context/extension", 3)
     assert [r.outcome for r in pair.b.records] == ["rejected"] * 3
@@ -156,7 +157,7 @@ def test_dpreq_is_answered_from_the_context_the_tbd_call_names(tmp_path):
             pair.close()
 
     replies = run(main())
-    # REFERENCE §10 (B owns _6XXX): 6, 60 -> CANEXIST|MATCHMORE; 6000 -> EXISTS; 9 -> NONEXISTENT
+    # chan_iax2.c dp_lookup (B owns _6XXX): 6, 60 -> CANEXIST|MATCHMORE; 6000 -> EXISTS; 9 -> NONEXISTENT
     assert replies["6"] == DPStatus.CANEXIST | DPStatus.MATCHMORE == 0x8002
     assert replies["60"] == 0x8002
     assert replies["6000"] == DPStatus.EXISTS == 1
@@ -239,7 +240,7 @@ def test_node_command_contract_on_the_seed_directory(tmp_path):
         out, err = proc.communicate(timeout=10)
     assert isinstance(answered, CallAnswered)
     assert isinstance(rejected, CallRejected) and rejected.code == 3
-    assert dp.status == 0x8002                        # CANEXIST | MATCHMORE (REFERENCE §10)
+    assert dp.status == 0x8002                        # IAX_DPSTATUS_CANEXIST | IAX_DPSTATUS_MATCHMORE
     assert re.search(r"from 127\.0\.0\.1:\d+ \(c1001i\) to 6001@external", out)
     assert "answered locally (VoiceMail, echo)" in out
     assert "to 7001@external: rejected, No such context/extension (3)" in out

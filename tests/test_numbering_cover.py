@@ -1,7 +1,7 @@
 """Pattern cover: hand-derived covers, rendering, exactness and minimality on small sets.
 
-Expected patterns are derived by hand from Asterisk's pattern syntax (REFERENCE.md §2.1:
-X = 0-9, Z = 1-9, N = 2-9, [..] sets with ranges). The dialplan-engine check of the same
+Expected patterns are derived by hand from Asterisk's pattern syntax (``main/pbx.c``,
+``ext_cmp_pattern_pos``: X = 0-9, Z = 1-9, N = 2-9, [..] sets with ranges). The dialplan-engine check of the same
 covers lives in test_numbering_engine.py.
 """
 from __future__ import annotations

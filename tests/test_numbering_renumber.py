@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iaxsim.numbering import NumberingPlan, PlanError, renumber, synthetic_plan
-from iaxsim.numbering.renumber import assign_units, free_units, hungarian
+from iaxsim.numbering.renumber import assign_units, free_units
 
 RESERVED = ("9", "112")
 
@@ -81,6 +81,14 @@ def test_five_sites_example_by_hand():
     assert "conflicts 5 -> 0" in res.summary()
 
 
+def test_seed_plan_keeps_everything_and_no_spare_prefix():
+    # A owns 7000-7999 and B 6000-6999: nothing moves, and neither gets a prefix it does not use.
+    plan = NumberingPlan.from_csv_text("server,first,last\nA,7000,7999\nB,6000,6999\n")
+    res = renumber(plan)
+    assert res.n_changed == 0
+    assert res.units == {"A": ("7",), "B": ("6",)}
+
+
 def test_site_prefixes_when_servers_outnumber_digits():
     plan = synthetic_plan(12, 30, 1.0, 5, seed=2)
     res = renumber(plan)
@@ -88,16 +96,41 @@ def test_site_prefixes_when_servers_outnumber_digits():
     check_result(plan, res)
 
 
-def test_hungarian_against_permutations():
+def brute_force_assign(values: np.ndarray) -> tuple[float, int]:
+    """Best (kept, -units handed out) over every owner per unit, each server owning >= 1."""
+    n, m = values.shape
+    best = None
+    for owner in itertools.product(range(n + 1), repeat=m):
+        if any(s not in owner for s in range(n)):
+            continue
+        kept = sum(values[o, u] for u, o in enumerate(owner) if o < n)
+        key = (kept, -sum(o < n for o in owner))
+        best = key if best is None else max(best, key)
+    assert best is not None
+    return best
+
+
+def test_assign_units_against_brute_force():
     rng = np.random.default_rng(0)
     for _ in range(200):
         n = int(rng.integers(1, 4))
         m = int(rng.integers(n, 6))
-        cost = rng.integers(0, 10, (n, m)).astype(float)
-        got = hungarian(cost)
-        assert len(set(got)) == n
-        best = min(sum(cost[i, p[i]] for i in range(n)) for p in itertools.permutations(range(m), n))
-        assert sum(cost[i, got[i]] for i in range(n)) == best
+        values = rng.integers(0, 4, (n, m)).astype(float) * (rng.random((n, m)) < 0.6)
+        owned = assign_units(values)
+        assert all(owned)  # every server owns a unit, no unit has two owners
+        assert sum(len(o) for o in owned) == len(set().union(*owned))
+        kept = sum(values[s, u] for s, units in enumerate(owned) for u in units)
+        assert (kept, -sum(len(o) for o in owned)) == brute_force_assign(values)
+
+
+def test_assign_units_spare_units_lowest_first_in_server_order():
+    # Servers 1 and 3 keep nothing anywhere: they get the two lowest units nobody keeps
+    # anything in (1 and 2), in server order; 0 and 2 get only the units they keep in.
+    values = np.array([[0.0, 0.0, 0.0, 7.0, 0.0, 0.0],
+                       [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                       [3.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                       [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    assert assign_units(values) == [{3}, {1}, {0}, {2}]
 
 
 def test_assign_units_every_server_gets_one():

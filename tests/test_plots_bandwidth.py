@@ -1,4 +1,5 @@
-"""Link bandwidth measured from real encoded frames against the reference arithmetic (REFERENCE §4.1)."""
+"""Link bandwidth measured from real encoded frames against the header arithmetic of RFC 5456
+§8.1.2 (mini frames) and §8.1.3 (trunk meta frames)."""
 from __future__ import annotations
 
 import pytest

@@ -11,7 +11,7 @@ from iaxsim.experiments.lookup import ASTERISK_TRIE_SPEEDUP, fit_step_cost, look
 
 
 def test_published_table_is_asterisks_sample_config_quote() -> None:
-    # REFERENCE headline fact 1: 50 → 1.32x, 88 → 2.23x, 138 → 3.44x, 238 → 5.8x, 438 → 10.4x,
+    # Asterisk's extensions.conf.sample (extenpatternmatchnew): 50 → 1.32x, 88 → 2.23x, 138 → 3.44x, 238 → 5.8x, 438 → 10.4x,
     # 1000 → ~25x, 10000 → 374x
     assert ASTERISK_TRIE_SPEEDUP == {50: 1.32, 88: 2.23, 138: 3.44, 238: 5.8, 438: 10.4, 1000: 25.0,
                                      10000: 374.0}

@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``decode`` and ``pcap`` sub-commands."""
     d = subparsers.add_parser(
         "decode", help="decode one IAX2 datagram given in hex",
@@ -28,7 +29,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_pcap)
 
 
-def _print_table(rows, header) -> None:
+def _print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
     widths = [len(h) for h in header[:-1]]
     for r in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, r[:-1])]

@@ -4,9 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iaxsim.dialplan import Dialplan
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iaxsim dialplan show|find|resolve``."""
     p = subparsers.add_parser("dialplan", help="Asterisk-compatible dialplan tools",
                               description="Load an Asterisk extensions.conf and answer as Asterisk would.")
@@ -34,7 +38,7 @@ def register(subparsers) -> None:
     r.set_defaults(func=run_resolve)
 
 
-def _warn(dp) -> None:
+def _warn(dp: Dialplan) -> None:
     for w in dp.warnings:
         print(f"WARNING: {w}", file=sys.stderr)
 

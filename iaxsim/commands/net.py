@@ -6,9 +6,13 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iaxsim.iax2.pcap import Datagram
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iaxsim probe`` and ``iaxsim node``."""
     p = subparsers.add_parser("probe", help="POKE an IAX2 server: reachability and round trip",
                               description="Send IAX2 POKE and report PONG round trip, or why "
@@ -57,7 +61,7 @@ def run_node(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    capture: list | None = [] if args.pcap is not None else None
+    capture: list[Datagram] | None = [] if args.pcap is not None else None
     node = Node(args.conf, seed=args.seed, log=log, capture=capture)
 
     async def serve() -> None:

@@ -6,6 +6,10 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iaxsim.numbering import NumberingPlan
 
 
 def _wrap(text: str) -> str:
@@ -37,7 +41,7 @@ def _common_analysis_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated server ids the plan may use (others are an error)")
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``iaxsim plan lint|linkconf|renumber|cover|synth``."""
     p = subparsers.add_parser(
         "plan", help="numbering plans: lint, link.conf generation, renumbering",
@@ -127,7 +131,7 @@ def _list(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> NumberingPlan:
     from iaxsim.numbering import NumberingPlan
 
     servers = _list(args.servers) if getattr(args, "servers", None) else None

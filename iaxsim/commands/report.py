@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "report", help="execute the study notebooks and write HTML reports",
         description="Execute every notebook in --notebooks and write one HTML page per notebook "

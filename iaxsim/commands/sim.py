@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 from iaxsim.errors import IaxsimError
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "simulate", help="run one scenario and print its summary",
         description="Run the SimPy model of linked PBXs on a scenario TOML file and print means "
@@ -58,7 +62,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(address: str):
+def _client(address: str) -> Client:
     try:
         from distributed import Client
     except ImportError:

@@ -58,7 +58,7 @@ def measure_link_kbps(codec_name: str, calls: int, trunk: bool = False, seconds:
                       timestamps: bool = False, mtu: int = theory.DEFAULT_TRUNK_MTU,
                       seed: int = 0) -> LinkMeasurement:
     """Measure one direction of a link carrying ``calls`` simultaneous calls of ``codec_name``."""
-    from iaxsim.iax2.engine import Endpoint, EndpointConfig, IncomingCall
+    from iaxsim.iax2.engine import Endpoint, EndpointConfig, Event, IncomingCall
     from iaxsim.iax2.engine.wire import Wire
 
     c = theory.codec(codec_name)
@@ -69,13 +69,17 @@ def measure_link_kbps(codec_name: str, calls: int, trunk: bool = False, seconds:
         raise IaxsimError(f"seconds must be positive, not {seconds!r}")
     step = c.frame_ms / 1000.0
     frames = int(round(seconds / step))
-    common = dict(formats=fmt, preferred_format=fmt, trunk_timestamps=timestamps, trunk_mtu=mtu,
-                  trunk_freq=step, ping_interval=None, lagrq_interval=None)
-    a = Endpoint(EndpointConfig(trunk_peers=[_B] if trunk else [], **common), seed=seed)
-    b = Endpoint(EndpointConfig(trunk_peers=[_A] if trunk else [], **common), seed=seed + 1)
+
+    def config(peer: tuple[str, int]) -> EndpointConfig:
+        return EndpointConfig(formats=fmt, preferred_format=fmt, trunk_timestamps=timestamps,
+                              trunk_mtu=mtu, trunk_freq=step, ping_interval=None,
+                              lagrq_interval=None, trunk_peers=[peer] if trunk else [])
+
+    a = Endpoint(config(_B), seed=seed)
+    b = Endpoint(config(_A), seed=seed + 1)
     wire = Wire(latency=0.005, seed=seed)
 
-    def answer(event, now: float) -> None:
+    def answer(event: Event, now: float) -> None:
         if isinstance(event, IncomingCall):
             b.accept(event.call_id, now=now)
             b.answer(event.call_id, now=now)

@@ -125,16 +125,16 @@ def label_calls(calls: pd.DataFrame, cache_seconds: float = DP_CACHE_SECONDS) ->
     _require_columns(calls, ("dialled", "origin", "start", "target"), "calls table")
     out = calls.copy()
     out["remote"] = (out["target"] != "") & (out["target"] != out["origin"])
-    cached = pd.Series(False, index=out.index)
+    hits = []
     ordered = out.sort_values("start", kind="stable")
     for _key, starts in ordered.groupby(["origin", "dialled"], sort=False)["start"]:
         asked = -math.inf
         for idx, t in starts.items():
             if t - asked < cache_seconds:
-                cached[idx] = True
+                hits.append(idx)
             else:
                 asked = t
-    out["cached"] = cached
+    out["cached"] = out.index.isin(hits)
     return out
 
 
@@ -159,7 +159,7 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def run_metrics(scenario_dict: dict, seed: int, settle: float = 60.0) -> pd.DataFrame:
+def run_metrics(scenario_dict: dict[str, Any], seed: int, settle: float = 60.0) -> pd.DataFrame:
     """Sweep runner: simulate one scenario and return its one-row table of :data:`COLUMNS`
     metrics (the grid labels are added by :func:`compare_linking`)."""
     from iaxsim.sim import simulate

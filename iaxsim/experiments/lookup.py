@@ -14,11 +14,11 @@ maps our count ratio onto Asterisk's published ratios, so the two curves can be 
 """
 from __future__ import annotations
 
-import math
 import random
 from typing import Iterable, Mapping
 
 import pandas as pd
+from scipy.stats import gmean
 
 from iaxsim.errors import IaxsimError
 
@@ -91,4 +91,4 @@ def fit_step_cost(curve: pd.DataFrame, published: Mapping[int, float] = ASTERISK
               if int(n) in published]
     if not common:
         raise IaxsimError("no context size of the curve has a published speed-up to compare with")
-    return math.exp(sum(math.log(r / p) for r, p in common) / len(common))
+    return float(gmean([r / p for r, p in common]))

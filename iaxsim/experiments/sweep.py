@@ -15,7 +15,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -23,10 +24,11 @@ from iaxsim.errors import ConfigError, IaxsimError
 from iaxsim.experiments.cache import RunCache
 from iaxsim.sim.scenario import Scenario, load_scenario, scenario_from_dict
 
-Runner = Callable[[dict, int], pd.DataFrame]
+#: ``runner(scenario_dict, seed)``: the scenario as its TOML tables, one seed, one result frame.
+Runner = Callable[[dict[str, Any], int], pd.DataFrame]
 
 
-def run_metrics(scenario_dict: dict, seed: int) -> pd.DataFrame:
+def run_metrics(scenario_dict: dict[str, Any], seed: int) -> pd.DataFrame:
     """Default runner: simulate one scenario with one seed and return its one-row metrics."""
     from iaxsim.sim import simulate
 
@@ -150,6 +152,12 @@ def _check(frame: Any, run: _Run) -> pd.DataFrame:
     return frame
 
 
+class _Bar(Protocol):
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass
@@ -158,7 +166,7 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, initial: int, enabled: bool):
+def _progress(total: int, initial: int, enabled: bool) -> _Bar:
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm

@@ -44,7 +44,6 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from iaxsim.errors import ConfigError
 
@@ -64,15 +63,15 @@ class PeerConf:
 
     name: str
     type: str                       # peer | user | friend
-    host: Optional[str] = None      # None or "dynamic": reached at its registered address
+    host: str | None = None      # None or "dynamic": reached at its registered address
     port: int = 4569
     secret: str = ""
-    username: Optional[str] = None
-    context: Optional[str] = None
-    requirecalltoken: Optional[str] = None   # yes | no | auto; None: not set
+    username: str | None = None
+    context: str | None = None
+    requirecalltoken: str | None = None   # yes | no | auto; None: not set
 
     @property
-    def address(self) -> Optional[tuple[str, int]]:
+    def address(self) -> tuple[str, int] | None:
         """Static address of the peer, or None for a dynamic one."""
         if self.host is None or self.host == "dynamic":
             return None
@@ -91,7 +90,7 @@ class IaxConf:
     pingtime: float = 1.0
     maxsends: int = 4
     peers: dict[str, PeerConf] = field(default_factory=dict)
-    path: Optional[str] = None
+    path: str | None = None
 
     @property
     def users(self) -> dict[str, str]:
@@ -133,7 +132,7 @@ def _number(value: str, path: str, line: int, key: str, kind: type, low: float) 
 def parse_iax_conf(text: str, path: str = "iax.conf") -> IaxConf:
     """Parse iax.conf text (see the module docstring); raises ConfigError with file:line."""
     conf = IaxConf(path=path)
-    section: Optional[str] = None
+    section: str | None = None
     sections: dict[str, tuple[int, dict[str, tuple[str, int]]]] = {}
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split(";", 1)[0].strip()

@@ -5,7 +5,7 @@ A filter is ``f(direction, local, remote, data) -> True to drop``; ``direction``
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from iaxsim.net.transport import Address
 

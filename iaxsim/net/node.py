@@ -23,8 +23,9 @@ import logging
 import math
 import os
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from iaxsim.iax2.engine import (CallAccepted, CallAnswered, CallBusy, CallConges
                                 Endpoint, EndpointConfig, EngineError, Event, IncomingCall,
                                 PeerRegistered, PeerUnregistered, VoiceReceived)
 from iaxsim.iax2.media import MediaFormat, alaw_encode, ulaw_encode
+from iaxsim.iax2.pcap import Datagram
 from iaxsim.net.conf import IaxConf, load_iax_conf
 from iaxsim.net.routing import AnswerStep, DialStep, EndStep, NodeDialplan, Step
 from iaxsim.net.transport import Address, Transport
@@ -67,14 +69,14 @@ class CallRecord:
     remote: Address
     number: str
     context: str
-    caller: Optional[str] = None
-    username: Optional[str] = None
+    caller: str | None = None
+    username: str | None = None
     start: float = 0.0
-    answered: Optional[float] = None
-    end: Optional[float] = None
+    answered: float | None = None
+    end: float | None = None
     outcome: str = "pending"         # answered-local, answered-remote, rejected, failed, refused...
-    cause: Optional[str] = None
-    code: Optional[int] = None
+    cause: str | None = None
+    code: int | None = None
     attempts: list[str] = field(default_factory=list)
     voice_in: int = 0
     voice_out: int = 0
@@ -90,40 +92,43 @@ class _Leg:
     call_id: int
     record: CallRecord
     incoming: bool
-    other: Optional[int] = None          # bridged leg's call id
+    other: int | None = None          # bridged leg's call id
     steps: list[Step] = field(default_factory=list)
-    mode: Optional[str] = None           # echo | tone when answered locally
-    media: Optional[asyncio.TimerHandle] = None
+    mode: str | None = None           # echo | tone when answered locally
+    media: asyncio.TimerHandle | None = None
     media_start: float = 0.0
     media_count: int = 0
     answered: bool = False
-    last_failure: Optional[tuple[str, int]] = None
+    last_failure: tuple[str, int] | None = None
     format: int = 0
 
 
 class Node:
     """One linked server: conf directory in, UDP sockets out. Use ``await start(binds)``."""
 
-    def __init__(self, directory: "str | os.PathLike[str]", *, seed: int = 0,
-                 log: Optional[Callable[[str], None]] = None, keep_records: int = 10000,
-                 capture: Optional[list] = None, **engine_overrides):
+    def __init__(self, directory: str | os.PathLike[str], *, seed: int = 0,
+                 log: Callable[[str], None] | None = None, keep_records: int = 10000,
+                 capture: list[Datagram] | None = None, **engine_overrides: Any):
+        """Load the conf directory; ``engine_overrides`` replace fields of the
+        :class:`EndpointConfig` built from iax.conf (e.g. ``ping_interval=None``)."""
         self.directory = str(directory)
         self.iax: IaxConf = load_iax_conf(directory)
         self.dialplan = NodeDialplan.from_dir(directory, account=self.iax.account,
                                               internal_context=self.iax.context)
-        cfg = dict(users=self._users(), calltoken_required=self.iax.requirecalltoken,
-                   calltoken_optional=tuple(self.iax.calltokenoptional),
-                   user_calltoken_policy=self.iax.user_calltoken_policy,
-                   peer_calltoken_policy=self.iax.peer_calltoken_policy,
-                   dialplan=self.dialplan, default_context=self.iax.context,
-                   answer_from_dialplan=False, initial_pingtime=self.iax.pingtime,
-                   max_sends=self.iax.maxsends)
-        cfg.update(engine_overrides)
-        self.endpoint = Endpoint(EndpointConfig(**cfg), seed=seed)
+        config = EndpointConfig(users=self._users(), calltoken_required=self.iax.requirecalltoken,
+                                calltoken_optional=tuple(self.iax.calltokenoptional),
+                                user_calltoken_policy=self.iax.user_calltoken_policy,
+                                peer_calltoken_policy=self.iax.peer_calltoken_policy,
+                                dialplan=self.dialplan, default_context=self.iax.context,
+                                answer_from_dialplan=False, initial_pingtime=self.iax.pingtime,
+                                max_sends=self.iax.maxsends)
+        if engine_overrides:
+            config = replace(config, **engine_overrides)
+        self.endpoint = Endpoint(config, seed=seed)
         self.log: Callable[[str], None] = log or logger.info
         self.records: deque[CallRecord] = deque(maxlen=keep_records)
         self.capture = capture
-        self.transport: Optional[Transport] = None
+        self.transport: Transport | None = None
         self._legs: dict[int, _Leg] = {}
 
     def _users(self) -> dict[str, str]:
@@ -169,20 +174,24 @@ class Node:
         """Call legs currently open."""
         return len(self._legs)
 
+    @property
+    def _transport(self) -> Transport:
+        if self.transport is None:
+            raise EngineError("node not started: await start(binds) first")
+        return self.transport
+
     def now(self) -> float:
         """Engine time."""
-        assert self.transport is not None, "node not started"
-        return self.transport.now()
+        return self._transport.now()
 
     # ---------------------------------------------------------------- originate
-    def originate(self, target: Union[str, Address], number: str, *, context: str = "default",
-                  media: Optional[str] = "tone", username: Optional[str] = None,
-                  secret: Optional[str] = None, calling_number: Optional[str] = None) -> int:
+    def originate(self, target: str | Address, number: str, *, context: str = "default",
+                  media: str | None = "tone", username: str | None = None,
+                  secret: str | None = None, calling_number: str | None = None) -> int:
         """Call ``target`` (an iax.conf peer, a registered phone's name, or an address) for
         ``number``; once answered the node plays ``media`` ("tone", "echo" or None).
         Returns the call id."""
-        tr = self.transport
-        assert tr is not None, "node not started"
+        tr = self._transport
         addr = self._peer_address(target) if isinstance(target, str) else (target[0], target[1])
         if addr is None:
             raise EngineError(f"peer {target!r} is neither configured with a host nor registered")
@@ -204,9 +213,9 @@ class Node:
         if leg is None:
             raise EngineError(f"no call {call_id}")
         self._hangup_leg(leg, cause, code)
-        self.transport.pump()
+        self._transport.pump()
 
-    def record(self, call_id: int) -> Optional[CallRecord]:
+    def record(self, call_id: int) -> CallRecord | None:
         """The most recent record of ``call_id``."""
         for rec in reversed(self.records):
             if rec.call_id == call_id:
@@ -215,12 +224,35 @@ class Node:
 
     # ---------------------------------------------------------------- events
     def _on_event(self, e: Event) -> None:
-        handler = _HANDLERS.get(type(e))
-        if handler is not None:
-            try:
-                handler(self, e)
-            except EngineError as err:  # the call moved on meanwhile: log, never crash the loop
-                self.log(f"call {getattr(e, 'call_id', '?')}: {err}")
+        try:
+            self._dispatch(e)
+        except EngineError as err:  # the call moved on meanwhile: log, never crash the loop
+            self.log(f"call {getattr(e, 'call_id', '?')}: {err}")
+
+    def _dispatch(self, e: Event) -> None:
+        match e:
+            case IncomingCall():
+                self._ev_incoming(e)
+            case CallAccepted():
+                self._ev_accepted(e)
+            case CallRinging():
+                self._ev_ringing(e)
+            case CallAnswered():
+                self._ev_answered(e)
+            case CallRejected() | CallFailed():
+                self._ev_failed(e)
+            case CallHungUp():
+                self._ev_hungup(e)
+            case CallBusy() | CallCongestion():
+                self._ev_busy(e)
+            case VoiceReceived():
+                self._ev_voice(e)
+            case CallRefused():
+                self._ev_refused(e)
+            case PeerRegistered():
+                self._ev_registered(e)
+            case PeerUnregistered():
+                self._ev_unregistered(e)
 
     def _ev_incoming(self, e: IncomingCall) -> None:
         now = self.now()
@@ -293,13 +325,13 @@ class Node:
                  f"-> {addr[0]}:{addr[1]} as call {out}")
         return True
 
-    def _peer_address(self, name: str) -> Optional[Address]:
+    def _peer_address(self, name: str) -> Address | None:
         peer = self.iax.peers.get(name)
         if peer is not None and peer.address is not None:
             return peer.address
         return self.endpoint.peer_address(name)
 
-    def _other(self, leg: _Leg) -> Optional[_Leg]:
+    def _other(self, leg: _Leg) -> _Leg | None:
         return self._legs.get(leg.other) if leg.other is not None else None
 
     def _ev_ringing(self, e: CallRinging) -> None:
@@ -333,7 +365,7 @@ class Node:
         if leg.mode == "tone":
             self._start_tone(leg)
 
-    def _ev_failed(self, e: Union[CallRejected, CallFailed]) -> None:
+    def _ev_failed(self, e: CallRejected | CallFailed) -> None:
         leg = self._legs.pop(e.call_id, None)
         if leg is None:
             return
@@ -357,16 +389,16 @@ class Node:
         if leg is None:
             return
         self._stop_media(leg)
-        self._finish(leg.record, leg.record.outcome if leg.answered else "abandoned",
-                     e.cause, e.code)
+        end = self._finish(leg.record, leg.record.outcome if leg.answered else "abandoned",
+                           e.cause, e.code)
         self.log(f"call {e.call_id}: far end hung up ({e.cause}, {e.code}) after "
-                 f"{leg.record.end - leg.record.start:.2f} s")
+                 f"{end - leg.record.start:.2f} s")
         other = self._other(leg)
         if other is not None:
             other.other = None
             self._hangup_leg(other, e.cause or "Normal Clearing", e.code or 16)
 
-    def _ev_busy(self, e: Union[CallBusy, CallCongestion]) -> None:
+    def _ev_busy(self, e: CallBusy | CallCongestion) -> None:
         leg = self._legs.get(e.call_id)
         if leg is None:
             return
@@ -410,10 +442,12 @@ class Node:
         self.log(f"peer {e.username} unregistered ({e.reason})")
 
     # ---------------------------------------------------------------- helpers
-    def _finish(self, rec: CallRecord, outcome: str, cause: Optional[str],
-                code: Optional[int]) -> None:
-        rec.end = self.now()
+    def _finish(self, rec: CallRecord, outcome: str, cause: str | None,
+                code: int | None) -> float:
+        """End ``rec`` now with ``outcome``; returns the end time."""
+        rec.end = end = self.now()
         rec.outcome, rec.cause, rec.code = outcome, cause, code
+        return end
 
     def _hangup_leg(self, leg: _Leg, cause: str, code: int, follow: bool = True) -> None:
         self._legs.pop(leg.call_id, None)
@@ -437,7 +471,7 @@ class Node:
             return
         leg.media_start = self.now()
         leg.media_count = 0
-        leg.media = self.transport.call_at(leg.media_start, self._tone_tick, leg, payload, fmt)
+        leg.media = self._transport.call_at(leg.media_start, self._tone_tick, leg, payload, fmt)
 
     def _tone_tick(self, leg: _Leg, payload: bytes, fmt: int) -> None:
         if self._legs.get(leg.call_id) is not leg:
@@ -447,29 +481,13 @@ class Node:
             leg.record.voice_out += 1
         except EngineError:
             return
-        self.transport.pump()
+        self._transport.pump()
         leg.media_count += 1
         due = leg.media_start + leg.media_count * FRAME_TIME
-        leg.media = self.transport.call_at(due, self._tone_tick, leg, payload, fmt)
+        leg.media = self._transport.call_at(due, self._tone_tick, leg, payload, fmt)
 
     def _stop_media(self, leg: _Leg) -> None:
         if leg.media is not None:
             leg.media.cancel()
             leg.media = None
 
-
-_HANDLERS: dict[type, Callable[[Node, Event], None]] = {
-    IncomingCall: Node._ev_incoming,
-    CallAccepted: Node._ev_accepted,
-    CallRinging: Node._ev_ringing,
-    CallAnswered: Node._ev_answered,
-    CallRejected: Node._ev_failed,
-    CallFailed: Node._ev_failed,
-    CallHungUp: Node._ev_hungup,
-    CallBusy: Node._ev_busy,
-    CallCongestion: Node._ev_busy,
-    VoiceReceived: Node._ev_voice,
-    CallRefused: Node._ev_refused,
-    PeerRegistered: Node._ev_registered,
-    PeerUnregistered: Node._ev_unregistered,
-}

@@ -22,7 +22,7 @@ import errno
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from iaxsim.iax2.engine import Endpoint, EndpointConfig, PokeTimeout, PongReceived
 from iaxsim.net.transport import Address, NetError, Transport
@@ -36,7 +36,7 @@ class SourceResult:
 
     source: Address
     status: str                 # answered | refused | rejected | local | silent
-    rtt: Optional[float] = None
+    rtt: float | None = None
     pokes_sent: int = 0
     detail: str = ""
 
@@ -90,7 +90,7 @@ class ProbeReport:
         for r in self.results:
             src = f"{r.source[0]}:{r.source[1]}"
             tgt = f"{self.target[0]}:{self.target[1]}"
-            if r.status == "answered":
+            if r.status == "answered" and r.rtt is not None:
                 out.append(f"{src} -> {tgt}: PONG, round trip {r.rtt * 1000:.2f} ms "
                            f"({r.pokes_sent} POKE sent)")
             else:
@@ -105,8 +105,8 @@ _REJECTED = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETD
 _LOCAL = {errno.EPERM, errno.EACCES}
 
 
-def _classify(err: BaseException) -> Optional[str]:
-    code = getattr(err, "errno", None)
+def _classify(err: OSError) -> str | None:
+    code = err.errno
     if code in _REFUSED:
         return "refused"
     if code in _REJECTED:
@@ -128,7 +128,7 @@ async def _resolve(host: str, port: int) -> Address:
     except OSError as err:
         raise NetError(f"cannot resolve {host!r}: {err}") from None
     addr = infos[0][4]
-    return addr[0], addr[1]
+    return str(addr[0]), int(addr[1])
 
 
 async def _probe_one(target: Address, source: Address, timeout: float, seed: int,
@@ -145,12 +145,12 @@ async def _probe_one(target: Address, source: Address, timeout: float, seed: int
                 break
             await asyncio.sleep(min(0.01, max(0.0, deadline - tr.now())))
         sent = ep.stats.frames_sent + ep.stats.retransmissions
-        if done.done() and isinstance(done.result(), PongReceived):
-            return SourceResult(local, "answered", done.result().rtt, sent)
+        pong = done.result() if done.done() else None
+        if isinstance(pong, PongReceived):
+            return SourceResult(local, "answered", pong.rtt, sent)
         for _, err in tr.errors:
-            status = _classify(err)
-            if status is not None:
-                return SourceResult(local, status, None, sent, f"{err.strerror or err}")
+            if isinstance(err, OSError) and (status := _classify(err)) is not None:
+                return SourceResult(local, status, None, sent, err.strerror or str(err))
         return SourceResult(local, "silent", None, sent)
     finally:
         tr.close()

@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from collections.abc import Callable
 
 from iaxsim.dialplan import Dialplan, Extension
 from iaxsim.dialplan.linked import LinkedServer
@@ -41,9 +41,9 @@ class DialStep:
 
     peer: str
     number: str
-    context: Optional[str]
-    username: Optional[str]
-    secret: Optional[str]
+    context: str | None
+    username: str | None
+    secret: str | None
     dial_string: str
     priority: int
 
@@ -53,7 +53,7 @@ class AnswerStep:
     """Answer locally: ``mode`` is "echo" or "tone" (None: the node's default)."""
 
     app: str
-    mode: Optional[str]
+    mode: str | None
     priority: int
 
 
@@ -65,7 +65,7 @@ class EndStep:
     priority: int
 
 
-Step = Union[DialStep, AnswerStep, EndStep]
+Step = DialStep | AnswerStep | EndStep
 
 
 def _substitute(text: str, values: dict[str, str]) -> str:
@@ -75,7 +75,7 @@ def _substitute(text: str, values: dict[str, str]) -> str:
 
 
 def parse_dial(data: str, number: str, account: str, path: str = "<dialplan>",
-               line: Optional[int] = None, priority: int = 1) -> list[DialStep]:
+               line: int | None = None, priority: int = 1) -> list[DialStep]:
     """The IAX2 targets of a Dial application's data, ``${EXTEN}``/``${ACCOUNT}`` substituted."""
     first = data.split(",", 1)[0]
     steps = []
@@ -115,17 +115,22 @@ def extension_steps(ext: Extension, number: str, account: str) -> list[Step]:
 class NodeDialplan:
     """The dialplan a node serves, for routing and for the engine's DPREQ answers."""
 
-    def __init__(self, dialplan: Optional[Dialplan] = None, linked: Optional[LinkedServer] = None,
+    def __init__(self, dialplan: Dialplan | None = None, linked: LinkedServer | None = None,
                  internal_context: str = "from-internal"):
-        if (dialplan is None) == (linked is None):
+        source: Dialplan | LinkedServer
+        if dialplan is not None and linked is None:
+            source = dialplan
+        elif linked is not None and dialplan is None:
+            source = linked
+        else:
             raise ValueError("give exactly one of dialplan and linked")
-        self.dialplan, self.linked = dialplan, linked
+        self.source = source
         self.internal_context = internal_context
-        self.warnings = list(dialplan.warnings if dialplan is not None else linked.warnings)
+        self.warnings = list(source.warnings)
 
     @classmethod
-    def from_dir(cls, directory: "str | os.PathLike[str]", account: str = "1001",
-                 internal_context: str = "from-internal") -> "NodeDialplan":
+    def from_dir(cls, directory: str | os.PathLike[str], account: str = "1001",
+                 internal_context: str = "from-internal") -> NodeDialplan:
         """Load ``DIR/extensions.conf``, or ``DIR/external.conf`` + ``DIR/link.conf``."""
         d = Path(directory)
         if not d.is_dir():
@@ -141,16 +146,16 @@ class NodeDialplan:
     @property
     def account(self) -> str:
         """``${ACCOUNT}`` for dial strings."""
-        return self.linked.account if self.linked is not None else "1001"
+        return self.source.account if isinstance(self.source, LinkedServer) else "1001"
 
     def link_usernames(self) -> list[str]:
         """User names our own link.conf dials peers as (``c${ACCOUNT}i``/``x``): by the trixbox
         convention linked servers call each other with them, so a node accepts them (no
         secret) unless iax.conf says otherwise."""
-        if self.linked is None:
+        if not isinstance(self.source, LinkedServer):
             return []
         names: list[str] = []
-        for ctx in self.linked.link.contexts.values():
+        for ctx in self.source.link.contexts.values():
             for ext in ctx.sorted_extensions():
                 for prio in ext.priorities:
                     if prio.app.lower() == "dial" and prio.data.strip().upper().startswith("IAX2/"):
@@ -159,12 +164,12 @@ class NodeDialplan:
                                 names.append(step.username)
         return names
 
-    def find(self, number: str, context: str, callerid: Optional[str] = None) -> Optional[Extension]:
+    def find(self, number: str, context: str, callerid: str | None = None) -> Extension | None:
         """The extension Asterisk would run for ``number`` in ``context``, or None."""
+        ls = self.source
         try:
-            if self.dialplan is not None:
-                return self.dialplan.find(number, context, callerid=callerid)
-            ls = self.linked
+            if isinstance(ls, Dialplan):
+                return ls.find(number, context, callerid=callerid)
             if context == ls.local_context:
                 return ls.local.find(number, ls.local_context, callerid=callerid)
             if context == ls.link_context:
@@ -178,7 +183,7 @@ class NodeDialplan:
             return None  # no such context
         return None
 
-    def route(self, number: str, context: str, callerid: Optional[str] = None) -> Optional[list[Step]]:
+    def route(self, number: str, context: str, callerid: str | None = None) -> list[Step] | None:
         """The steps for ``number`` in ``context``; None when no extension matches."""
         ext = self.find(number, context, callerid)
         if ext is None:
@@ -186,28 +191,32 @@ class NodeDialplan:
         return extension_steps(ext, number, self.account)
 
     # -- the interface the engine calls for DPREQ (exists/canmatch/matchmore)
-    def _ask(self, method: str, number: str, context: str, callerid: Optional[str]) -> bool:
+    def _parts(self, context: str) -> list[tuple[Dialplan, str]]:
+        """The (dialplan, context) pairs a DPREQ for ``context`` asks."""
+        ls = self.source
+        if isinstance(ls, Dialplan):
+            return [(ls, context)]
+        parts = []
+        if context in (ls.local_context, self.internal_context):
+            parts.append((ls.local, ls.local_context))
+        if context in (ls.link_context, self.internal_context):
+            parts.append((ls.link, ls.link_context))
+        return parts
+
+    def _ask(self, test: Callable[[Dialplan, str], bool], context: str) -> bool:
         try:
-            if self.dialplan is not None:
-                return bool(getattr(self.dialplan, method)(number, context, callerid=callerid))
-            ls = self.linked
-            parts = []
-            if context in (ls.local_context, self.internal_context):
-                parts.append((ls.local, ls.local_context))
-            if context in (ls.link_context, self.internal_context):
-                parts.append((ls.link, ls.link_context))
-            return any(getattr(dp, method)(number, ctx, callerid=callerid) for dp, ctx in parts)
+            return any(test(dp, ctx) for dp, ctx in self._parts(context))
         except (IaxsimError, KeyError):
             return False
 
-    def exists(self, number: str, context: str, callerid: Optional[str] = None) -> bool:
+    def exists(self, number: str, context: str, callerid: str | None = None) -> bool:
         """Asterisk's ast_exists_extension over the served contexts."""
-        return self._ask("exists", number, context, callerid)
+        return self._ask(lambda dp, ctx: dp.exists(number, ctx, callerid=callerid), context)
 
-    def canmatch(self, number: str, context: str, callerid: Optional[str] = None) -> bool:
+    def canmatch(self, number: str, context: str, callerid: str | None = None) -> bool:
         """Asterisk's ast_canmatch_extension over the served contexts."""
-        return self._ask("canmatch", number, context, callerid)
+        return self._ask(lambda dp, ctx: dp.canmatch(number, ctx, callerid=callerid), context)
 
-    def matchmore(self, number: str, context: str, callerid: Optional[str] = None) -> bool:
+    def matchmore(self, number: str, context: str, callerid: str | None = None) -> bool:
         """Asterisk's ast_matchmore_extension over the served contexts."""
-        return self._ask("matchmore", number, context, callerid)
+        return self._ask(lambda dp, ctx: dp.matchmore(number, ctx, callerid=callerid), context)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from iaxsim.errors import IaxsimError
 from iaxsim.iax2.engine import Endpoint, Event
@@ -104,8 +105,8 @@ class Transport:
     #: Most peers remembered as reaching a socket other than the first (oldest forgotten).
     max_routes = 4096
 
-    def __init__(self, endpoint: Endpoint, on_event: Optional[Callable[[Event], None]] = None,
-                 capture: Optional[list] = None):
+    def __init__(self, endpoint: Endpoint, on_event: Callable[[Event], None] | None = None,
+                 capture: list[Datagram] | None = None):
         self.endpoint = endpoint
         self.on_event = on_event
         self.capture = capture
@@ -117,16 +118,16 @@ class Transport:
         endpoint.config.wallclock_offset = time.time()
         self._socks: list[asyncio.DatagramTransport] = []
         self._local: list[Address] = []
-        self._connected: list[Optional[Address]] = []
+        self._connected: list[Address | None] = []
         self._routes: dict[Address, int] = {}
-        self._timer: Optional[asyncio.TimerHandle] = None
-        self._timer_at: Optional[float] = None
-        self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = []
         self._closed = False
 
     # ---------------------------------------------------------------- sockets
     async def bind(self, addr: Address = ("127.0.0.1", 0),
-                   remote: Optional[Address] = None, rcvbuf: int = 1 << 20) -> Address:
+                   remote: Address | None = None, rcvbuf: int = 1 << 20) -> Address:
         """Open a UDP socket on ``addr`` (port 0: any free port); returns the bound address.
         With ``remote`` the socket is connected, so ICMP errors (nothing listening) are
         reported in ``stats.icmp_errors`` and ``errors``. ``rcvbuf`` asks the kernel for a
@@ -181,16 +182,21 @@ class Transport:
         self.pump()
         return result
 
-    def expect(self, predicate: Callable[[Event], bool]) -> asyncio.Future:
+    def expect(self, predicate: Callable[[Event], bool]) -> asyncio.Future[Event]:
         """A future resolved with the first later event for which ``predicate`` is true.
         Register it *before* issuing the command whose outcome it waits for."""
-        fut: asyncio.Future = self._loop.create_future()
+        fut: asyncio.Future[Event] = self._loop.create_future()
         entry = (predicate, fut)
         self._waiters.append(entry)
-        fut.add_done_callback(lambda _f: entry in self._waiters and self._waiters.remove(entry))
+
+        def forget(_fut: asyncio.Future[Event]) -> None:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+        fut.add_done_callback(forget)
         return fut
 
-    async def wait(self, fut: asyncio.Future, timeout: Optional[float] = None) -> Event:
+    async def wait(self, fut: asyncio.Future[Event], timeout: float | None = None) -> Event:
         """Await a future from :meth:`expect`; raises NetError after ``timeout`` seconds."""
         try:
             return await asyncio.wait_for(fut, timeout)
@@ -198,7 +204,7 @@ class Transport:
             raise NetError(f"no matching event within {timeout} s") from None
 
     async def wait_for(self, predicate: Callable[[Event], bool],
-                       timeout: Optional[float] = None) -> Event:
+                       timeout: float | None = None) -> Event:
         """The next event for which ``predicate`` is true (raises NetError on timeout)."""
         return await self.wait(self.expect(predicate), timeout)
 

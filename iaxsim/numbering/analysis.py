@@ -119,8 +119,9 @@ class PlanAnalysis:
             written.append(path)
         return written
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """Headline figures and findings as plain JSON-ready data."""
+        ps, hist = self.pair_scores, self.candidate_histogram
         return {
             "servers": list(self.plan.servers),
             "extensions": len(self.plan),
@@ -128,8 +129,8 @@ class PlanAnalysis:
             "block_digits": self.block_digits,
             "pattern_counts": dict(self.pattern_counts),
             "link_conf_sizes": dict(self.link_sizes) if self.link_sizes is not None else None,
-            "conflicts": [{"number": r.number, "servers": list(r.servers)}
-                          for r in self.conflicts.itertuples()],
+            "conflicts": [{"number": n, "servers": list(servers)}
+                          for n, servers in zip(self.conflicts["number"], self.conflicts["servers"])],
             "prefix_hazards": [{"short": r.short, "long": r.long, "scope": r.scope}
                                for r in self.prefix_hazards.itertuples()],
             "reserved_collisions": [{"server": r.server, "extension": r.extension,
@@ -137,9 +138,10 @@ class PlanAnalysis:
                                     for r in self.reserved_collisions.itertuples()],
             "uniform_length": bool(self.uniform_length),
             "overlap_score": float(self.overlap_score),
-            "pair_scores": [{"a": r.server_a, "b": r.server_b, "score": float(r.score)}
-                            for r in self.pair_scores.itertuples()],
-            "candidates_histogram": {int(k): int(v) for k, v in self.candidate_histogram.items()},
+            "pair_scores": [{"a": a, "b": b, "score": float(score)} for a, b, score in
+                            zip(ps["server_a"], ps["server_b"], ps["score"])],
+            "candidates_histogram": {int(k): int(v) for k, v in
+                                     zip(hist.index.tolist(), hist.tolist())},
             "clean": bool(self.is_clean),
         }
 
@@ -164,15 +166,18 @@ class PlanAnalysis:
                        + ", ".join(f"{s} {n}" for s, n in self.link_sizes.items()))
         out.append("")
         out.append(f"Conflicts (same number on several servers, unroutable): {self.n_conflicts}")
-        for row in self.conflicts.head(limit).itertuples():
-            out.append(f"  {row.number}: {', '.join(row.servers)}")
+        head = self.conflicts.head(limit)
+        for number, servers in zip(head["number"], head["servers"]):
+            out.append(f"  {number}: {', '.join(servers)}")
         _more(out, self.n_conflicts, limit)
         cross = int((self.prefix_hazards["scope"] == "cross-server").sum()) if self.n_prefix_hazards else 0
         out.append(f"Prefix hazards (dialling the shorter number waits the {self.digit_timeout:g} s "
                    f"digit timeout): {self.n_prefix_hazards} ({cross} cross-server)")
-        for row in self.prefix_hazards.head(limit).itertuples():
-            out.append(f"  {row.short} ({', '.join(row.short_servers)}) is a prefix of "
-                       f"{row.long} ({', '.join(row.long_servers)})")
+        head = self.prefix_hazards.head(limit)
+        for short, short_servers, long, long_servers in zip(
+                head["short"], head["short_servers"], head["long"], head["long_servers"]):
+            out.append(f"  {short} ({', '.join(short_servers)}) is a prefix of "
+                       f"{long} ({', '.join(long_servers)})")
         _more(out, self.n_prefix_hazards, limit)
         res = ", ".join(f"{k} {'/'.join(v)}" for k, v in self.reserved.items() if v)
         out.append(f"Reserved-prefix collisions ({res or 'none reserved'}): {self.n_reserved_collisions}")
@@ -249,15 +254,16 @@ def analyze(plan: NumberingPlan, mode: str = "block", block_digits: int = 2,
 
     hazard_rows = []
     for short, long in find_prefix_pairs(owners):
-        a, b = owners[short], owners[long]
-        scope = "same server" if len(a) == 1 and a == b else "cross-server"
-        hazard_rows.append((short, a, long, b, scope))
+        short_owners, long_owners = owners[short], owners[long]
+        scope = "same server" if len(short_owners) == 1 and short_owners == long_owners else "cross-server"
+        hazard_rows.append((short, short_owners, long, long_owners, scope))
     hazards = pd.DataFrame(hazard_rows, columns=["short", "short_servers", "long", "long_servers", "scope"])
 
     # --- claims: which servers' patterns match which claim unit
-    def claims_for(m: str) -> tuple[dict, dict]:
+    def claims_for(m: str) -> tuple[dict[tuple[int, str], list[str]],
+                                    dict[tuple[int, str], Counter[str]]]:
         key_servers: dict[tuple[int, str], list[str]] = {}
-        key_counts: dict[tuple[int, str], Counter] = {}
+        key_counts: dict[tuple[int, str], Counter[str]] = {}
         for s in plan.servers:
             for e in plan.extensions[s]:
                 key = claim_key(e, m, block_digits)
@@ -287,7 +293,7 @@ def analyze(plan: NumberingPlan, mode: str = "block", block_digits: int = 2,
     pattern_overlap.index.name = "patterns_of"
     pattern_overlap.columns.name = "extensions_of"
 
-    block_pair = {a: Counter() for a in plan.servers}
+    block_pair: dict[str, Counter[str]] = {a: Counter() for a in plan.servers}
     shared_total = 0
     for key, servers in block_servers.items():
         if len(servers) < 2:
@@ -355,10 +361,10 @@ def analyze(plan: NumberingPlan, mode: str = "block", block_digits: int = 2,
                         res_rows.append((s, e, r, kind))
     reserved_collisions = pd.DataFrame(res_rows, columns=["server", "extension", "reserved", "kind"])
 
-    counts = {s: len(server_patterns(plan, s, mode, block_digits)) for s in plan.servers}
+    pattern_counts = {s: len(server_patterns(plan, s, mode, block_digits)) for s in plan.servers}
     sizes_out = link_conf_sizes(plan, mode, block_digits) if link_sizes else None
     return PlanAnalysis(plan, mode, block_digits, digit_timeout, conflicts, hazards, pattern_overlap,
-                        pair_scores, routes, lengths, reserved_collisions, counts, overlap_score,
+                        pair_scores, routes, lengths, reserved_collisions, pattern_counts, overlap_score,
                         {k: v for k, v in reserved_map.items()}, sizes_out)
 
 

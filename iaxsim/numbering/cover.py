@@ -74,7 +74,8 @@ def cover_masks(numbers: Iterable[str]) -> list[Masks]:
     return out
 
 
-def _primes(numbers: frozenset[str], length: int, memo: dict) -> list[Masks]:
+def _primes(numbers: frozenset[str], length: int,
+            memo: dict[frozenset[str], list[Masks]]) -> list[Masks]:
     """Every maximal product of digit sets inside ``numbers`` (all of one ``length``)."""
     if length == 0:
         return [()]
@@ -131,16 +132,18 @@ def _exact_minimum(group: set[str], length: int, upper: int,
         for n in mem:
             covering[n].append(i)
     biggest = max(len(m) for m in members)
-    best: list = [upper, None]
-    nodes = [0]
+    best_size = upper
+    best: list[int] | None = None
+    nodes = 0
 
     def search(uncovered: frozenset[str], chosen: list[int]) -> None:
+        nonlocal best_size, best, nodes
         if not uncovered:
-            if len(chosen) < best[0]:
-                best[0], best[1] = len(chosen), list(chosen)
+            if len(chosen) < best_size:
+                best_size, best = len(chosen), list(chosen)
             return
-        nodes[0] += 1
-        if nodes[0] > budget or len(chosen) + -(-len(uncovered) // biggest) >= best[0]:
+        nodes += 1
+        if nodes > budget or len(chosen) + -(-len(uncovered) // biggest) >= best_size:
             return
         pivot = min(uncovered, key=lambda n: len(covering[n]))
         for i in sorted(covering[pivot], key=lambda i: -len(members[i] & uncovered)):
@@ -149,9 +152,9 @@ def _exact_minimum(group: set[str], length: int, upper: int,
             chosen.pop()
 
     search(frozenset(group), [])
-    if best[1] is None:
+    if best is None:
         return None
-    return [primes[i] for i in best[1]]
+    return [primes[i] for i in best]
 
 
 def numbers_from_specs(specs: Iterable[str]) -> list[str]:
@@ -180,7 +183,7 @@ _KEY = [(_POP[m], (m & -m).bit_length()) for m in range(1024)]
 _DIGITS = [[str(d) for d in range(10) if m >> d & 1] for m in range(1024)]
 
 
-def _order_key(p: Masks):
+def _order_key(p: Masks) -> tuple[tuple[int, int], ...]:
     return tuple([_KEY[m] for m in p])
 
 
@@ -189,8 +192,8 @@ def _factor(strings: list[str]) -> list[Masks]:
     if not strings:
         return []
     length = len(strings[0])
-    intern: dict[tuple, int] = {(): 0}
-    nodes: list[tuple] = [()]  # node id -> tuple of (digit, child id)
+    intern: dict[tuple[tuple[int, int], ...], int] = {(): 0}
+    nodes: list[tuple[tuple[int, int], ...]] = [()]  # node id -> tuple of (digit, child id)
 
     def build(lo: int, hi: int, pos: int) -> int:
         if pos == length:
@@ -269,7 +272,7 @@ def _expand(patterns: list[Masks], members: set[str],
     whether any grew.
     """
     if not patterns:
-        return patterns, False
+        return [], False
     length = len(patterns[0])
     slots: list[dict[str, int]] = [{} for _ in range(length)]
     for n in members:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -306,12 +306,14 @@ class NumberingPlan:
         Path(path).write_text(self.to_csv_text(ranges=ranges), encoding="utf-8")
 
 
-def _runs(exts: tuple[str, ...], names: Mapping[tuple[str, str], str], server: str):
+def _runs(exts: tuple[str, ...], names: Mapping[tuple[str, str], str],
+          server: str) -> Iterator[tuple[str, str]]:
     """Yield (first, last) runs of consecutive equal-width extensions; named ones stand alone."""
-    run_first = run_last = None
+    run_first: str | None = None
+    run_last = ""
     for ext in exts:
         named = (server, ext) in names
-        if (run_last is not None and not named and (server, run_first) not in names
+        if (run_first is not None and not named and (server, run_first) not in names
                 and len(ext) == len(run_last) and int(ext) == int(run_last) + 1):
             run_last = ext
             continue

@@ -16,24 +16,26 @@ The scheme (what "fewest changes" is measured over):
 
 The assignment maximising kept extensions is exact: choosing one "mandatory" unit per
 server and giving every other unit to the server with most extensions in it reduces to a
-rectangular assignment problem (cost = best(u) − value(s, u)), solved with the Hungarian
-algorithm. Changed extensions get ``unit + old last digits`` when that is free (``6012 →
+rectangular assignment problem (cost = best(u) − value(s, u)), solved by SciPy's
+``linear_sum_assignment``; ties go to the proposal handing out the fewest units (see
+:func:`assign_units`). Changed extensions get ``unit + old last digits`` when that is free (``6012 →
 7012``), else the lowest free number in the server's units.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 
 from iaxsim.numbering.analysis import (DEFAULT_EMERGENCY, DEFAULT_OUTSIDE_LINE, PlanAnalysis,
                                        _digits, analyze)
 from iaxsim.numbering.plan import NumberingPlan, PlanError
 
-__all__ = ["renumber", "RenumberResult", "free_units", "assign_units", "hungarian"]
+__all__ = ["renumber", "RenumberResult", "free_units", "assign_units"]
 
 
 @dataclass
@@ -101,70 +103,36 @@ def _unit_capacity(unit: str, length: int, reserved: tuple[str, ...]) -> int:
     return max(total, 0)
 
 
-def hungarian(cost: np.ndarray) -> list[int]:
-    """Minimum-cost assignment of each row to a distinct column (rows <= columns).
-
-    Shortest-augmenting-path form of the Hungarian algorithm, O(rows² · columns).
-    """
-    n, m = cost.shape
-    if n > m:
-        raise ValueError("hungarian: more rows than columns")
-    inf = float("inf")
-    u = np.zeros(n + 1)
-    v = np.zeros(m + 1)
-    p = np.zeros(m + 1, dtype=int)  # column -> row (1-based), 0 = free
-    way = np.zeros(m + 1, dtype=int)
-    for i in range(1, n + 1):
-        p[0] = i
-        j0 = 0
-        minv = np.full(m + 1, inf)
-        used = np.zeros(m + 1, dtype=bool)
-        while True:
-            used[j0] = True
-            i0 = p[j0]
-            cur = cost[i0 - 1] - u[i0] - v[1:]
-            free = ~used[1:]
-            better = free & (cur < minv[1:])
-            minv[1:][better] = cur[better]
-            way[1:][better] = j0
-            cand = np.where(free, minv[1:], inf)
-            j1 = int(np.argmin(cand)) + 1
-            delta = cand[j1 - 1]
-            used_idx = np.nonzero(used)[0]
-            u[p[used_idx]] += delta
-            v[used_idx] -= delta
-            minv[1:][free] -= delta
-            j0 = j1
-            if p[j0] == 0:
-                break
-        while True:
-            j1 = way[j0]
-            p[j0] = p[j1]
-            j0 = j1
-            if j0 == 0:
-                break
-    result = [-1] * n
-    for j in range(1, m + 1):
-        if p[j]:
-            result[p[j] - 1] = j - 1
-    return result
-
-
 def assign_units(values: np.ndarray) -> list[set[int]]:
     """Give each row (server) >= 1 column (unit), each column to <= 1 row, maximising value sum.
 
     ``values[s, u]`` = extensions server ``s`` keeps if it owns unit ``u``. Returns, per
-    server, the set of unit indices it gets (units worth nothing to anyone stay free).
+    server, the set of unit indices it gets. Each server's one mandatory unit is a
+    rectangular assignment (:func:`scipy.optimize.linear_sum_assignment`); every other unit
+    worth something goes to the server keeping most in it (the first such server on a tie).
+
+    Among assignments keeping as many extensions, the fewest units are handed out: a
+    server gets a spare unit (one worth nothing to anyone) only when it would own no unit
+    otherwise, and the spare units are the lowest free ones, given out in server order.
     """
     n, m = values.shape
+    if n > m:
+        raise ValueError(f"assign_units: {n} servers but only {m} units")
     best = values.max(axis=0)
-    mandatory = hungarian(best[None, :] - values)
-    owned: list[set[int]] = [{mandatory[s]} for s in range(n)]
-    taken = set(mandatory)
+    spare = best <= 0
+    # Lexicographic cost in one integer-valued matrix: extensions lost first, then the
+    # number of spare units taken, then their positions. A spare term is n*m + index, so
+    # the n picks' spare terms add up to less than the weight of one lost extension.
+    tie = np.where(spare, n * m + np.arange(m), 0)
+    cost = (best[None, :] - values) * (n * (n * m + m) + 1) + tie[None, :]
+    _, cols = linear_sum_assignment(cost)
+    mandatory = [int(u) for u in cols]
+    spares = iter(sorted(u for u in mandatory if spare[u]))
+    mandatory = [next(spares) if spare[u] else u for u in mandatory]
+    owned = [{u} for u in mandatory]
     for u in range(m):
-        if u in taken or best[u] <= 0:
-            continue
-        owned[int(np.argmax(values[:, u]))].add(u)
+        if u not in mandatory and not spare[u]:
+            owned[int(np.argmax(values[:, u]))].add(u)
     return owned
 
 
@@ -254,14 +222,15 @@ def renumber(plan: NumberingPlan, outside_line: Iterable[str] = DEFAULT_OUTSIDE_
         new_plan[s] = sorted(mapping.values())
     table = pd.DataFrame(rows, columns=["server", "old", "new", "changed"])
     new = NumberingPlan.from_dict(new_plan, names=names)
-    kw = dict(outside_line=outside_line, emergency=emergency, reserved=reserved,
-              mode=mode, block_digits=block_digits)
+    before, after = (analyze(p, outside_line=outside_line, emergency=emergency, reserved=reserved,
+                             mode=mode, block_digits=block_digits) for p in (plan, new))
     return RenumberResult(table, new, {s: tuple(sorted(units[i] for i in owned[si]))
                                        for si, s in enumerate(plan.servers)},
-                          length, k, analyze(plan, **kw), analyze(new, **kw))
+                          length, k, before, after)
 
 
-def _free_numbers(units: list[str], length: int, reserved: tuple[str, ...], used: set[str]):
+def _free_numbers(units: list[str], length: int, reserved: tuple[str, ...],
+                  used: set[str]) -> Iterator[str]:
     """Lazily yield free numbers of ``length`` under ``units``, lowest first."""
     for u in units:
         width = length - len(u)

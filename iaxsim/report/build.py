@@ -5,9 +5,13 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iaxsim.errors import IaxsimError
 from iaxsim.report.output import OUTPUT_ENV
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 
 class NotebookFailed(IaxsimError):
@@ -28,7 +32,7 @@ class ReportPage:
     title: str
 
 
-def notebook_title(nb) -> str:
+def notebook_title(nb: NotebookNode) -> str:
     """The first Markdown heading of a notebook, or its file name."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -38,7 +42,7 @@ def notebook_title(nb) -> str:
     return ""
 
 
-def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None):
+def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None) -> NotebookNode:
     """Run every cell of a notebook in a fresh kernel (cwd = its folder); return the executed notebook.
 
     With ``out_dir`` the kernel's ``IAXSIM_REPORT_DIR`` names it (made absolute), so the files the
@@ -61,7 +65,7 @@ def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None
     return nb
 
 
-def export_html(nb, page: Path) -> None:
+def export_html(nb: NotebookNode, page: Path) -> None:
     """Write a notebook as a self-contained HTML page (figures embedded as data URIs)."""
     from nbconvert import HTMLExporter
 

@@ -12,17 +12,23 @@ and replicated measurements are drawn as a mean line inside its 95 % confidence 
 """
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from iaxsim.errors import IaxsimError
-from iaxsim.theory.stats import t975
+from iaxsim.theory.stats import mean_ci
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
 __all__ = ["PlotError", "PALETTE", "SERIES_COLORS", "color", "style", "new_figure", "label_axes",
            "has_unit", "ci_frame", "band", "plot_bands", "bars", "ladder", "save_figure"]
@@ -58,7 +64,7 @@ SERIES_COLORS.update({f"{n} servers": PALETTE[(n - 2) % len(PALETTE)] for n in r
 _UNIT = re.compile(r"\([^()]+\)\s*$|\[[^\[\]]+\]\s*$")
 
 
-def color(key: Any) -> str:
+def color(key: object) -> str:
     """The colour of a series: fixed for known names, otherwise stable (hash of its name)."""
     name = str(key)
     if name in SERIES_COLORS:
@@ -66,18 +72,19 @@ def color(key: Any) -> str:
     return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
-def style() -> dict[str, Any]:
+def style() -> dict[str, object]:
     """Apply the study's matplotlib style (readable in HTML at 100 dpi); returns the settings applied."""
-    import matplotlib as mpl
+    import matplotlib.style
+    from cycler import cycler
 
-    settings = {
+    settings: dict[str, object] = {
         "figure.figsize": (7.0, 4.0), "figure.dpi": 100, "savefig.dpi": 100,
         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
         "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
         "legend.fontsize": 9, "legend.frameon": False,
-        "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+        "axes.prop_cycle": cycler(color=list(PALETTE)),
     }
-    mpl.rcParams.update(settings)
+    matplotlib.style.use(settings)
     return settings
 
 
@@ -86,7 +93,7 @@ def has_unit(label: str) -> bool:
     return bool(_UNIT.search(label or ""))
 
 
-def label_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
+def label_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     """Title and axis labels; each axis label must end with its unit, e.g. ``"delay (s)"``."""
     if not title or not title.strip():
         raise PlotError("every figure needs a title")
@@ -99,13 +106,13 @@ def label_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def new_figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1, width: float | None = None,
-               height: float = 4.0):
+               height: float = 4.0) -> tuple[Figure, Axes | list[Axes]]:
     """A styled figure with ``ncols`` axes labelled alike; returns ``(fig, ax)`` or ``(fig, axes)``."""
     import matplotlib.pyplot as plt
 
     style()
-    fig, axes = plt.subplots(1, ncols, figsize=(width or 7.0 * ncols ** 0.8, height), squeeze=False)
-    axes = list(axes[0])
+    fig, grid = plt.subplots(1, ncols, figsize=(width or 7.0 * ncols ** 0.8, height), squeeze=False)
+    axes: list[Axes] = list(grid[0])
     for ax in axes:
         label_axes(ax, title, xlabel, ylabel)
     fig.set_layout_engine("constrained")
@@ -132,18 +139,18 @@ def ci_frame(df: pd.DataFrame, x: str, y: str, by: str | Sequence[str] | None = 
     for key, part in df.groupby([*groups, x], sort=True):
         key = key if isinstance(key, tuple) else (key,)
         vals = part[y].to_numpy(dtype=float)
-        vals = vals[~np.isnan(vals)]
-        n = len(vals)
-        mean = float(vals.mean()) if n else math.nan
-        half = t975(n - 1) * float(vals.std(ddof=1)) / math.sqrt(n) if n >= 2 else 0.0
-        rows.append({**dict(zip([*groups, x], key)), "mean": mean, "ci_low": mean - half,
-                     "ci_high": mean + half, "n": n})
+        n = int(np.count_nonzero(~np.isnan(vals)))
+        mean, low, high = mean_ci(vals)
+        if n == 1:
+            low = high = mean
+        rows.append({**dict(zip([*groups, x], key)), "mean": mean, "ci_low": low,
+                     "ci_high": high, "n": n})
     return pd.DataFrame(rows, columns=[*groups, x, "mean", "ci_low", "ci_high", "n"])
 
 
-def band(ax, x: Sequence[float], mean: Sequence[float], low: Sequence[float] | None = None,
-         high: Sequence[float] | None = None, *, label: str, key: Any = None, marker: str = "o",
-         linestyle: str = "-"):
+def band(ax: Axes, x: ArrayLike, mean: ArrayLike, low: ArrayLike | None = None,
+         high: ArrayLike | None = None, *, label: str, key: object = None, marker: str = "o",
+         linestyle: str = "-") -> Line2D:
     """Draw a mean line in the series' colour and, when given, its confidence band around it."""
     c = color(label if key is None else key)
     (line,) = ax.plot(x, mean, marker=marker, linestyle=linestyle, color=c, label=label, markersize=4)
@@ -152,7 +159,7 @@ def band(ax, x: Sequence[float], mean: Sequence[float], low: Sequence[float] | N
     return line
 
 
-def plot_bands(ax, df: pd.DataFrame, x: str, y: str, by: str | None = None, *,
+def plot_bands(ax: Axes, df: pd.DataFrame, x: str, y: str, by: str | None = None, *,
                label_format: str = "{}", key_format: str | None = None, marker: str = "o",
                linestyle: str = "-") -> pd.DataFrame:
     """Replicated runs → one mean line with its 95 % band per ``by`` value; returns the CI table drawn.
@@ -171,7 +178,7 @@ def plot_bands(ax, df: pd.DataFrame, x: str, y: str, by: str | None = None, *,
     return table
 
 
-def bars(ax, table: pd.DataFrame, category: str, series: Sequence[str], *, err: dict[str, tuple[str, str]]
+def bars(ax: Axes, table: pd.DataFrame, category: str, series: Sequence[str], *, err: dict[str, tuple[str, str]]
          | None = None) -> None:
     """Grouped bars: one group per ``category`` row, one bar per column in ``series`` (its colour).
 
@@ -194,7 +201,7 @@ def bars(ax, table: pd.DataFrame, category: str, series: Sequence[str], *, err: 
     ax.legend()
 
 
-def ladder(ax, trace: pd.DataFrame, lanes: Sequence[str], *, src: str = "src", dst: str = "dst",
+def ladder(ax: Axes, trace: pd.DataFrame, lanes: Sequence[str], *, src: str = "src", dst: str = "dst",
            label: str = "label", time: str = "time", max_rows: int = 40,
            names: dict[str, str] | None = None) -> None:
     """A message-sequence ('ladder') chart: one vertical lane per address, one arrow per datagram.
@@ -229,7 +236,7 @@ def ladder(ax, trace: pd.DataFrame, lanes: Sequence[str], *, src: str = "src", d
         ax.spines[side].set_visible(False)
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write a figure as PNG (folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

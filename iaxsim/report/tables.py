@@ -80,16 +80,16 @@ def _call_ends(calls: str) -> tuple[str, str]:
 def qualify_rows(table: pd.DataFrame) -> pd.Series:
     """Boolean mask of the qualify traffic in a :func:`frame_table`: POKE, PONG and the ACKs of
     those dialogs (matched by address and call number, as Asterisk keys a dialog)."""
-    keys: set[tuple[str, str]] = set()
-    for row in table[table["label"] == "POKE"].itertuples():
-        keys.add((row.src, _call_ends(row.calls)[0]))
+    pokes = table[table["label"] == "POKE"]
+    keys = {(src, _call_ends(calls)[0]) for src, calls in zip(pokes["src"], pokes["calls"])}
     mask = []
-    for row in table.itertuples():
-        if row.kind != "full":
+    for kind, label, src, dst, calls in zip(table["kind"], table["label"], table["src"],
+                                            table["dst"], table["calls"]):
+        if kind != "full":
             mask.append(False)
             continue
-        s, d = _call_ends(row.calls)
-        mask.append(row.label in ("POKE", "PONG") or (row.src, s) in keys or (row.dst, d) in keys)
+        s, d = _call_ends(calls)
+        mask.append(label in ("POKE", "PONG") or (src, s) in keys or (dst, d) in keys)
     return pd.Series(mask, index=table.index, dtype=bool)
 
 
