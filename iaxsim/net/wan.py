@@ -743,3 +743,50 @@ def parse_server(text: str) -> tuple[str, str, Address]:
         raise NetError(f"bad server {text!r}: expected NAME=HOST:PORT or NAME.KIND=HOST:PORT")
     name, _, kind = name.partition(".")
     return name, kind or "external", parse_hostport(addr)
+
+
+def _pair(text: str, what: str) -> tuple[str, str, str]:
+    """``"SRC->DST[.KIND]"`` -> ``(src, dst, kind)``."""
+    src, sep, dst = text.partition("->")
+    if not sep or not src.strip() or not dst.strip():
+        raise NetError(f"bad {what} {text!r}: expected SRC->DST")
+    dst, _, kind = dst.strip().partition(".")
+    return src.strip(), dst, kind or "any"
+
+
+def parse_drop(text: str, stateful: bool = False) -> DropRule:
+    """``"SRC->DST[.KIND][:PORT]"`` -> a :class:`DropRule` (``*`` for any server; no port: the
+    receiving server's own port). ``"B->A:4569"`` drops UDP 4569 from B to A. Raises NetError."""
+    head, sep, port = text.rpartition(":")
+    if not sep:
+        head, port = text, ""
+    src, dst, kind = _pair(head, "drop rule")
+    number: int | None = None
+    if port:
+        try:
+            number = int(port)
+        except ValueError:
+            raise NetError(f"bad drop rule {text!r}: port {port!r} is not a number") from None
+    return DropRule(src, dst, kind, number, stateful)
+
+
+def parse_link(text: str) -> tuple[tuple[str, str], Impairment]:
+    """``"SRC->DST:latency=0.03,jitter=0.002,loss=0.01,duplicate=0,reorder=1"`` -> the direction
+    and its :class:`Impairment` (fields not given are 0). Raises NetError."""
+    head, sep, body = text.partition(":")
+    src, dst, kind = _pair(head, "link")
+    if kind != "any":
+        raise NetError(f"bad link {text!r}: a link joins two servers, not an address")
+    values: dict[str, float] = {}
+    for item in filter(None, body.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in ("latency", "jitter", "loss", "duplicate", "reorder"):
+            raise NetError(f"bad link {text!r}: expected latency=, jitter=, loss=, duplicate= "
+                           f"or reorder=, got {item!r}")
+        try:
+            values[key] = float(value)
+        except ValueError:
+            raise NetError(f"bad link {text!r}: {key} {value!r} is not a number") from None
+    reorder = bool(values.pop("reorder", 0.0))
+    return (src, dst), Impairment(reorder=reorder, **values)
