@@ -21,6 +21,7 @@ from net_helpers import ROOT, run
 
 from iaxsim import cli
 from iaxsim.iax2.engine import Endpoint, PongReceived
+from iaxsim.net.probe import probe
 from iaxsim.net.transport import NetError, Transport
 from iaxsim.net.wan import (DropRule, Impairment, WanConfig, WanEmulator, WanServer, parse_drop,
                             parse_link)
@@ -431,3 +432,27 @@ def test_cli_relays_until_terminated_and_prints_counters(hosts):
     assert counters["A.external>B.external"]["forwarded"] == 1
     assert counters["B.external>A.external"]["dropped_firewall"] == 1
     assert [d for _, d, _ in b.got] == [b"through"] and a.got == []
+
+
+def test_probe_through_the_emulator_from_a_server_address_only():
+    async def main():
+        b = Transport(Endpoint(seed=2))
+        try:
+            b_addr = await b.bind(("127.0.0.1", 0))
+            free = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            free.bind(("127.0.0.1", 0))
+            p_addr = free.getsockname()
+            free.close()
+            cfg = WanConfig(servers=(WanServer("P", {"external": p_addr}),
+                                     WanServer("B", {"external": b_addr})),
+                            default=Impairment(latency=0.010))
+            async with WanEmulator(cfg) as wan:
+                ok = await probe(wan.proxy("P", "B"), [p_addr], timeout=2)
+                other = await probe(wan.proxy("P", "B"), [("127.0.0.1", 0)], timeout=0.3)
+                return ok, other, wan.strays
+        finally:
+            b.close()
+
+    ok, other, strays = run(main())
+    assert ok.reachable and 0.020 <= ok.results[0].rtt < 0.030
+    assert [r.status for r in other.results] == ["silent"] and strays >= 1
