@@ -252,6 +252,24 @@ def test_from_scenario_reads_the_network_table():
         WanConfig.from_scenario(scenario, addrs)
     with pytest.raises(NetError, match="no address given for server B"):
         WanConfig.from_scenario(scenario, {"A": addrs["A"]})
+    with pytest.raises(NetError, match="the scenario has no server C"):
+        WanConfig.from_scenario(scenario, {**addrs, "C": {"external": ("127.0.0.1", 4003)}})
+
+
+def test_from_scenario_links_keep_the_pair_latency_as_the_simulator_does():
+    scenario = {"servers": [{"id": "A", "site": "x"}, {"id": "B", "site": "x"}, {"id": "C"}],
+                "network": {"latency": 0.03, "site_latency": 0.001, "loss": 0.1,
+                            "links": [{"from": "A", "to": "B", "loss": 0.5},
+                                      {"from": "A", "to": "C", "jitter": 0.004}],
+                            "firewall": [{"from": "C", "to": "A", "kind": "internal", "port": 5060}]}}
+    addrs = {n: {"external": ("127.0.0.1", 4000 + i)} for i, n in enumerate("ABC")}
+    cfg = WanConfig.from_scenario(scenario, addrs, seed=5)
+    assert cfg.impairment("A", "B") == Impairment(latency=0.001, loss=0.5)
+    assert cfg.impairment("A", "C") == Impairment(latency=0.03, jitter=0.004, loss=0.1)
+    assert cfg.impairment("B", "A") == Impairment(latency=0.001, loss=0.1)
+    assert cfg.impairment("C", "B") == Impairment(latency=0.03, loss=0.1)
+    assert cfg.rules == (DropRule("C", "A", "internal", 5060, True),)   # stateful by default
+    assert cfg.seed == 5
 
 
 def test_link_overrides_one_direction(hosts):
@@ -315,9 +333,13 @@ def test_bad_settings_are_refused():
         parse_drop("B-A:4569")
 
 
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
 def test_stop_closes_everything_and_counts_what_was_still_delayed(hosts):
     a, b = hosts()
-    threads = threading.active_count()
+    threads, fds = threading.active_count(), open_fds()
     wan = WanEmulator(two(a, b, default=Impairment(latency=1.0)))
     wan.start()
     assert threading.active_count() == threads + 1 and wan.running
@@ -328,7 +350,7 @@ def test_stop_closes_everything_and_counts_what_was_still_delayed(hosts):
         time.sleep(0.005)
     socks = list(wan._socks)
     wan.stop()
-    assert not wan.running and threading.active_count() == threads
+    assert not wan.running and threading.active_count() == threads and open_fds() == fds
     assert socks and all(s.fileno() == -1 for s in socks)
     counts = wan.pair_counters("A", "B")
     assert (counts.received, counts.forwarded, counts.discarded) == (5, 0, 5)
@@ -341,21 +363,25 @@ def test_stop_closes_everything_and_counts_what_was_still_delayed(hosts):
 def test_async_with_and_a_bind_failure_leaves_nothing_open(hosts):
     a, b = hosts()
 
-    async def main() -> bool:
+    async def main() -> tuple[bool, bool]:
+        tasks = asyncio.all_tasks()
         async with WanEmulator(two(a, b)) as wan:
-            return wan.running
+            running = wan.running
+        return running, asyncio.all_tasks() == tasks        # no task of its own left behind
 
-    assert run(main())
+    fds = open_fds()
+    assert run(main()) == (True, True)
+    assert open_fds() == fds
     blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     blocker.bind(("127.89.0.1", b.addr[1]))                 # the face for B will want this address
-    threads = threading.active_count()
+    threads, fds = threading.active_count(), open_fds()
     try:
         wan = WanEmulator(two(a, b, proxy_network="127.89.0.0/30"))
         with pytest.raises(NetError, match="cannot bind"):
             wan.start()
     finally:
         blocker.close()
-    assert threading.active_count() == threads and all(s.fileno() == -1 for s in wan._socks)
+    assert threading.active_count() == threads and open_fds() == fds - 1  # the blocker closed
 
 
 # ------------------------------------------------------------------ IAX2 through it

@@ -137,6 +137,8 @@ class WanServer:
             if not 0 < addr[1] < 65536:
                 raise NetError(f"server {self.name} {kind} address {addr[0]}:{addr[1]}: "
                                "give the port the server listens on")
+        if self.nat and "external" not in self.addresses:
+            raise NetError(f"server {self.name} is behind NAT but has no external address")
 
     @property
     def site_name(self) -> str:
@@ -259,22 +261,30 @@ class WanConfig:
                 raise NetError(f"no address given for server {sid}")
             servers.append(WanServer(sid, dict(addresses[sid]), str(s.get("site") or sid),
                                      bool(s.get("nat", False))))
+        unknown = sorted(set(addresses) - {s.name for s in servers})
+        if unknown:
+            raise NetError(f"the scenario has no server {', '.join(unknown)}")
+        site = {s.name: s.site_name for s in servers}
+        latency = _constant(net.get("latency", 0.020), "network latency")
+        site_latency = _constant(net.get("site_latency", 0.0005), "network site_latency")
         jitter = float(net.get("jitter", 0.0))
         loss = float(net.get("loss", 0.0))
         links = {}
         for ln in net.get("links", []):
-            latency = _constant(ln.get("latency", net.get("latency", 0.020)), "network.links latency")
-            links[(str(ln["from"]), str(ln["to"]))] = Impairment(
-                latency, float(ln.get("jitter", jitter)), float(ln.get("loss", loss)))
+            src, dst = str(ln["from"]), str(ln["to"])
+            # as the simulator: a link without a latency keeps the pair's (site or not)
+            base = site_latency if site.get(src, src) == site.get(dst, dst) else latency
+            links[(src, dst)] = Impairment(
+                _constant(ln["latency"], f"network.links {src}->{dst} latency") if "latency" in ln
+                else base, float(ln.get("jitter", jitter)), float(ln.get("loss", loss)))
         rules = tuple(DropRule(str(r.get("from", "*")), str(r.get("to", "*")), str(r.get("kind", "any")),
                                None if int(r.get("port", IAX2_PORT)) == IAX2_PORT else int(r["port"]),
                                bool(r.get("stateful", True)))
                       for r in net.get("firewall", []))
         return cls(
             servers=tuple(servers),
-            default=Impairment(_constant(net.get("latency", 0.020), "network latency"), jitter, loss),
-            site=Impairment(_constant(net.get("site_latency", 0.0005), "network site_latency"),
-                            jitter, loss),
+            default=Impairment(latency, jitter, loss),
+            site=Impairment(site_latency, jitter, loss),
             links=links, rules=rules,
             internal_scope=str(net.get("internal_scope", "site")),
             conntrack_timeout=float(net.get("conntrack_timeout", 30.0)),
@@ -469,10 +479,9 @@ class WanEmulator:
     # ----------------------------------------------------------------- set-up
     def _build(self) -> None:
         cfg = self.config
-        family = socket.AF_INET6 if ":" in cfg.servers[0].addresses[
-            next(iter(cfg.servers[0].addresses))][0] else socket.AF_INET
+        reals = [a for s in cfg.servers for a in s.addresses.values()]
+        family = socket.AF_INET6 if ":" in reals[0][0] else socket.AF_INET
         host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-        reals = {a for s in cfg.servers for a in s.addresses.values()}
         hosts: Iterator[str] | None = None
         if cfg.proxy_network is not None:
             taken = {a[0] for a in reals}
