@@ -61,6 +61,8 @@ IAX2_PORT = 4569
 _MAX_DATAGRAM = 65535
 #: datagrams read from one socket before looking at the others and the send queue again
 _BURST = 64
+#: receive buffer asked for each socket (the kernel caps it at net.core.rmem_max)
+_RCVBUF = 1 << 20
 #: Longest wait (s) while datagrams are delayed. A long timer sleep can end milliseconds late
 #: (measured in a virtual machine: 1 wake in 8 was 3-4 ms late after 30 ms, 1 in 15 after
 #: 2 ms naps), so the relay thread naps in short steps; it costs about 1% of a core.
@@ -496,6 +498,10 @@ class WanEmulator:
             except OSError as err:
                 raise NetError(f"cannot bind {what} {addr[0]}:{addr[1]}: {err.strerror}") from None
             sock.setblocking(False)
+            try:  # absorb bursts while the relay thread is off the CPU (best effort)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
+            except OSError:
+                pass
             if _STAMPS is not None:
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, _STAMPS, 1)
