@@ -27,8 +27,9 @@ other side opens itself go to the face of its configured address and meet those 
 Every random draw comes from one ``random.Random`` per direction, seeded from the emulator's
 seed and the direction's name, so the same seed and the same datagrams repeat the same losses,
 duplicates and jitter. Datagrams are received and sent by one thread that waits in
-``select(2)`` (microsecond timeouts) for the next datagram or the next due send, and stamps
-each datagram with :func:`time.monotonic` when it arrives.
+``select(2)`` (microsecond timeouts) for the next datagram or the next due send, at most
+``_NAP`` at a time, and delays each datagram from its arrival as the kernel stamped it
+(``SO_TIMESTAMPNS``, on Linux) or else as :func:`time.monotonic` read it.
 
 Safety: every real address and every face must be a literal loopback address (127.0.0.0/8 or
 ``::1``), checked when the configuration is built and again on each address a socket is bound
@@ -336,14 +337,14 @@ class WanCounters:
 class _Direction:
     """One direction of one address pair: impairments, RNG, counters, where it sends."""
 
-    __slots__ = ("name", "src", "src_kind", "dst", "dst_kind", "sock", "to", "imp", "rng",
-                 "counters", "blocked_by_scope", "rules", "pair", "reverse_pair", "last_due")
+    __slots__ = ("name", "src", "dst", "sock", "to", "imp", "rng", "counters", "blocked_by_scope",
+                 "rules", "pair", "reverse_pair", "last_due")
 
-    def __init__(self, name: str, src: str, src_kind: str, dst: str, dst_kind: str,
-                 sock: socket.socket, to: Address, imp: Impairment, seed: int,
-                 blocked_by_scope: bool, rules: tuple[DropRule, ...], pair: tuple[Address, Address]):
+    def __init__(self, name: str, src: str, dst: str, sock: socket.socket, to: Address,
+                 imp: Impairment, seed: int, blocked_by_scope: bool, rules: tuple[DropRule, ...],
+                 pair: tuple[Address, Address]):
         require_loopback(to, f"destination of {name}")
-        self.name, self.src, self.src_kind, self.dst, self.dst_kind = name, src, src_kind, dst, dst_kind
+        self.name, self.src, self.dst = name, src, dst
         self.sock, self.to, self.imp = sock, to, imp
         self.rng = random.Random(f"{seed}:{name}")
         self.counters = WanCounters()
@@ -554,18 +555,18 @@ class WanEmulator:
                         self.faces.append(Face(t.name, v.name, "external", (bound[0], bound[1]), nat=True))
                     for vkind, vreal in v.addresses.items():
                         name = f"{v.name}.{vkind}>{t.name}.{tkind}"
-                        translated = nat_sock is not None and vkind == "external"
-                        back = nat_sock if nat_sock is not None and translated else \
-                            face_sock[(t.name, v.name, vkind)]
-                        out = self._direction(name, v, vkind, t, tkind, back, imp, port_rule=True)
-                        routes[vreal] = out
-                        if nat_sock is not None and translated:
-                            # replies to the translated address: rules on the server's own port
-                            # do not apply, the translated port is not it
-                            ret = self._direction(f"{t.name}.{tkind}>{v.name}.{vkind} nat", t, tkind,
-                                                  v, vkind, front, cfg.impairment(t.name, v.name),
-                                                  port_rule=False, port=nat_sock.getsockname()[1])
-                            self._routes.setdefault(nat_sock.fileno(), {})[treal] = ret
+                        if nat_sock is None or vkind != "external":
+                            back = face_sock[(t.name, v.name, vkind)]
+                            routes[vreal] = self._direction(name, v, vkind, t, tkind, back, imp, True)
+                            continue
+                        # v's datagrams leave from the translated address; t's replies there go
+                        # back to v, and rules on v's own port do not apply (the translated port
+                        # is not it)
+                        routes[vreal] = self._direction(name, v, vkind, t, tkind, nat_sock, imp, True)
+                        ret = self._direction(f"{t.name}.{tkind}>{v.name}.{vkind} nat", t, tkind, v,
+                                              vkind, front, cfg.impairment(t.name, v.name), False,
+                                              port=nat_sock.getsockname()[1])
+                        self._routes.setdefault(nat_sock.fileno(), {})[treal] = ret
 
         wake_r, wake_w = socket.socketpair()
         wake_r.setblocking(False)
@@ -583,8 +584,8 @@ class WanEmulator:
                       if r.src in ("*", src.name) and r.dst in ("*", dst.name)
                       and r.kind in ("any", dst_kind)
                       and (r.port == wire_port or (r.port is None and port_rule)))
-        d = _Direction(name, src.name, src_kind, dst.name, dst_kind, sock, to, imp, cfg.seed, scope,
-                       rules, (src.addresses[src_kind], to))
+        d = _Direction(name, src.name, dst.name, sock, to, imp, cfg.seed, scope, rules,
+                       (src.addresses[src_kind], to))
         self._directions.append(d)
         return d
 
