@@ -20,13 +20,14 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "wan", help="relay UDP between IAX2 servers on loopback with latency, loss and firewalls",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Relay UDP datagrams between IAX2 servers listening on loopback addresses "
-                    "(ours, Asterisk, any IAX2 peer), applying per direction a one-way latency, "
-                    "jitter, loss, duplication and firewall drops, seeded. No root, no kernel "
-                    "support.\n\nIt prints, for every server, the address at which it must reach "
-                    "each other server (put it in that server's iax.conf host=/port=), then relays "
-                    "until interrupted or --duration, and prints counters per direction. Every "
-                    "address must be in 127.0.0.0/8 or ::1.",
+        description="Relay UDP datagrams between IAX2 servers listening on loopback addresses\n"
+                    "(ours, Asterisk, any IAX2 peer), applying per direction a one-way latency,\n"
+                    "jitter, loss, duplication and firewall drops, seeded. No root, no kernel\n"
+                    "support.\n\n"
+                    "It prints, for every server, the address at which it must reach each other\n"
+                    "server (put it in that server's iax.conf host=/port=), then relays until\n"
+                    "interrupted or --duration, and prints counters per direction. Every address\n"
+                    "must be in 127.0.0.0/8 or ::1.",
         epilog="example:\n  iaxsim wan --server A=127.0.0.2:4569 --server B=127.0.0.3:4569 \\\n"
                "      --latency 0.02 --loss 0.01 --drop 'B->A:4569' --seed 1 --duration 60\n"
                "docs/wan.md explains the wiring.")
@@ -42,13 +43,13 @@ def register(subparsers) -> None:
     p.add_argument("--scenario", type=Path, default=None, metavar="FILE",
                    help="take sites, NAT and the [network] table from a simulator scenario "
                         "(docs/scenarios.md); --server gives each of its servers' addresses")
-    p.add_argument("--latency", type=float, default=None,
+    p.add_argument("--latency", type=float, metavar="S", default=None,
                    help="one-way latency between sites, s (default 0)")
-    p.add_argument("--site-latency", type=float, default=None,
+    p.add_argument("--site-latency", type=float, metavar="S", default=None,
                    help="one-way latency within a site, s (default 0)")
-    p.add_argument("--jitter", type=float, default=None, help="extra delay drawn from [0, JITTER] s")
-    p.add_argument("--loss", type=float, default=None, help="probability a datagram is lost")
-    p.add_argument("--duplicate", type=float, default=None,
+    p.add_argument("--jitter", type=float, metavar="S", default=None, help="extra delay drawn from [0, S] per datagram, s")
+    p.add_argument("--loss", type=float, metavar="P", default=None, help="probability a datagram is lost")
+    p.add_argument("--duplicate", type=float, metavar="P", default=None,
                    help="probability a datagram is sent twice")
     p.add_argument("--reorder", action="store_true",
                    help="let jittered datagrams overtake each other (default: FIFO per direction)")
@@ -63,7 +64,7 @@ def register(subparsers) -> None:
                    metavar="SRC->DST[.KIND][:PORT]",
                    help="like --drop, but let through replies to what DST sent SRC within "
                         "--conntrack-timeout")
-    p.add_argument("--conntrack-timeout", type=float, default=30.0,
+    p.add_argument("--conntrack-timeout", type=float, metavar="S", default=30.0,
                    help="how long a stateful rule remembers a flow, s (default 30)")
     p.add_argument("--internal-scope", choices=("site", "global"), default=None,
                    help="internal addresses reachable only within their site (default) or from "
@@ -72,8 +73,8 @@ def register(subparsers) -> None:
                    help="give every proxy address an IP of its own in this loopback network "
                         "(e.g. 127.77.0.0/16), with the port of the address it stands for "
                         "(default: 127.0.0.1, free ports)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0, or the scenario's)")
-    p.add_argument("--duration", type=float, default=None,
+    p.add_argument("--seed", type=int, metavar="N", default=None, help="random seed (default 0, or the scenario's)")
+    p.add_argument("--duration", type=float, metavar="S", default=None,
                    help="stop after this many seconds (default: until interrupted)")
     p.add_argument("--json", action="store_true",
                    help="print the proxy addresses and the final counters as JSON objects")
