@@ -429,6 +429,11 @@ def test_cli_help_and_bad_options(capsys):
     assert cli.main(["wan", "--server", "A=127.0.0.2:1", "--server", "B=127.0.0.3:1",
                      "--drop", "B=>A"]) == 2
     assert capsys.readouterr().err.startswith("iaxsim: error: --drop 'B=>A': bad drop rule")
+    scenario = str(ROOT / "data" / "scenarios" / "one_way_firewall.toml")
+    assert cli.main(["wan", "--server", "A=127.0.0.2:1", "--server", "B=127.0.0.3:1",
+                     "--scenario", scenario, "--latency", "0.1"]) == 2
+    assert capsys.readouterr().err == ("iaxsim: error: --latency: the scenario gives the network; "
+                                       "edit the scenario instead\n")
 
 
 def test_cli_relays_until_terminated_and_prints_counters(hosts):

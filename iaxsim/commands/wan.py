@@ -11,8 +11,12 @@ from types import FrameType
 
 from iaxsim.errors import IaxsimError
 
-_NETWORK_OPTIONS = ("latency", "site_latency", "jitter", "loss", "duplicate", "links", "drops",
-                    "stateful_drops", "internal_scope")
+#: options that describe the network (argparse dest -> option), which a scenario gives instead
+_NETWORK_OPTIONS = {"latency": "--latency", "site_latency": "--site-latency", "jitter": "--jitter",
+                    "loss": "--loss", "duplicate": "--duplicate", "reorder": "--reorder",
+                    "links": "--link", "drops": "--drop", "stateful_drops": "--drop-stateful",
+                    "conntrack_timeout": "--conntrack-timeout", "internal_scope": "--internal-scope",
+                    "sites": "--site", "nat": "--nat"}
 
 
 def register(subparsers) -> None:
@@ -64,7 +68,7 @@ def register(subparsers) -> None:
                    metavar="SRC->DST[.KIND][:PORT]",
                    help="like --drop, but let through replies to what DST sent SRC within "
                         "--conntrack-timeout")
-    p.add_argument("--conntrack-timeout", type=float, metavar="S", default=30.0,
+    p.add_argument("--conntrack-timeout", type=float, metavar="S", default=None,
                    help="how long a stateful rule remembers a flow, s (default 30)")
     p.add_argument("--internal-scope", choices=("site", "global"), default=None,
                    help="internal addresses reachable only within their site (default) or from "
@@ -114,11 +118,10 @@ def _config(args: argparse.Namespace):
             raise IaxsimError(f"--nat {name!r}: no --server {name}")
 
     if args.scenario is not None:
-        network = [n for n in _NETWORK_OPTIONS if getattr(args, n) not in (None, [])]
-        if network or args.sites or args.nat:
-            bad = (network[0].replace("_", "-").removesuffix("s") if network
-                   else ("site" if args.sites else "nat"))
-            raise IaxsimError(f"--{bad}: the scenario gives the network; edit the scenario instead")
+        network = [o for n, o in _NETWORK_OPTIONS.items() if getattr(args, n) not in (None, [], False)]
+        if network:
+            raise IaxsimError(f"{network[0]}: the scenario gives the network; edit the scenario "
+                              "instead")
         from iaxsim.sim import load_scenario
 
         scenario = load_scenario(args.scenario).to_dict()
@@ -155,7 +158,8 @@ def _config(args: argparse.Namespace):
             raise IaxsimError(f"--server {bad!r}: {err}") from None
     try:
         return WanConfig(tuple(servers), default, site, links, tuple(rules),
-                         args.internal_scope or "site", args.conntrack_timeout,
+                         args.internal_scope or "site",
+                         30.0 if args.conntrack_timeout is None else args.conntrack_timeout,
                          args.seed or 0, args.proxy_net)
     except NetError as err:
         raise IaxsimError(f"--server: {err}" if len(servers) < 2 else str(err)) from None
