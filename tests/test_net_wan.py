@@ -487,3 +487,47 @@ def test_probe_through_the_emulator_from_a_server_address_only():
     ok, other, strays = run(main())
     assert ok.reachable and 0.020 <= ok.results[0].rtt < 0.030
     assert [r.status for r in other.results] == ["silent"] and strays >= 1
+
+
+def test_seed_nodes_call_each_other_through_the_emulated_wan(tmp_path):
+    """The seed's linked servers as real nodes, each peer configured at its proxy addresses:
+    B's internal address is out of A's reach (another site), so A's link.conf falls back to B's
+    external address after the retransmission timeout, and the call is answered across 20 ms."""
+    from net_helpers import FAST, Pair, Phone, _iax_conf
+    from iaxsim.iax2.engine import CallAnswered, CallHungUp, CallRejected
+
+    async def main():
+        pair = await Pair(tmp_path).start()
+        phone = await Phone().start()
+        servers = (WanServer("A", {"internal": pair.a_addrs[0], "external": pair.a_addrs[1]}),
+                   WanServer("B", {"internal": pair.b_addrs[0], "external": pair.b_addrs[1]}))
+        try:
+            async with WanEmulator(WanConfig(servers, default=Impairment(latency=0.020))) as wan:
+                b_for_a = [wan.proxy("A", "B", k) for k in ("internal", "external")]
+                a_for_b = [wan.proxy("B", "A", k) for k in ("internal", "external")]
+                (pair.dirs["serverA"] / "iax.conf").write_text(_iax_conf(FAST, "serverB", b_for_a, "1001", ""))
+                (pair.dirs["serverB"] / "iax.conf").write_text(_iax_conf(FAST, "serverA", a_for_b, "1001", ""))
+                pair.a.reload()
+                pair.b.reload()
+                tr = phone.tr
+                done = tr.expect(lambda e: isinstance(e, (CallAnswered, CallRejected, CallHungUp)))
+                call = tr.command("place_call", pair.a_addrs[0], "6001", context="from-internal")
+                event = await tr.wait(done, 8.0)
+                if isinstance(event, CallAnswered):
+                    tr.command("hangup", call)
+                await asyncio.sleep(0.2)
+                return pair, event, wan.counters(), a_for_b
+        finally:
+            phone.close()
+            pair.close()
+
+    pair, event, counts, a_for_b = run(main())
+    assert isinstance(event, CallAnswered)
+    a_in = next(r for r in pair.a.records if r.direction == "in")
+    assert [at.split(" -> ")[0] for at in a_in.attempts] == [
+        "IAX2/c1001i@cserverBi/6001@external", "IAX2/c1001x@cserverBx/6001@external"]
+    b_in = next(r for r in pair.b.records if r.direction == "in")
+    assert b_in.remote == a_for_b[1]                        # B saw A at A's external proxy address
+    assert counts["A.internal>B.internal"].dropped_scope >= 1
+    assert counts["A.external>B.external"].forwarded > 0     # A's external address, as in the simulator
+    assert "A.internal>B.external" not in counts

@@ -3,7 +3,8 @@
 It needs no kernel support (``tc netem``) and no root. Each server keeps its real address(es);
 for every server ``V`` and every address ``T.kind`` of another server ``T`` the emulator binds
 one *face*: the address at which ``V`` reaches ``T.kind``. A datagram arriving at that face
-from ``V``'s real address ``V.k`` travels the direction ``V.k -> T.kind``:
+from any of ``V``'s real addresses travels the direction ``V.k -> T.kind``, where ``V.k`` is
+``V``'s address of the same kind (its only one when it has one), as in the simulator:
 
 1. an *internal* address is reachable only from servers of the same site (unless
    ``internal_scope = "global"``): otherwise it is dropped (``dropped_scope``);
@@ -543,30 +544,30 @@ class WanEmulator:
                 imp = cfg.impairment(v.name, t.name)
                 for tkind, treal in t.addresses.items():
                     front = face_sock[(v.name, t.name, tkind)]
-                    routes = self._routes.setdefault(front.fileno(), {})
-                    nat_sock: socket.socket | None = None
-                    if v.nat and tkind == "external" and "external" in v.addresses:
-                        # v's translated address as t sees it: the IP of v's face for t, another port
+                    # as in the simulator, v sends to an address of one kind from its own address
+                    # of that kind, whichever of its sockets the datagram left from
+                    vkind = tkind if tkind in v.addresses else next(iter(v.addresses))
+                    name = f"{v.name}.{vkind}>{t.name}.{tkind}"
+                    if not (v.nat and vkind == "external" and tkind == "external"):
+                        out = self._direction(name, v, vkind, t, tkind,
+                                              face_sock[(t.name, v.name, vkind)], imp, True)
+                    else:
+                        # v's datagrams leave from a translated address of its own (the IP of
+                        # v's face for t, another port); t's replies there go back to v, and
+                        # rules on v's own port do not apply: the translated port is not it
                         what = f"NAT face of {v.name} for {t.name}.{tkind}"
-                        v_face = self._proxy[(t.name, v.name, "external")]
-                        nat_host = v_face[0] if hosts is not None else host
+                        nat_host = self._proxy[(t.name, v.name, vkind)][0] if hosts is not None else host
                         nat_sock = bind((nat_host, 0), what)
                         bound = nat_sock.getsockname()
-                        self.faces.append(Face(t.name, v.name, "external", (bound[0], bound[1]), nat=True))
-                    for vkind, vreal in v.addresses.items():
-                        name = f"{v.name}.{vkind}>{t.name}.{tkind}"
-                        if nat_sock is None or vkind != "external":
-                            back = face_sock[(t.name, v.name, vkind)]
-                            routes[vreal] = self._direction(name, v, vkind, t, tkind, back, imp, True)
-                            continue
-                        # v's datagrams leave from the translated address; t's replies there go
-                        # back to v, and rules on v's own port do not apply (the translated port
-                        # is not it)
-                        routes[vreal] = self._direction(name, v, vkind, t, tkind, nat_sock, imp, True)
+                        self.faces.append(Face(t.name, v.name, vkind, (bound[0], bound[1]), nat=True))
+                        out = self._direction(name, v, vkind, t, tkind, nat_sock, imp, True)
                         ret = self._direction(f"{t.name}.{tkind}>{v.name}.{vkind} nat", t, tkind, v,
                                               vkind, front, cfg.impairment(t.name, v.name), False,
-                                              port=nat_sock.getsockname()[1])
-                        self._routes.setdefault(nat_sock.fileno(), {})[treal] = ret
+                                              port=bound[1])
+                        self._routes[nat_sock.fileno()] = {treal: ret}
+                    routes = self._routes.setdefault(front.fileno(), {})
+                    for vreal in v.addresses.values():
+                        routes[vreal] = out
 
         wake_r, wake_w = socket.socketpair()
         wake_r.setblocking(False)
