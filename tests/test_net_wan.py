@@ -17,10 +17,10 @@ import time
 import tomllib
 
 import pytest
-from net_helpers import ROOT, run
+from net_helpers import FAST, ROOT, Pair, Phone, _iax_conf, run
 
 from iaxsim import cli
-from iaxsim.iax2.engine import Endpoint, PongReceived
+from iaxsim.iax2.engine import CallAnswered, CallHungUp, CallRejected, Endpoint, PongReceived
 from iaxsim.net.probe import probe
 from iaxsim.net.transport import NetError, Transport
 from iaxsim.net.wan import (DropRule, Impairment, WanConfig, WanEmulator, WanServer, parse_drop,
@@ -129,6 +129,21 @@ def _loss_run(a: Host, b: Host, seed: int) -> tuple[list[int], dict[str, int]]:
     counts = wan.pair_counters("A", "B").as_dict()
     assert counts["received"] == 2000 and len(b.got) == counts["forwarded"]
     return indices(b), counts
+
+
+def test_relay_works_with_the_default_selector_too(hosts, monkeypatch):
+    import iaxsim.net.wan as wan_module
+
+    monkeypatch.setattr(wan_module, "_SELECT_FDS", 0)       # as if descriptors were past FD_SETSIZE
+    a, b = hosts()
+    with WanEmulator(two(a, b, default=Impairment(latency=0.010))) as wan:
+        for i in range(20):
+            a.send(STAMP.pack(time.monotonic(), i), wan.proxy("A", "B"))
+            time.sleep(0.002)
+        b.wait(20)
+    delays = [t - STAMP.unpack_from(data)[0] for t, data, _ in b.got]
+    assert indices(b) == list(range(20))
+    assert min(delays) >= 0.010 - 1e-4 and statistics.median(delays) < 0.010 + 0.003
 
 
 def test_loss_and_duplication_rates_are_right_and_repeat_with_the_seed(hosts):
@@ -493,9 +508,6 @@ def test_seed_nodes_call_each_other_through_the_emulated_wan(tmp_path):
     """The seed's linked servers as real nodes, each peer configured at its proxy addresses:
     B's internal address is out of A's reach (another site), so A's link.conf falls back to B's
     external address after the retransmission timeout, and the call is answered across 20 ms."""
-    from net_helpers import FAST, Pair, Phone, _iax_conf
-    from iaxsim.iax2.engine import CallAnswered, CallHungUp, CallRejected
-
     async def main():
         pair = await Pair(tmp_path).start()
         phone = await Phone().start()
@@ -510,6 +522,7 @@ def test_seed_nodes_call_each_other_through_the_emulated_wan(tmp_path):
                 pair.a.reload()
                 pair.b.reload()
                 tr = phone.tr
+                assert tr is not None
                 done = tr.expect(lambda e: isinstance(e, (CallAnswered, CallRejected, CallHungUp)))
                 call = tr.command("place_call", pair.a_addrs[0], "6001", context="from-internal")
                 event = await tr.wait(done, 8.0)

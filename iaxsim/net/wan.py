@@ -63,6 +63,8 @@ IAX2_PORT = 4569
 _MAX_DATAGRAM = 65535
 #: datagrams read from one socket before looking at the others and the send queue again
 _BURST = 64
+#: select(2) takes descriptors below FD_SETSIZE (1024 on Linux)
+_SELECT_FDS = 1024
 #: receive buffer asked for each socket (the kernel caps it at net.core.rmem_max)
 _RCVBUF = 1 << 20
 #: Longest wait (s) while datagrams are delayed. A long timer sleep can end milliseconds late
@@ -614,7 +616,7 @@ class WanEmulator:
         wake = self._wake_r
         assert wake is not None
         socks = [s for s in self._socks if s.fileno() in self._routes]
-        if max(s.fileno() for s in socks + [wake]) < 1000:
+        if max(s.fileno() for s in socks + [wake]) < _SELECT_FDS:
             self._select_loop(socks, wake)
         else:
             self._selector_loop(socks, wake)
