@@ -12,7 +12,7 @@ import pytest
 from iaxsim.dialplan import Dialplan
 from iaxsim.iax2 import FullFrame, IAXSubclass as S, IEType as T, MediaFormat
 from iaxsim.iax2.engine import (CallAccepted, CallAnswered, CallBusy, CallCongestion, CallHungUp,
-                                CallRefused, CallRejected, CallRinging, DtmfReceived, Endpoint,
+                                CallRefused, CallRejected, CallRinging, CallStarted, DtmfReceived, Endpoint,
                                 EndpointConfig, EngineError, IncomingCall, VoiceReceived)
 from iaxsim.iax2.engine.wire import Wire
 
@@ -378,7 +378,9 @@ def test_auto_answer_policy_answers_existing_extensions_from_the_dialplan():
     w.run(until=1.0)
     assert kinds(w.events[A], CallAnswered) == [CallAnswered(ok)]
     assert kinds(w.events[A], CallRejected) == [CallRejected(bad, "No such context/extension", 3)]
-    assert [lbl for lbl in w.labels(B) if lbl != "CALLTOKEN"] == ["ACCEPT", "ANSWER", "REJECT"]
+    # the ANSWER waits for A's ACK of the ACCEPT (the dialplan starts only then), so the
+    # REJECT of the second call, sent at once, goes out before it
+    assert [lbl for lbl in w.labels(B) if lbl != "CALLTOKEN"] == ["ACCEPT", "REJECT", "ANSWER"]
 
 
 def test_trunk_frames_without_per_call_timestamps():
@@ -407,8 +409,9 @@ def test_readme_example_output():
                 lambda e, now: b.answer(e.call_id, now=now) if isinstance(e, IncomingCall) else None)
     call = a.place_call(("10.0.0.2", 4569), "6000", username="alice", secret="s3cret", now=0.0)
     wire.run(until=5.0)
-    assert wire.labels() == ["NEW", "CALLTOKEN", "NEW", "AUTHREQ", "AUTHREP", "ACCEPT", "ANSWER",
-                             "ACK", "ANSWER", "ACK"]
+    # B's ANSWER waits for A's ACK of the ACCEPT; the seed loses that ACK, so B resends ACCEPT
+    assert wire.labels() == ["NEW", "CALLTOKEN", "NEW", "AUTHREQ", "AUTHREP", "ACCEPT", "ACK",
+                             "ACCEPT", "ACK", "ANSWER", "ACK"]
     assert wire.events[("10.0.0.1", 4569)] == [CallAccepted(call, 4), CallAnswered(call)]
     assert call == 2203
 
@@ -441,3 +444,54 @@ def test_callee_side_voice_toward_a_trunk_peer_is_trunked_too():
     assert "MINI" not in w.labels(B) and "TRUNK" in w.labels(B)
     assert [e.payload[0] for e in kinds(w.events[A], VoiceReceived)] == [0, 1, 2]
     assert [e.call_id for e in kinds(w.events[A], VoiceReceived)] == [cid] * 3
+
+
+def test_called_side_answers_only_after_the_callers_ack_of_accept():
+    """Asterisk starts the called side's dialplan when the caller's ACK of ACCEPT arrives: with
+    20 ms one-way latency a call answered at once rings through after 6 one-way trips (NEW,
+    CALLTOKEN, NEW, ACCEPT, ACK, ANSWER) = 120 ms, not 4."""
+    answered_at = []
+    a, b, w = pair(latency=0.02)
+    w.handlers[A] = lambda e, now: answered_at.append(now) if isinstance(e, CallAnswered) else None
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=1.0)
+    assert answered_at == [pytest.approx(0.120)]
+    sent_b = {p.label: p.sent for p in w.sent(B)}
+    acks_a = [p.sent for p in w.sent(A) if p.label == "ACK"]
+    assert sent_b["ACCEPT"] == pytest.approx(0.060)                        # second NEW in
+    assert acks_a[0] == pytest.approx(0.080)                                # ACCEPT in
+    assert sent_b["RINGING"] == sent_b["ANSWER"] == pytest.approx(0.100)   # the ACK in
+    started = [e for e in w.events[B] if isinstance(e, CallStarted)]
+    assert len(started) == 1 and a.call_state(cid) == "up"
+
+
+def test_an_implicit_acknowledgement_of_accept_does_not_start_the_called_side():
+    """A later frame whose iseqno covers ACCEPT stops its resends, but only an explicit ACK
+    starts the dialplan (Asterisk 22, observed): the held ANSWER is not sent."""
+    a, b, w = pair(latency=0.01)
+    w.add_filter(lambda p: "drop" if p.src == A and p.label == "ACK" else None)
+    cid = a.place_call(B, "6000", now=0.0)
+    w.run(until=0.1)
+    a.send_dtmf(cid, "5", now=w.now)      # carries iseqno 1: acknowledges the ACCEPT
+    w.run(until=10.0)
+    labels_b = w.labels(B)
+    assert labels_b.count("ACCEPT") == 1 and "ANSWER" not in labels_b and "RINGING" not in labels_b
+    assert not [e for e in w.events[B] if isinstance(e, CallStarted)]
+
+
+def test_a_lost_ack_of_accept_delays_the_answer_until_the_resent_accept_is_acked():
+    a, b, w = pair(latency=0.01)
+    dropped = []
+
+    def drop_first_ack(p):
+        if p.src == A and p.label == "ACK" and not dropped:
+            dropped.append(p.sent)
+            return "drop"
+        return None
+    w.add_filter(drop_first_ack)
+    a.place_call(B, "6000", now=0.0)
+    w.run(until=5.0)
+    accepts = [p for p in w.sent(B) if p.label == "ACCEPT"]
+    answer = [p for p in w.sent(B) if p.label == "ANSWER"]
+    assert len(accepts) == 2 and accepts[1].frame.retransmitted
+    assert len(answer) == 1 and answer[0].sent == pytest.approx(accepts[1].sent + 0.02)

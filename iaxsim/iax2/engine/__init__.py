@@ -12,7 +12,7 @@ from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.endpoint import Endpoint, EngineError, unwrap_timestamp
 from iaxsim.iax2.engine.events import (CallAccepted, CallAnswered, CallBusy, CallCongestion,
                                        CallFailed, CallHungUp, CallProgress, CallRefused,
-                                       CallRejected, CallRinging, DialplanReply,
+                                       CallRejected, CallRinging, CallStarted, DialplanReply,
                                        DialplanTimeout, DtmfReceived, Event, IncomingCall,
                                        LagReply, PeerRegistered, PeerUnregistered, PokeTimeout,
                                        PongReceived, Registered, RegistrationFailed,
@@ -22,7 +22,7 @@ from iaxsim.iax2.engine.stats import EndpointStats
 __all__ = [
     "Endpoint", "EndpointConfig", "EndpointStats", "EngineError", "unwrap_timestamp",
     "Event", "IncomingCall", "CallRefused", "CallAccepted", "CallRinging", "CallProgress",
-    "CallAnswered", "CallBusy", "CallCongestion", "CallRejected", "CallHungUp", "CallFailed",
+    "CallStarted", "CallAnswered", "CallBusy", "CallCongestion", "CallRejected", "CallHungUp", "CallFailed",
     "VoiceReceived", "DtmfReceived", "Registered", "RegistrationFailed", "PeerRegistered",
     "PeerUnregistered", "PongReceived", "LagReply", "PokeTimeout", "DialplanReply",
     "DialplanTimeout",

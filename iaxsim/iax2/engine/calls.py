@@ -74,7 +74,7 @@ def ring(core: Core, call_id: int, now: float) -> None:
     d = core.dialog(call_id, Kind.CALL, caller=False, states=_CALLEE_OPEN)
     if d.state is State.WAIT_APP:
         send_accept(core, d, now)
-    core.send(d, FrameType.CONTROL, ControlSubclass.RINGING, now)
+    send_control(core, d, ControlSubclass.RINGING, now)
 
 
 def answer(core: Core, call_id: int, now: float) -> None:
@@ -82,7 +82,7 @@ def answer(core: Core, call_id: int, now: float) -> None:
     d = core.dialog(call_id, Kind.CALL, caller=False, states=_CALLEE_OPEN)
     if d.state is State.WAIT_APP:
         send_accept(core, d, now)
-    core.send(d, FrameType.CONTROL, ControlSubclass.ANSWER, now)
+    send_control(core, d, ControlSubclass.ANSWER, now)
 
 
 def reject(core: Core, call_id: int, cause: str, code: int, now: float) -> None:
@@ -95,6 +95,15 @@ def reject(core: Core, call_id: int, cause: str, code: int, now: float) -> None:
 def control(core: Core, call_id: int, subclass: ControlSubclass, now: float) -> None:
     """Send a control frame (BUSY, CONGESTION) on an open call."""
     d = core.dialog(call_id, Kind.CALL, states=OPEN)
+    send_control(core, d, subclass, now)
+
+
+def send_control(core: Core, d: Dialog, subclass: ControlSubclass, now: float) -> None:
+    """Send a control frame, or hold it while the called side waits for the caller's ACK of
+    our ACCEPT (the dialplan has not started yet; ``on_ack`` sends what was held)."""
+    if d.held is not None:
+        d.held.append(subclass)
+        return
     core.send(d, FrameType.CONTROL, subclass, now)
 
 
@@ -234,7 +243,7 @@ def admit(core: Core, d: Dialog, now: float) -> None:
         send_accept(core, d, now)
         accepted = True
         if cfg.auto_answer:
-            core.send(d, FrameType.CONTROL, ControlSubclass.ANSWER, now)
+            send_control(core, d, ControlSubclass.ANSWER, now)
     else:
         core.wait_for_application(d)
     core.events.append(ev.IncomingCall(
@@ -243,8 +252,11 @@ def admit(core: Core, d: Dialog, now: float) -> None:
 
 
 def send_accept(core: Core, d: Dialog, now: float) -> None:
-    """ACCEPT with the chosen FORMAT; the call's PING/LAGRQ timers start."""
+    """ACCEPT with the chosen FORMAT; the call's PING/LAGRQ timers start. On a call (not a TBD
+    lookup) the called side then holds its control frames until the caller's explicit ACK."""
     core.send(d, FrameType.IAX, IAXSubclass.ACCEPT, now, ies=ies((IEType.FORMAT, d.format)))
+    if not d.tbd and not d.caller:
+        d.held = []
     start_call_timers(core, d, now)
 
 
@@ -358,7 +370,16 @@ def on_vnak(core: Core, d: Dialog, f: FullFrame, now: float) -> None:
 
 
 def on_ack(core: Core, d: Dialog, f: FullFrame, now: float) -> None:
-    """Nothing more: the implicit acknowledgement did the work."""
+    """The implicit acknowledgement did the bookkeeping. On the called side, the first explicit
+    ACK after our ACCEPT starts the call, as Asterisk starts its dialplan only then: the control
+    frames held meanwhile go out, and the application hears ``CallStarted``."""
+    held = d.held
+    if held is None:
+        return
+    d.held = None
+    for subclass in held:
+        core.send(d, FrameType.CONTROL, subclass, now)
+    core.events.append(ev.CallStarted(d.callno))
 
 
 def on_voice(core: Core, d: Dialog, f: FullFrame, now: float) -> None:

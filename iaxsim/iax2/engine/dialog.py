@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional
 
+from iaxsim.iax2.constants import ControlSubclass
 from iaxsim.iax2.engine.reliability import Pending
 from iaxsim.iax2.frames import TrunkEntry
 from iaxsim.iax2.ies import IE
@@ -95,6 +96,11 @@ class Dialog:
     dp_waiting: set[str] = field(default_factory=set)    # DPREQs sent, reply pending
     ping_sent: dict[int, float] = field(default_factory=dict)
     validated: bool = True               # False: started without a call token
+    #: Called side between our ACCEPT and the caller's explicit ACK of it: the control frames
+    #: (RINGING, ANSWER, BUSY, CONGESTION) the application sends meanwhile wait here, because
+    #: the called side's dialplan only starts with that ACK. None: not waiting (caller side,
+    #: TBD calls, or the ACK has come).
+    held: Optional[list[ControlSubclass]] = None
 
     def next_deadline(self) -> Optional[float]:
         """Earliest retransmission or timer deadline, or None."""

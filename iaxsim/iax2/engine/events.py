@@ -39,6 +39,17 @@ class IncomingCall(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallStarted(Event):
+    """The caller's explicit ACK of our ACCEPT arrived: the called side's dialplan may run.
+
+    Asterisk starts the PBX on an incoming call only then (``chan_iax2.c``, the delayed PBX
+    start of ``socket_process``): RINGING, ANSWER, BUSY or CONGESTION the application asked for
+    before it were held and have just been sent."""
+
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CallRefused(Event):
     """The engine itself refused an incoming NEW (REJECT sent): bad credentials, no such
     extension, no common codec. Reported so an application can log every call attempt."""
