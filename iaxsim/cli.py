@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.net",
     "iaxsim.commands.sim",
     "iaxsim.commands.plan",
+    "iaxsim.commands.scenario",
 ]
 
 
