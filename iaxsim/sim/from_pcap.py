@@ -119,6 +119,8 @@ class Call:
     answer: float | None = None
     end: float | None = None
     codec: str | None = None
+    #: the ANSWER's first copy was seen (a retransmitted one arrives late)
+    answer_on_time: bool = False
 
     @property
     def holding(self) -> float | None:
@@ -226,7 +228,8 @@ class Measurement:
         return [c.answer - c.new for c in self.calls if c.answer is not None]
 
     def ringing_times(self) -> list[float]:
-        return [c.answer - c.ringing for c in self.calls if c.answer is not None and c.ringing is not None]
+        return [c.answer - c.ringing for c in self.calls
+                if c.answer is not None and c.ringing is not None and c.answer_on_time]
 
 
 # --------------------------------------------------------------------------- reading
@@ -461,6 +464,7 @@ class _Analyser:
                 call.ringing = t
             elif sub == ControlSubclass.ANSWER and call.answer is None:
                 call.answer = t
+                call.answer_on_time = not f.retransmitted
             elif sub in (ControlSubclass.BUSY, ControlSubclass.CONGESTION) and call.end is None:
                 call.end = t
         if call.end is None and ((iax and sub in (IAXSubclass.HANGUP, IAXSubclass.REJECT))
@@ -599,7 +603,8 @@ def scenario_dict(m: Measurement, names: Mapping[str, str] | None = None, name: 
     if net:
         out["network"] = net
     # traffic
-    traffic: dict[str, Any] = {"local": 0.0, "remote": 0.0}
+    # servers that call nobody keep the schema's default calling matrix (and no rate)
+    traffic: dict[str, Any] = {}
     holdings = m.holdings()
     if holdings:
         traffic["holding"] = fit_distribution(holdings)
@@ -619,7 +624,8 @@ def scenario_dict(m: Measurement, names: Mapping[str, str] | None = None, name: 
             shares = {t: round(v / k, 6) for t, v in sorted(to.items())}
             last = sorted(shares)[-1]
             shares[last] = round(1.0 - sum(v for t, v in shares.items() if t != last), 6)
-            per_server[sid] = {"calls_per_hour": round(rate * k / len(m.calls), 3), "to": shares}
+            per_server[sid] = {"calls_per_hour": round(rate * k / len(m.calls), 3), "local": 0.0,
+                               "to": shares}
     out["traffic"] = traffic
     if per_server:
         traffic["servers"] = per_server
