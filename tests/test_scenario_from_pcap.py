@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,9 @@ def test_recovers_latency_loss_rate_and_holding(measured, name):
     assert ringing and all(abs(r - 2.0) < 1e-6 for r in ringing)
     delays = m.answer_delays()
     # captured at arrival: NEW at B, CALLTOKEN at A, NEW again at B, ANSWER (2 s later) at A
-    assert min(delays) == pytest.approx(2.0 + 3 * latency, abs=1e-3)
+    # (calls that lost a set-up frame differ: the median is one that lost none)
+    assert statistics.median(delays) == pytest.approx(2.0 + 3 * latency, abs=1e-3)
+    assert min(delays) >= 2.0
     assert set(m.codecs) == {"ulaw"} and sum(m.codecs.values()) >= 0.98 * len(m.calls)
 
 

@@ -433,7 +433,10 @@ class _Analyser:
                 self.other_dialogs.add(ckey)
                 return
             call = self.calls.get(ckey)
-            if call is None or call.end is not None or call.accept is not None:
+            # a retransmitted NEW (R bit) belongs to the call it opened, even after that call
+            # gave up (auto-congest ends a call while its NEW is still being retransmitted);
+            # the NEW re-sent with a call token continues it too
+            if call is None or (not f.retransmitted and (call.end is not None or call.accept is not None)):
                 call = Call(src, dst, f.source_call, t, called if isinstance(called, str) else None)
                 self.calls[ckey] = call
                 m.calls.append(call)
@@ -558,7 +561,10 @@ def scenario_dict(m: Measurement, names: Mapping[str, str] | None = None, name: 
             dialled.setdefault(ids[c.callee], []).append(c.dialled)
     for sid, nums in dialled.items():
         servers[sid]["extensions"] = _ranges(nums)
-    out: dict[str, Any] = {"name": name, "duration": round(max(m.span(), 1.0), 3), "seed": 1}
+    # the scenario's duration is its arrival period: the calls' own span when there are any
+    news = [c.new for c in m.calls]
+    span = max(news) - min(news) if len(news) > 1 else m.span()
+    out: dict[str, Any] = {"name": name, "duration": round(max(span, 1.0), 3), "seed": 1}
     if m.codecs:
         codec = m.codecs.most_common(1)[0][0]
         if codec in CODEC_NAMES.values():
