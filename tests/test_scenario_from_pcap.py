@@ -176,6 +176,62 @@ def test_capture_starting_mid_call(tmp_path):
     assert all(c.new >= 60.0 for c in m.calls)
 
 
+def test_capture_starting_mid_call_with_voice(tmp_path):
+    # voice mini frames name only their sender's call number: a call cut by the start counts
+    # once, when a full frame (PING, LAGRQ, HANGUP) names both sides
+    sc = _scenario(0.030, 0.0, duration=40.0, media="frames")
+    sc["traffic"].update(calls_per_hour=720.0, holding={"dist": "exponential", "mean": 20.0})
+    # internal addresses reachable across sites: the first dial attempt goes through at once
+    # (otherwise, before qualify learns it is unreachable, it waits 4 s for auto-congest)
+    sc["network"]["internal_scope"] = "global"
+    result = simulate(scenario_from_dict(sc), seed=5)
+    late = tmp_path / "late_voice.pcap"
+    write_pcap(late, [(t, (s, sp), (d, dp), data) for t, s, sp, d, dp, data in result.datagrams
+                      if t >= 20.0])
+    m = measure([late])
+    calls = result.calls
+    surely_alive = ((calls.start < 19.0) & (calls.start + 2.0 + calls.duration > 21.0)).sum()
+    assert 0 < surely_alive <= m.truncated_start <= (calls.start < 20.0).sum()
+    # the servers called each other on their internal (RFC 1918) addresses and qualified the
+    # external ones too: --name merges each server's two addresses, and the scenario lets
+    # internal addresses be reached across sites
+    assert m.hosts == {"10.1.0.1", "10.2.0.2", "198.51.100.2", "198.51.100.3"}
+    names = {"10.1.0.1": "A", "198.51.100.2": "A", "10.2.0.2": "B", "198.51.100.3": "B"}
+    inferred = scenario_from_dict(scenario_dict(m, names))
+    assert inferred.network.internal_scope == "global"
+    assert [(s.id, s.internal, s.external) for s in inferred.servers] == [
+        ("A", "10.1.0.1", "198.51.100.2"), ("B", "10.2.0.2", "198.51.100.3")]
+
+
+def test_three_servers_get_a_link_per_pair(tmp_path):
+    latency = {("A", "B"): 0.010, ("A", "C"): 0.040, ("B", "C"): 0.025}
+    sc = {
+        "name": "three", "duration": 300.0, "capture": True,
+        "servers": [{"id": "A", "extensions": ["7000-7009"]}, {"id": "B", "extensions": ["6000-6009"]},
+                    {"id": "C", "extensions": ["5000-5009"]}],
+        "network": {"links": [{"from": x, "to": y, "latency": v} for (a, b), v in latency.items()
+                              for x, y in ((a, b), (b, a))]},
+        "traffic": {"calls_per_hour": 600.0, "local": 0.0, "remote": 1.0, "extension_busy": False,
+                    "holding": {"dist": "exponential", "mean": 10.0}},
+    }
+    result = simulate(scenario_from_dict(sc), seed=1)
+    path = tmp_path / "three.pcap"
+    result.write_pcap(path)
+    names = {"198.51.100.2": "A", "198.51.100.3": "B", "198.51.100.4": "C"}
+    inferred = scenario_from_dict(scenario_dict(measure([path]), names))
+    links = {(ln.src, ln.dst): ln for ln in inferred.network.links}
+    assert len(links) == 6
+    for (a, b), v in latency.items():
+        for pair in ((a, b), (b, a)):
+            assert links[pair].latency is not None
+            assert links[pair].latency.mean == pytest.approx(v, rel=1e-6)
+            assert links[pair].loss == 0.0
+    # the calls spread evenly over the two other servers
+    for sid in "ABC":
+        shares = inferred.traffic_of(sid).to
+        assert len(shares) == 2 and all(0.3 < v < 0.7 for v in shares.values())
+
+
 def test_foreign_files_fail_with_one_line_naming_the_file(tmp_path, capsys):
     for content in (b"GIF89a not a capture at all", b""):
         bad = tmp_path / "bad.bin"

@@ -303,7 +303,8 @@ class _Analyser:
         self.calls: dict[tuple[Host, Host, int], Call] = {}       # (caller, callee, caller callno)
         self.by_callee: dict[tuple[Host, Host, int], Call] = {}   # (callee, caller, callee callno)
         self.other_dialogs: set[tuple[Host, Host, int]] = set()  # registrations, pokes, TBD
-        self.unknown: set[tuple[Host, Host, int, int]] = set()
+        self.unknown: set[tuple[Host, Host, int, int]] = set()   # dialogs of calls cut by the start
+        self.unknown_side: dict[tuple[Host, int], tuple[Host, Host, int, int]] = {}
 
     def pair(self, s: Host, d: Host) -> PairStats:
         key = (s, d) if s <= d else (d, s)
@@ -375,19 +376,33 @@ class _Analyser:
             self.note_unknown(src, dst, scall, 0)
 
     def note_unknown(self, src: Host, dst: Host, scall: int, dcall: int) -> None:
+        """Count the dialog of a call frame whose call is unknown (begun before the capture),
+        once: by either side's (host, call number); a mini frame (``dcall`` 0) names only its
+        sender's side, and a full frame of the same dialog later completes it."""
         if (src, dst, scall) in self.other_dialogs or (dst, src, dcall) in self.other_dialogs:
             return
         a, b = (src, scall), (dst, dcall)
+        ka = self.unknown_side.get(a)
+        kb = self.unknown_side.get(b) if dcall else None
+        full = self._unknown_key(a, b)
+        if not dcall:
+            if ka is None:
+                self.unknown.add(full)
+                self.unknown_side[a] = full
+            return
+        if ka == full or kb == full:
+            return
+        # a full frame joins what mini frames of either side counted apart
+        for old in (ka, kb):
+            if old is not None:
+                self.unknown.discard(old)
+        self.unknown.add(full)
+        self.unknown_side[a] = self.unknown_side[b] = full
+
+    @staticmethod
+    def _unknown_key(a: tuple[Host, int], b: tuple[Host, int]) -> tuple[Host, Host, int, int]:
         (h1, c1), (h2, c2) = (a, b) if a <= b else (b, a)
-        # a mini frame names only its sender's call number: count it with whichever full
-        # frames of the same call came first
-        for key in list(self.unknown):
-            if (key[0], key[2]) in (a, b) or (key[1], key[3]) in (a, b):
-                if key[3] == 0 and c1 and c2:
-                    self.unknown.discard(key)
-                    break
-                return
-        self.unknown.add((h1, h2, c1, c2))
+        return (h1, h2, c1, c2)
 
     def full(self, t: float, src: Host, dst: Host, f: FullFrame, d: Direction) -> None:
         m = self.m
@@ -487,6 +502,14 @@ def _is_internal(ip: str) -> bool:
     return any(addr in ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
+def _is_internal_host(host: Host) -> bool:
+    ip = host.split(":")[0] if host.count(":") == 1 else host
+    try:
+        return _is_internal(ip)
+    except ValueError:
+        return False
+
+
 def _ranges(numbers: Iterable[str]) -> list[str]:
     """Digit strings as a sorted list of single numbers and inclusive ranges of equal length."""
     out: list[str] = []
@@ -506,6 +529,13 @@ def _ranges(numbers: Iterable[str]) -> list[str]:
             if v is not None:
                 start = prev = v
     return out
+
+
+def _weighted(values: list[tuple[float | None, int]]) -> float | None:
+    """Mean of the known values weighted by their sample counts (None when none is known)."""
+    known = [(v, n) for v, n in values if v is not None and n > 0]
+    total = sum(n for _, n in known)
+    return sum(v * n for v, n in known) / total if total else None
 
 
 def fit_distribution(values: list[float]) -> dict[str, Any]:
@@ -579,25 +609,35 @@ def scenario_dict(m: Measurement, names: Mapping[str, str] | None = None, name: 
     if not dialled:
         out["numbering"] = {}
     # network: default from all pairs; per-direction links where pairs differ
-    rtts = [(r, m.rtt_samples(p.a, p.b), p) for p in m.pairs.values() if (r := m.rtt(p.a, p.b)) is not None]
+    pairs = list(m.pairs.values())
+    rtt = _weighted([(m.rtt(p.a, p.b), m.rtt_samples(p.a, p.b)) for p in pairs])
+    loss = _weighted([(m.loss(p.a, p.b), m.direction(p.a, p.b).reliable + m.direction(p.b, p.a).reliable)
+                      for p in pairs])
     net: dict[str, Any] = {}
-    if rtts:
-        total = sum(n for _, n, _ in rtts)
-        net["latency"] = round(sum(r * n for r, n, _ in rtts) / total / 2, 6)
-    losses = [(lo, m.direction(p.a, p.b).reliable + m.direction(p.b, p.a).reliable, p)
-              for p in m.pairs.values() if (lo := m.loss(p.a, p.b)) is not None]
-    if losses and sum(n for _, n, _ in losses):
-        net["loss"] = round(sum(lo * n for lo, n, _ in losses) / sum(n for _, n, _ in losses), 6)
-    if any_internal_only:
+    if rtt is not None:
+        net["latency"] = round(rtt / 2, 6)
+    if loss is not None:
+        net["loss"] = round(loss, 6)
+    # different servers talking on internal addresses: the scenario must let them (its servers
+    # are at sites of their own)
+    if any_internal_only or any(ids[p.a] != ids[p.b] and _is_internal_host(p.a) and _is_internal_host(p.b)
+                                for p in m.pairs.values()):
         net["internal_scope"] = "global"
+    # one link per pair of servers (a server named by several addresses has several host pairs),
+    # when there is more than one: the estimates of its host pairs weighted by their samples
+    groups: dict[tuple[str, str], list[PairStats]] = {}
+    for p in m.pairs.values():
+        x, y = sorted((ids[p.a], ids[p.b]))
+        if x != y:
+            groups.setdefault((x, y), []).append(p)
     links = []
-    if len(m.pairs) > 1:
-        for p in m.pairs.values():
-            if ids[p.a] == ids[p.b]:
-                continue
-            r, lo = m.rtt(p.a, p.b), m.loss(p.a, p.b)
-            for s, t in ((p.a, p.b), (p.b, p.a)):
-                link: dict[str, Any] = {"from": ids[s], "to": ids[t]}
+    if len(groups) > 1:
+        for (x, y), members in sorted(groups.items()):
+            r = _weighted([(m.rtt(p.a, p.b), m.rtt_samples(p.a, p.b)) for p in members])
+            lo = _weighted([(m.loss(p.a, p.b), m.direction(p.a, p.b).reliable + m.direction(p.b, p.a).reliable)
+                            for p in members])
+            for s, t in ((x, y), (y, x)):
+                link: dict[str, Any] = {"from": s, "to": t}
                 if r is not None:
                     link["latency"] = round(r / 2, 6)
                 if lo is not None:
