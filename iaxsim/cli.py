@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.sim",
     "iaxsim.commands.plan",
     "iaxsim.commands.wan",
+    "iaxsim.commands.deploy",
 ]
 
 
