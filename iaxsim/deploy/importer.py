@@ -4,8 +4,7 @@ One directory per server; its name is the server id (a name ``server<ID>``, the 
 ``iaxsim plan linkconf --all`` writes and trixbox's own peer naming ``cserver<ID>i``, gives
 ``<ID>`` unless ``keep_dir_names``). Two layouts are read:
 
-* **trixbox**: ``external.conf`` (the server's own extensions, context ``external`` or
-  ``context``) and ``link.conf`` (context ``link``: how to reach the other servers);
+* **trixbox**: ``external.conf`` (the server's own extensions, context ``external``) and ``link.conf`` (context ``link``: how to reach the other servers);
 * **plain Asterisk**: ``extensions.conf``; ``context`` (default ``external``) holds the
   server's extensions. Within it, an extension whose ``Dial`` addresses a number on another
   server (``IAX2/[user@]peer/number[@context]``) is a route; every other one is the server's
@@ -217,10 +216,15 @@ def _read_source(directory: Path, context: str, keep_dir_names: bool) -> _Source
         local = _load(ext_path, LOCAL_CONTEXT)
         files.append(str(ext_path))
         notes.extend(_dialplan_notes(local))
-        if context not in local.contexts:
-            raise ConfigError(f"no context [{context}] (the server's own extensions; see --context)",
-                              str(ext_path))
-        own = _walk(local, context, notes)
+        own_ctx = LOCAL_CONTEXT
+        if own_ctx not in local.contexts:
+            if len(local.contexts) != 1:
+                raise ConfigError(f"no context [{LOCAL_CONTEXT}] (trixbox's own extensions)",
+                                  str(ext_path))
+            own_ctx = next(iter(local.contexts))
+            notes.append(DialplanWarning(str(ext_path), None, f"no context [{LOCAL_CONTEXT}]: its "
+                                         f"only context [{own_ctx}] read as the own extensions"))
+        own = _walk(local, own_ctx, notes)
         routes: list[Extension] = []
         account = local.globals.get("ACCOUNT")
         if link_path.exists():
@@ -511,10 +515,9 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
 
     trunk = any(p.trunk for p in trunked)
     if trunk and not all(p.trunk for p in trunked):
-        untrunked = sorted({f"{p.path}:{p.line} [{p.name}]" for p in trunked if not p.trunk})
-        notes.append(DialplanWarning(untrunked[0].split(":")[0], None, "trunk differs between "
-                                     "linked peers; the model trunks every link or none: all "
-                                     f"(trunk = no at {', '.join(untrunked)})"))
+        for peer in sorted({p for p in trunked if not p.trunk}, key=lambda p: (p.path, p.line)):
+            notes.append(DialplanWarning(peer.path, peer.line, f"[{peer.name}] has no trunk = yes, but other "
+                                         "linked peers do; the model trunks every link or none: all"))
     mtus = {s.iax.trunkmtu for s in sources if s.iax is not None and s.iax.trunkmtu is not None}
     tss = {s.iax.trunktimestamps for s in sources if s.iax is not None and s.iax.trunktimestamps is not None}
     for what, values in (("trunkmtu", mtus), ("trunktimestamps", tss)):
@@ -539,6 +542,7 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
     traffic = {"calls_per_hour": float(calls_per_hour), "local": 1.0 - remote, "remote": remote,
                "holding": {"dist": "exponential", "mean": 180.0}}
     toml = _scenario_toml(top, servers, traffic)
+    notes.sort(key=lambda n: (n.path, n.line or 0))
     summary = _summary(servers, sources, trunk, traffic, plan, notes)
     return ImportResult(servers, plan, toml, summary, notes)
 
