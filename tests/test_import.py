@@ -192,7 +192,9 @@ def test_hand_written_deployment(deployment):
     assert noted(f"{hq_ext}:5:", "include => ghosts: no context [ghosts]")
     assert noted(f"{hq_link}:4:", "peer nowhere is defined in no iax.conf")
     assert noted(f"{br_ext}:9:", "peer pbx9 is defined in no iax.conf")
+    assert noted(f"{br_ext}:10:", "include => local-extra: its extensions are merged")
     assert noted(f"{hq_iax}:3:", "requirecalltoken = no")
+    assert noted(f"{str(deployment / 'serverBR' / 'iax.conf')}:4:", "[chqi] has no trunk = yes")
     assert noted(f"{hq_iax}:4:", "allow = ulaw")
     # a peer with its own name reaches BR through its host, and is rewritten to BR's name
     assert "Dial(IAX2/c${ACCOUNT}i@cBRi/${EXTEN}@external)" in hq.link_conf
@@ -265,3 +267,12 @@ def test_a_single_server_calls_only_itself(tmp_path):
     assert (traffic["local"], traffic["remote"]) == (1.0, 0.0)
     assert result.plan.of("solo") == tuple(str(n) for n in range(100, 110))
     assert any("no link.conf" in n.message for n in result.notes)
+
+
+def test_keep_dir_names_keeps_the_server_prefix(tmp_path):
+    plan = NumberingPlan.from_csv(PLANS / "seed.csv")
+    dirs = write_all_confs(plan, tmp_path)
+    result = import_deployment([dirs["A"], dirs["B"]], keep_dir_names=True)
+    assert result.plan.servers == ("serverA", "serverB")
+    # cserverBi names server "serverB" exactly, so the routes still map
+    assert result.servers[0].dials == {"serverB"} and result.notes == []

@@ -174,6 +174,9 @@ def _walk(dp: Dialplan, top: str, notes: list[DialplanWarning]) -> list[Extensio
                 notes.append(DialplanWarning(inc.path, inc.line, f"include => {inc.name}: no "
                                              f"context [{inc.target}] exists; left out"))
                 continue
+            notes.append(DialplanWarning(inc.path, inc.line, f"include => {inc.name}: its "
+                                         f"extensions are merged into [{top}] (the model keeps "
+                                         "one context; Asterisk searches the including one first)"))
             if inc.timespec is not None:
                 notes.append(DialplanWarning(inc.path, inc.line, f"include => {inc.name}: the time "
                                              "condition is not modelled (always open)"))
