@@ -276,3 +276,39 @@ def test_keep_dir_names_keeps_the_server_prefix(tmp_path):
     assert result.plan.servers == ("serverA", "serverB")
     # cserverBi names server "serverB" exactly, so the routes still map
     assert result.servers[0].dials == {"serverB"} and result.notes == []
+
+
+def test_peers_that_map_to_no_server_are_reported(tmp_path):
+    _write(tmp_path, {
+        # no iax.conf: only the naming convention maps peers
+        "A/external.conf": "exten => 100,1,NoOp()\n",
+        "A/link.conf": "[link]\nexten => _2XX,1,Dial(IAX2/u@cBi/${EXTEN}@external)\n"
+                       "exten => _3XX,1,Dial(IAX2/u@cserverZZi/${EXTEN}@external)\n"
+                       "exten => _4XX,1,Dial(SIP/trunk/${EXTEN})\n",
+        # an iax.conf: a peer at an address no server is known by, two answers for A's address
+        "B/external.conf": "exten => 200,1,NoOp()\n",
+        "B/link.conf": "[link]\nexten => _1XX,1,Dial(IAX2/u@cAi/${EXTEN}@external)\n"
+                       "exten => _5XX,1,Dial(IAX2/u@far/${EXTEN}@external)\n",
+        "B/iax.conf": "[general]\nbindaddr = 10.0.0.2\n\n[cAi]\ntype = peer\nhost = 10.0.0.1\n\n"
+                      "[far]\ntype = peer\nhost = 192.0.2.9\n",
+        "C/external.conf": "exten => 300,1,NoOp()\n",
+        "C/iax.conf": "[cAi]\ntype = friend\nhost = 10.0.0.7\n",
+    })
+    result = import_deployment([tmp_path / "A", tmp_path / "B", tmp_path / "C"])
+    notes = {str(n).replace(str(tmp_path) + "/", "") for n in result.notes}
+    assert ("A/link.conf:3: _3XX: Dial target IAX2/u@cserverZZi/${EXTEN}@external: peer "
+            "cserverZZi is not named c<id>i or c<id>x for an imported server (and no iax.conf): "
+            "left out") in notes
+    assert any(n.startswith("A/link.conf:4: _4XX: Dial target SIP/trunk/${EXTEN} is no IAX2/[user@]peer/number")
+               for n in notes)
+    assert any(n.startswith("B/link.conf:3: _5XX:") and "peer far (host 192.0.2.9) is no imported "
+               "server" in n for n in notes)
+    assert ("C/iax.conf:1: gives A's internal address as 10.0.0.7, but "
+            "B/iax.conf:4 says 10.0.0.1: the first is used") in notes
+    a, b, c = result.servers
+    assert (a.internal, b.internal, c.internal) == ("10.0.0.1", "10.0.0.2", None)
+    assert a.dials == {"B"} and b.dials == {"A"} and c.dials == set()
+    out = write_import(result, tmp_path / "net")
+    for sid in ("A", "B"):
+        linked = LinkedServer.from_dir(out / sid)
+        assert linked.resolve(f"{'5' if sid == 'B' else '3'}01").attempts == []

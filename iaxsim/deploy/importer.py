@@ -422,7 +422,8 @@ def _route_text(src: _Source, peers: _Peers, notes: list[DialplanWarning],
             for t in _targets(prio):
                 m = _TARGET.match(t)
                 if not m or m.group("number") is None:
-                    why.append(f"Dial target {t} names no number on another server")
+                    why.append(f"Dial target {t} is no IAX2/[user@]peer/number dial to another "
+                               "server")
                     continue
                 number, ctx = m.group("number"), m.group("context")
                 if _VARS.search(number) or (ctx and "${" in ctx):
