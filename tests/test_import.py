@@ -125,7 +125,7 @@ trunk = yes
 [branch-lan]
 type = peer
 host = 10.2.0.1
-qualify = yes
+qualify = no
 trunk = yes
 """,
 }
@@ -196,6 +196,7 @@ def test_hand_written_deployment(deployment):
     assert noted(f"{hq_iax}:3:", "requirecalltoken = no")
     assert noted(f"{str(deployment / 'serverBR' / 'iax.conf')}:4:", "[chqi] has no trunk = yes")
     assert noted(f"{hq_iax}:4:", "allow = ulaw")
+    assert noted(f"{hq_iax}:18:", "[branch-lan] is not qualified, but other peers hq dials are")
     # a peer with its own name reaches BR through its host, and is rewritten to BR's name
     assert "Dial(IAX2/c${ACCOUNT}i@cBRi/${EXTEN}@external)" in hq.link_conf
     # the pattern dialling an undefined peer still matches, but the model dials nobody

@@ -4,7 +4,8 @@ One directory per server; its name is the server id (a name ``server<ID>``, the 
 ``iaxsim plan linkconf --all`` writes and trixbox's own peer naming ``cserver<ID>i``, gives
 ``<ID>`` unless ``keep_dir_names``). Two layouts are read:
 
-* **trixbox**: ``external.conf`` (the server's own extensions, context ``external``) and ``link.conf`` (context ``link``: how to reach the other servers);
+* **trixbox**: ``external.conf`` (the server's own extensions, context ``external``) and
+  ``link.conf`` (context ``link``: how to reach the other servers);
 * **plain Asterisk**: ``extensions.conf``; ``context`` (default ``external``) holds the
   server's extensions. Within it, an extension whose ``Dial`` addresses a number on another
   server (``IAX2/[user@]peer/number[@context]``) is a route; every other one is the server's
@@ -495,8 +496,9 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
                 p = ext.priorities[0]
                 notes.append(DialplanWarning(p.path, p.line, why))
             numbers.update(found)
-        srv = ServerImport(s.id, str(s.directory), s.layout, s.files, sorted(numbers, key=lambda n: (len(n), n)),
-                           len(s.own), 0, _own_text(s.id, s.own, ", ".join(s.files)), "")
+        srv = ServerImport(s.id, str(s.directory), s.layout, s.files,
+                           sorted(numbers, key=lambda n: (len(n), n)), len(s.own), 0,
+                           _own_text(s.id, s.own, ", ".join(s.files)), "")
         used: list[IaxPeer] = []
         srv.link_conf, srv.routes = _route_text(s, peers, notes, srv, used)
         for kind in ("internal", "external"):
@@ -504,13 +506,12 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
             if hit is not None:
                 setattr(srv, kind, hit[0])
         if s.iax is not None:
-            q = {p.name: p.qualify_ms > 0 for p in used}
-            srv.qualify = any(q.values())
-            if len(set(q.values())) > 1:
-                off = sorted(n for n, v in q.items() if not v)
-                notes.append(DialplanWarning(s.iax.path, None, "qualify differs between the peers "
-                                             f"{s.id} dials; the model qualifies all or none: all "
-                                             f"(not qualified here: {', '.join(off)})"))
+            srv.qualify = any(peer.qualify_ms > 0 for peer in used)
+            if srv.qualify:
+                for peer in sorted({p for p in used if not p.qualify_ms}, key=lambda p: p.line):
+                    notes.append(DialplanWarning(
+                        peer.path, peer.line, f"[{peer.name}] is not qualified, but other peers "
+                        f"{s.id} dials are; the model qualifies all of a server's peers or none: all"))
             trunked.extend(used)
         servers.append(srv)
     if not any(srv.numbers for srv in servers):
@@ -518,21 +519,28 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
                           "nothing to simulate", servers[0].directory)
 
     trunk = any(p.trunk for p in trunked)
-    if trunk and not all(p.trunk for p in trunked):
+    if trunk:
         for peer in sorted({p for p in trunked if not p.trunk}, key=lambda p: (p.path, p.line)):
-            notes.append(DialplanWarning(peer.path, peer.line, f"[{peer.name}] has no trunk = yes, but other "
-                                         "linked peers do; the model trunks every link or none: all"))
-    mtus = {s.iax.trunkmtu for s in sources if s.iax is not None and s.iax.trunkmtu is not None}
-    tss = {s.iax.trunktimestamps for s in sources if s.iax is not None and s.iax.trunktimestamps is not None}
+            notes.append(DialplanWarning(peer.path, peer.line, f"[{peer.name}] has no trunk = yes, "
+                                         "but other linked peers do; the model trunks every link "
+                                         "or none: all"))
+    iaxes = [s.iax for s in sources if s.iax is not None]
+    mtus = {x.trunkmtu for x in iaxes if x.trunkmtu is not None}
+    tss = {x.trunktimestamps for x in iaxes if x.trunktimestamps is not None}
     for what, values in (("trunkmtu", mtus), ("trunktimestamps", tss)):
         if len(values) > 1:
-            notes.append(DialplanWarning("iax.conf", None, f"{what} differs between servers "
-                                         f"({sorted(map(str, values))}); the model has one: the smallest"))
+            for x in iaxes:
+                if getattr(x, what) is not None:
+                    notes.append(DialplanWarning(x.path, None, f"{what} = {getattr(x, what)}, but "
+                                                 "other servers differ; the model has one for the "
+                                                 f"network: {min(values)}"))
     accounts = {s.account for s in sources if s.account}
     if len(accounts) > 1:
-        notes.append(DialplanWarning("extensions.conf", None, "ACCOUNT differs between servers "
-                                     f"({', '.join(sorted(accounts))}); the model has one: "
-                                     f"{sorted(accounts)[0]}"))
+        for s in sources:
+            if s.account:
+                notes.append(DialplanWarning(s.files[0], None, f"ACCOUNT = {s.account}, but other "
+                                             "servers differ; the model has one: "
+                                             f"{sorted(accounts)[0]}"))
 
     plan = NumberingPlan.from_dict({srv.id: srv.numbers for srv in servers})
     top: dict[str, object] = {"name": "import", "duration": 3600.0, "warmup": 120.0, "seed": 1,
