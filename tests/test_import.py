@@ -313,3 +313,15 @@ def test_peers_that_map_to_no_server_are_reported(tmp_path):
     for sid in ("A", "B"):
         linked = LinkedServer.from_dir(out / sid)
         assert linked.resolve(f"{'5' if sid == 'B' else '3'}01").attempts == []
+
+
+def test_plain_asterisk_reads_the_external_context_by_default(tmp_path):
+    _write(tmp_path / "pbx", {"extensions.conf": "[general]\nstatic = yes\n\n[external]\n"
+                                                 "exten => _2[0-4]X,1,Dial(IAX2/${EXTEN})\n"
+                                                 "exten => s,1,Answer()\n\n"
+                                                 "[other]\nexten => 999,1,NoOp()\n"})
+    result = import_deployment([tmp_path / "pbx"])
+    assert result.servers[0].layout == "asterisk"
+    assert result.plan.of("pbx") == tuple(str(n) for n in range(200, 250))
+    assert [str(n).replace(str(tmp_path) + "/", "") for n in result.notes] == [
+        "pbx/extensions.conf:6: s: not a number: not in the plan"]
