@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="one server's configuration")
     p.add_argument("--out", type=Path, required=True, metavar="NETDIR", help="folder to write")
     p.add_argument("--context", default="external", metavar="NAME",
-                   help="context holding the server's own extensions (default: external)")
+                   help="plain Asterisk: the extensions.conf context holding the server's own "
+                        "extensions (default: external; trixbox reads [external])")
     p.add_argument("--calls-per-hour", type=float, default=600.0, metavar="N",
                    help="busy-hour call attempts each server originates (default 600)")
     p.add_argument("--remote", type=float, default=0.5, metavar="SHARE",
