@@ -16,7 +16,8 @@ from typing import Any, Callable
 import simpy
 
 from iaxsim.iax2.engine import Endpoint, IncomingCall
-from iaxsim.sim.network import Network, queue_at
+from iaxsim.sim.clock import delay_until
+from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
 
@@ -52,26 +53,6 @@ class Mailbox:
         return self.items.pop(0)
 
 
-def _run_wake(event: "_Wake") -> None:
-    event.driver._fire(event.at)
-
-
-_WAKE_CALLBACKS = (_run_wake,)
-
-
-class _Wake:
-    """The engine's timer coming due at ``at``: run by SimPy's event loop as a succeeded
-    event (it reads ``_ok`` and runs ``callbacks``)."""
-
-    __slots__ = ("callbacks", "_ok", "driver", "at")
-
-    def __init__(self, driver: "EngineDriver", at: float):
-        self.callbacks: tuple[Callable[["_Wake"], None], ...] | None = _WAKE_CALLBACKS
-        self._ok = True
-        self.driver = driver
-        self.at = at
-
-
 class EngineDriver:
     """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
 
@@ -89,6 +70,7 @@ class EngineDriver:
         self.cpu_charge = cpu_charge
         self.dp_proxy = dp_proxy
         self._wake_at: float | None = None
+        self._on_wake = self._fire  # bound once: one callback for every wake-up
         self.datagrams_out = 0
         network.attach(server_id, self.receive)
 
@@ -96,7 +78,7 @@ class EngineDriver:
     def receive(self, datagrams: list[bytes], addr: Address) -> None:
         """Datagrams arrived together from ``addr``: each is handed to the engine, then its
         replies and events go out (after the CPU time of any lookup the engine made)."""
-        ep, now, proxy = self.ep, self.env._now, self.dp_proxy
+        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
         self.net.batch(True)
         try:
             for data in datagrams:
@@ -115,12 +97,14 @@ class EngineDriver:
         yield from charge(comparisons)
         self.pump()
 
-    def _fire(self, at: float) -> None:
+    def _fire(self, wake: simpy.Event) -> None:
+        """The engine's timer came due (a SimPy timeout whose value is the timer's time)."""
+        at = wake.value
         if at != self._wake_at:
             return  # superseded by an earlier wake-up that already ran
         self._wake_at = None
         t = self.ep.get_timer()
-        now = self.env._now
+        now = self.env.now
         if t is not None and t <= now + 1e-9:
             self.ep.handle_timer(max(now, t))
         self.pump()
@@ -131,7 +115,7 @@ class EngineDriver:
         simulated time, when the caller has it at hand)."""
         ep, net = self.ep, self.net
         if now is None:
-            now = self.env._now
+            now = self.env.now
         sid, account = self.sid, self.on_sent
         handlers, default = self.handlers, self.default_handler
         while True:
@@ -157,5 +141,5 @@ class EngineDriver:
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
-            queue_at(self.env, t if t > now else now, _Wake(self, t))
+            self.env.timeout(delay_until(now, t) if t > now else 0.0, t).callbacks.append(self._on_wake)
             self.net.close_batch(t)

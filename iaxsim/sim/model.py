@@ -36,7 +36,7 @@ Media is accounted by formula (:mod:`iaxsim.theory`) unless ``media =
 "frames"``, which sends real voice frames every 20 ms (mini frames, or trunk frames when
 ``trunk = true``).
 
-The simulator reads SimPy's clock as ``env._now``: compiled, the public ``env.now`` property
+The simulator reads SimPy's clock as ``env.now``: compiled, the public ``env.now`` property
 would cost a Python call each time (tens per simulated call).
 """
 from __future__ import annotations
@@ -198,9 +198,9 @@ class SimServer:
         with self.cpu.request() as req:
             if not req.triggered:  # a core is busy: queue (a free core is granted at once)
                 yield req
-            self.tw_cpu.set(env._now, len(self.cpu.users) / self.spec.cores)
+            self.tw_cpu.set(env.now, len(self.cpu.users) / self.spec.cores)
             yield env.timeout(service)
-        self.tw_cpu.set(env._now, len(self.cpu.users) / self.spec.cores)
+        self.tw_cpu.set(env.now, len(self.cpu.users) / self.spec.cores)
         if rec is not None:
             rec.lookup_cpu += service
             rec.comparisons += comparisons
@@ -212,12 +212,12 @@ class SimServer:
         if self.channels_busy >= self.spec.channels:
             return False
         self.channels_busy += 1
-        self.tw_channels.set(self.model.env._now, self.channels_busy)
+        self.tw_channels.set(self.model.env.now, self.channels_busy)
         return True
 
     def release(self) -> None:
         self.channels_busy -= 1
-        self.tw_channels.set(self.model.env._now, self.channels_busy)
+        self.tw_channels.set(self.model.env.now, self.channels_busy)
 
     # -- engine plumbing
     def _account(self, datagrams: list[tuple[bytes, Any]]) -> None:
@@ -340,15 +340,15 @@ class Model:
             picks = rng.random(batch)
             holds = tr.holding.sample(rng, batch)
             gaps = gaps.tolist()  # Python floats: a numpy scalar here would make the whole
-            # simulation clock (env._now and every time derived from it) numpy.float64, whose
+            # simulation clock (env.now and every time derived from it) numpy.float64, whose
             # arithmetic and comparisons are several times slower; the values are the same
             tick = self.progress.at if self.progress is not None else None
             for i in range(batch):
                 yield env.timeout(gaps[i])
-                if env._now >= self.end:
+                if env.now >= self.end:
                     return
                 if tick is not None:
-                    tick(env._now)
+                    tick(env.now)
                 kind = kinds[dests[i]]
                 if kind == "local":
                     pool = srv.numbers
@@ -361,8 +361,8 @@ class Model:
                 else:
                     number = self._unassigned(rng)
                     target = ""
-                rec = CallRecord(env._now, srv.id, str(number), target)
-                if env._now >= self.scenario.warmup:
+                rec = CallRecord(env.now, srv.id, str(number), target)
+                if env.now >= self.scenario.warmup:
                     self.records.append(rec)
                 self.active += 1
                 env.process(self.place(srv, rec, tr, float(holds[i]), rng))
@@ -386,13 +386,13 @@ class Model:
             return
         try:
             number = rec.dialled
-            t_dialled = env._now
+            t_dialled = env.now
             if tr.dialling == "digits":
                 went_with, t_dialled = yield from self.collect_digits(o, rec, tr, rng)
                 if went_with is None:  # nothing dialled matches
                     rec.outcome = "rejected"
                     rec.cause_code = NO_EXTENSION[1]
-                    rec.post_dial_delay = env._now - t_dialled
+                    rec.post_dial_delay = env.now - t_dialled
                     return
                 number = went_with
             if self.scenario.linking == "switch":
@@ -415,12 +415,12 @@ class Model:
         env = self.env
         number = rec.dialled
         gaps = tr.digit_interval.sample(rng, len(number))
-        pressed = env._now
+        pressed = env.now
         for i in range(1, len(number) + 1):
             if i > 1:
                 # the next key press comes after the gap, or at once if the PBX was still busy
-                yield env.timeout(max(0.0, pressed + float(gaps[i - 1]) - env._now))
-                pressed = env._now
+                yield env.timeout(max(0.0, pressed + float(gaps[i - 1]) - env.now))
+                pressed = env.now
             prefix = number[:i]
             exists, more, can = yield from self.union_status(o, prefix, rec)
             if exists and not more:
@@ -474,7 +474,7 @@ class Model:
             return
         if not res.attempts:
             rec.outcome, rec.cause_code = "rejected", NO_EXTENSION[1]
-            rec.post_dial_delay = self.env._now - t_dialled
+            rec.post_dial_delay = self.env.now - t_dialled
             return
         final = None
         for att in res.attempts:
@@ -492,19 +492,19 @@ class Model:
         rec.outcome = final or "rejected"
         if rec.outcome == "rejected" and not rec.cause_code:
             rec.cause_code = NO_EXTENSION[1]
-        rec.post_dial_delay = self.env._now - t_dialled
+        rec.post_dial_delay = self.env.now - t_dialled
 
     def local_call(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
                           t_dialled: float, rng: Any):
         env = self.env
         if tr.extension_busy and number in o.busy_ext:
             rec.outcome, rec.cause_code = "busy", USER_BUSY[1]
-            rec.post_dial_delay = env._now - t_dialled
+            rec.post_dial_delay = env.now - t_dialled
             return
         if tr.extension_busy:
             o.busy_ext.add(number)
         try:
-            rec.post_dial_delay = env._now - t_dialled
+            rec.post_dial_delay = env.now - t_dialled
             delay = float(tr.answer_delay.sample(rng, 1)[0]) if tr.answer_delay.mean else 0.0
             if delay:
                 yield env.timeout(delay)
@@ -523,7 +523,7 @@ class Model:
         if o.spec.qualify and o.peer_status.get(ip) == "unreachable":
             return "failed"
         ep = o.endpoint
-        cid = ep.place_call((ip, IAX2_PORT), number, now=env._now, context=context,
+        cid = ep.place_call((ip, IAX2_PORT), number, now=env.now, context=context,
                             calling_number=o.id)
         mb = o.watch(cid, rec)
         o.driver.pump()
@@ -540,7 +540,7 @@ class Model:
                     event = None
                 if event is None:  # auto-congest: no ACCEPT within 2 x maxms
                     if ep.call_state(cid) is not None:
-                        ep.hangup(cid, CONGESTION[0], CONGESTION[1], now=env._now)
+                        ep.hangup(cid, CONGESTION[0], CONGESTION[1], now=env.now)
                         o.driver.pump()
                     rec.cause_code = CONGESTION[1]
                     return "failed"
@@ -550,17 +550,17 @@ class Model:
                 elif kind is CallRinging:
                     accepted = True
                     if rec.post_dial_delay != rec.post_dial_delay:  # still NaN
-                        rec.post_dial_delay = env._now - t_dialled
+                        rec.post_dial_delay = env.now - t_dialled
                 elif kind is CallAnswered:
                     if rec.post_dial_delay != rec.post_dial_delay:
-                        rec.post_dial_delay = env._now - t_dialled
+                        rec.post_dial_delay = env.now - t_dialled
                     rec.answered_by = peer.id
                     right = rec.target in (peer.id, "") and number == rec.dialled
                     rec.outcome = "answered" if right else "misrouted"
                     rec.duration = holding
                     yield from self.media(o, peer, cid, rec, holding)
                     if ep.call_state(cid) is not None:
-                        ep.hangup(cid, now=env._now)
+                        ep.hangup(cid, now=env.now)
                         o.driver.pump()
                     return "answered"
                 elif kind is CallRejected:
@@ -571,14 +571,14 @@ class Model:
                         rec.outcome = "congestion"
                     else:
                         return "rejected"
-                    rec.post_dial_delay = env._now - t_dialled
+                    rec.post_dial_delay = env.now - t_dialled
                     return rec.outcome
                 elif kind is CallBusy or kind is CallCongestion:
                     rec.outcome = "busy" if kind is CallBusy else "congestion"
                     rec.cause_code = USER_BUSY[1] if kind is CallBusy else CONGESTION[1]
-                    rec.post_dial_delay = env._now - t_dialled
+                    rec.post_dial_delay = env.now - t_dialled
                     if ep.call_state(cid) is not None:
-                        ep.hangup(cid, now=env._now)
+                        ep.hangup(cid, now=env.now)
                         o.driver.pump()
                     return rec.outcome
                 elif kind is CallFailed or kind is CallHungUp:
@@ -594,7 +594,7 @@ class Model:
         pair, back = (o.id, peer.id), (peer.id, o.id)
         for p in (pair, back):
             self.link_calls[p] += 1
-            self.tw_links[p].set(env._now, self._link_kbps(self.link_calls[p]))
+            self.tw_links[p].set(env.now, self._link_kbps(self.link_calls[p]))
         try:
             if sc.media == "frames":
                 yield from self.frames_both_ways(o, peer, cid, holding)
@@ -611,7 +611,7 @@ class Model:
         finally:
             for p in (pair, back):
                 self.link_calls[p] -= 1
-                self.tw_links[p].set(env._now, self._link_kbps(self.link_calls[p]))
+                self.tw_links[p].set(env.now, self._link_kbps(self.link_calls[p]))
 
     def _link_kbps(self, n: int) -> float:
         kbps = self._kbps_memo.get(n)
@@ -634,17 +634,17 @@ class Model:
         step = codec.frame_ms / 1000.0
         payload = b"\xff" * codec.payload_bytes
         peer_cid = self._peer_call(o, peer, cid)
-        end = env._now + holding
-        while env._now + step <= end + 1e-9:
+        end = env.now + holding
+        while env.now + step <= end + 1e-9:
             if o.endpoint.call_state(cid) == "up":
-                o.endpoint.send_voice(cid, payload, now=env._now)
+                o.endpoint.send_voice(cid, payload, now=env.now)
                 o.driver.pump()
             if peer_cid is not None and peer.endpoint.call_state(peer_cid) == "up":
-                peer.endpoint.send_voice(peer_cid, payload, now=env._now)
+                peer.endpoint.send_voice(peer_cid, payload, now=env.now)
                 peer.driver.pump()
             yield env.timeout(step)
-        if end > env._now:
-            yield env.timeout(end - env._now)
+        if end > env.now:
+            yield env.timeout(end - env.now)
 
     def _peer_call(self, o: SimServer, peer: SimServer, cid: int) -> int | None:
         info = o.endpoint.call_info(cid)
@@ -662,10 +662,10 @@ class Model:
         env = self.env
         key = (peer.id, number)
         hit = o.dp_cache.get(key)
-        if hit is not None and hit[0] > env._now:
+        if hit is not None and hit[0] > env.now:
             return hit[1]
         ip = self._switch_address(o, peer)
-        cid = o.endpoint.dial_lookup((ip, IAX2_PORT), number, CONTEXT, now=env._now)
+        cid = o.endpoint.dial_lookup((ip, IAX2_PORT), number, CONTEXT, now=env.now)
         dialog = o.endpoint.call_info(cid)
         if o.tbd_dialogs.get(cid) is not dialog:
             # a new TBD call (call numbers are reused once a closed one's hold-off ends):
@@ -681,10 +681,10 @@ class Model:
         event = yield from mb.wait(o.endpoint.config.dp_timeout)
         if isinstance(event, DialplanReply):
             status = int(event.status)
-            o.dp_cache[key] = (env._now + DP_CACHE, status)
+            o.dp_cache[key] = (env.now + DP_CACHE, status)
             rec.comparisons += peer.meter.last_cost.pop(number, 0)
             return status
-        o.dp_cache[key] = (env._now + DP_CACHE_TIMEOUT, 0)  # timeout, or the TBD call died
+        o.dp_cache[key] = (env.now + DP_CACHE_TIMEOUT, 0)  # timeout, or the TBD call died
         return 0
 
     def _tbd_event(self, o: SimServer, cid: int, event) -> None:
@@ -716,10 +716,10 @@ class Model:
                 if result in ("answered", "busy", "congestion"):
                     return
                 rec.outcome = result
-                rec.post_dial_delay = self.env._now - t_dialled
+                rec.post_dial_delay = self.env.now - t_dialled
                 return
         rec.outcome, rec.cause_code = "rejected", NO_EXTENSION[1]
-        rec.post_dial_delay = self.env._now - t_dialled
+        rec.post_dial_delay = self.env.now - t_dialled
 
     # ------------------------------------------------------------------ called side
     def serve_incoming(self, s: SimServer, event: IncomingCall):
@@ -739,40 +739,40 @@ class Model:
                 return  # the caller gave up meanwhile
             number = event.called_number
             if ext is None:
-                ep.reject(cid, *NO_EXTENSION, now=env._now)
+                ep.reject(cid, *NO_EXTENSION, now=env.now)
                 s.driver.pump()
                 return
             if not s.seize():
-                ep.reject(cid, *CONGESTION, now=env._now)
+                ep.reject(cid, *CONGESTION, now=env.now)
                 s.driver.pump()
                 return
             tr = self.scenario.traffic_of(s.id)
             ext_busy = tr.extension_busy
             try:
                 if ext_busy and number in s.busy_ext:
-                    ep.accept(cid, now=env._now)
-                    ep.busy(cid, now=env._now)
+                    ep.accept(cid, now=env.now)
+                    ep.busy(cid, now=env.now)
                     s.driver.pump()
                     yield from self._until_closed(s, cid, mb)
                     return
                 if ext_busy:
                     s.busy_ext.add(number)
-                ep.accept(cid, now=env._now)
-                ep.ring(cid, now=env._now)
+                ep.accept(cid, now=env.now)
+                ep.ring(cid, now=env.now)
                 delay = tr.answer_delay
                 wait = 0.0
                 if delay.mean:  # it rings for a while: ACCEPT and RINGING go out now
                     s.driver.pump()
                     wait = float(delay.sample(self.net_rng, 1)[0])
                 # (answered at once: ACCEPT, RINGING and ANSWER leave together, below)
-                answer_at = env._now + wait
-                while env._now < answer_at:  # ringing; the caller may give up meanwhile
-                    ev = yield from mb.wait(answer_at - env._now)
+                answer_at = env.now + wait
+                while env.now < answer_at:  # ringing; the caller may give up meanwhile
+                    ev = yield from mb.wait(answer_at - env.now)
                     if ev is not None and type(ev) in (CallHungUp, CallFailed):
                         return
                 if ep.call_state(cid) is None:
                     return
-                ep.answer(cid, now=env._now)
+                ep.answer(cid, now=env.now)
                 s.driver.pump()
                 yield from self._until_closed(s, cid, mb)
             finally:
@@ -805,7 +805,7 @@ class Model:
         yield env.timeout(offset)
         maxms = o.endpoint.config.qualify_maxms
         while True:
-            cid = o.endpoint.poke((ip, IAX2_PORT), now=env._now)
+            cid = o.endpoint.poke((ip, IAX2_PORT), now=env.now)
             mb = o.watch(cid)
             o.driver.pump()
             ev = yield from mb.wait()
@@ -836,7 +836,7 @@ class Model:
         self.arrivals_done = True
         if self.active > 0:
             env.run(until=self.done)
-        end = env._now
+        end = env.now
         wall = time.perf_counter() - wall
         return SimResult(self.scenario, self.seed, self._calls_frame(), self._servers_frame(end),
                          self._links_frame(end), self._link_totals(), self.capture or [], wall)
