@@ -15,8 +15,8 @@ def delay_until(now: float, at: float) -> float:
     delay lands there, the one landing on the next float after ``at``.
 
     ``at - now`` is exact, and so lands on ``at``, whenever ``now >= at / 2`` (Sterbenz's
-    lemma); otherwise it is moved by units in the last place. A sum rounding half-way to even
-    can make ``at`` itself unreachable: then ``now + d`` is the next float after it.
+    lemma); otherwise the rounded difference may land a float early or late and is moved by
+    units in the last place until it lands on ``at``, or on the first float after it.
     """
     d = at - now
     while now + d > at:
