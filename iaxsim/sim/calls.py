@@ -55,7 +55,7 @@ class CallRecord:
     def row(self) -> tuple[float, str, str, str, str, str, float, int, int, int, int, float, float, int, float]:
         """The record as a row of ``SimResult.calls`` (the outcome as its plain string)."""
         return (self.start, self.origin, self.dialled, self.target, self.answered_by,
-                "" if self.outcome is None else self.outcome.value, self.post_dial_delay,
+                "" if self.outcome is None else str(self.outcome), self.post_dial_delay,
                 self.comparisons, self.attempts, self.frames, self.bytes, self.lookup_cpu,
                 self.duration, self.cause_code, self.digit_wait)
 
