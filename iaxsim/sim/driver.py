@@ -11,15 +11,25 @@ records the work; the driver then holds the replies until the server's CPU has s
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable, Generator, Protocol
 
 import simpy
 
-from iaxsim.iax2.engine import Endpoint, IncomingCall
+from iaxsim.iax2.engine import Endpoint, Event, IncomingCall
 from iaxsim.sim.clock import delay_until
 from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
+#: a process's body: a generator of SimPy events, resumed with their values
+CpuCharge = Callable[[int], Generator[simpy.Event, object, None]]
+
+
+class WorkMeter(Protocol):
+    """Counts the dialplan comparisons the engine made itself (answering DPREQs)."""
+
+    work: int
+
+    def take(self) -> int: ...
 
 
 class Mailbox:
@@ -29,17 +39,18 @@ class Mailbox:
 
     def __init__(self, env: simpy.Environment):
         self.env = env
-        self.items: list[Any] = []
+        self.items: list[object] = []
         self.waiter: simpy.Event | None = None
 
-    def put(self, item: Any) -> None:
+    def put(self, item: object) -> None:
+        """Hand the call's process an item (an engine event), waking it if it waits."""
         self.items.append(item)
         w = self.waiter
         if w is not None:
             self.waiter = None  # woken once: later items wait in the list
             w.succeed()
 
-    def wait(self, timeout: float | None = None):
+    def wait(self, timeout: float | None = None) -> Generator[simpy.Event, object, object]:
         """Generator: wait until an item is there or ``timeout`` s pass; returns the item or None."""
         if not self.items:
             self.waiter = w = self.env.event()
@@ -57,15 +68,15 @@ class EngineDriver:
     """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
 
     def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network: Network,
-                 default_handler: Callable[[Any], None],
+                 default_handler: Callable[[Event], None],
                  on_sent: Callable[[list[tuple[bytes, Address]]], None] | None = None,
-                 cpu_charge: Callable[[int], Any] | None = None, dp_proxy: Any = None):
+                 cpu_charge: CpuCharge | None = None, dp_proxy: WorkMeter | None = None):
         self.env = env
         self.sid = server_id
         self.ep = endpoint
         self.net = network
         self.default_handler = default_handler
-        self.handlers: dict[int, Callable[[Any], None]] = {}
+        self.handlers: dict[int, Callable[[Event], None]] = {}  # call id -> who takes its events
         self.on_sent = on_sent
         self.cpu_charge = cpu_charge
         self.dp_proxy = dp_proxy
@@ -91,7 +102,7 @@ class EngineDriver:
         finally:
             self.net.batch(False)
 
-    def _pump_after_cpu(self, comparisons: int):
+    def _pump_after_cpu(self, comparisons: int) -> Generator[simpy.Event, object, None]:
         charge = self.cpu_charge
         assert charge is not None  # receive() only starts this with a CPU model
         yield from charge(comparisons)

@@ -44,7 +44,7 @@ class Media:
         self._rates: dict[int, tuple[float, float]] = {}  # one call's (frames/s, kbit/s) beside n calls
 
     def carry(self, o: SimServer, peer: SimServer, cid: int, rec: CallRecord,
-              holding: float) -> Generator[simpy.Event, None, None]:
+              holding: float) -> Generator[simpy.Event, object, None]:
         """Generator: carry the call's media for ``holding`` seconds (formula, or real frames)."""
         env, sc = self.env, self.scenario
         load = self.pairs[(o.id, peer.id)]
@@ -84,7 +84,7 @@ class Media:
         return kbps
 
     def frames_both_ways(self, o: SimServer, peer: SimServer, cid: int,
-                         holding: float) -> Generator[simpy.Event, None, None]:
+                         holding: float) -> Generator[simpy.Event, object, None]:
         """Generator: send real voice frames every packetisation interval in both directions."""
         env = self.env
         codec = theory.codec(self.scenario.codec)

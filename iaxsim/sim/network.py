@@ -24,6 +24,7 @@ from typing import Callable, cast
 import numpy as np
 import simpy
 
+from iaxsim.sim.capture import Captured
 from iaxsim.sim.clock import delay_until
 from iaxsim.sim.distributions import Distribution
 from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
@@ -94,7 +95,7 @@ class Network:
     """Carries datagrams between the servers of a scenario inside a SimPy environment."""
 
     def __init__(self, env: simpy.Environment, servers: tuple[ServerSpec, ...], spec: NetworkSpec,
-                 rng: np.random.Generator, capture: list | None = None):
+                 rng: np.random.Generator, capture: list[Captured] | None = None):
         self.env = env
         self.spec = spec
         self.rng = rng

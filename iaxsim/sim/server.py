@@ -107,7 +107,7 @@ class SimServer:
         self.calls_by_callno: dict[int, CallRecord] = {}
 
     # -- CPU and channels
-    def charge_cpu(self, comparisons: int, rec: CallRecord | None = None) -> Generator[simpy.Event, None, None]:
+    def charge_cpu(self, comparisons: int, rec: CallRecord | None = None) -> Generator[simpy.Event, object, None]:
         """Generator: hold one of the server's CPU cores (a SimPy resource, FIFO) for the
         lookup's CPU time, ``base + per_comparison × comparisons``."""
         service = self.cpu_base + self.cpu_per_comparison * comparisons
@@ -122,7 +122,7 @@ class SimServer:
             rec.lookup_cpu += service
             rec.comparisons += comparisons
 
-    def charge_cpu_work(self, comparisons: int) -> Generator[simpy.Event, None, None]:
+    def charge_cpu_work(self, comparisons: int) -> Generator[simpy.Event, object, None]:
         """Generator: the CPU time of lookups the engine made itself (DPREQ answers)."""
         yield from self.charge_cpu(comparisons)
 

@@ -44,7 +44,7 @@ class SwitchLookup:
         return peer.spec.internal if self.network.reachable(o.id, peer.spec.internal) else peer.spec.external
 
     def query(self, o: SimServer, peer: SimServer, number: str,
-              rec: CallRecord) -> Generator[simpy.Event, None, int]:
+              rec: CallRecord) -> Generator[simpy.Event, object, int]:
         """Generator: DPSTATUS of ``number`` at ``peer`` via DPREQ, through the origin's cache."""
         env = self.env
         key = (peer.id, number)
