@@ -60,7 +60,7 @@ class CalledSide:
                 ep.reject(cid, CAUSE_TEXT[Cause.CONGESTION], Cause.CONGESTION, now=env.now)
                 s.driver.pump()
                 return
-            tr = self.scenario.traffic_of(s.id)
+            tr = s.traffic
             ext_busy = tr.extension_busy
             try:
                 if ext_busy and number in s.busy_ext:

@@ -64,6 +64,7 @@ class SimServer:
         self.env = env
         self.spec = spec
         self.id = spec.id
+        self.traffic = scenario.traffic_of(spec.id)  # worked out once: not per call
         self.numbers = np.array(plan.numbers, dtype=object)
         self.on_incoming = on_incoming
         where = f"[servers.{spec.id}]"

@@ -57,7 +57,7 @@ class Traffic:
 
     def arrivals(self, srv: SimServer, rng: np.random.Generator) -> Generator[simpy.Event, object, None]:
         """Process: Poisson call attempts at ``srv`` from time 0 to the end of the measured period."""
-        tr = self.scenario.traffic_of(srv.id)
+        tr = srv.traffic
         rate = tr.attempts_per_hour() / 3600.0
         if rate <= 0:
             return
