@@ -134,7 +134,7 @@ class EngineDriver:
             if out:
                 if account is not None:
                     account(out)
-                net.send_all(sid, out)
+                net.send_all(sid, out, now)
                 self.datagrams_out += len(out)
             event = ep.next_event()
             if event is None:

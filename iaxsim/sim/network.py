@@ -19,7 +19,7 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, cast
+from typing import Callable
 
 import numpy as np
 import simpy
@@ -33,8 +33,8 @@ Address = tuple[str, int]
 
 
 def _arrive(event: simpy.Event) -> None:
-    delivery = cast(Delivery, event)
-    delivery.receive(delivery.datagrams, delivery.src_addr)
+    if isinstance(event, Delivery):  # always: the callback of deliveries only
+        event.receive(event.datagrams, event.src_addr)
 
 
 class Delivery(simpy.Timeout):
@@ -189,11 +189,14 @@ class Network:
         return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, dst_id,
                       (src_ip, IAX2_PORT), src_ip, port)
 
-    def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
-        """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
+    def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
+        """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
+        has it at hand), in order (see :meth:`batch`)."""
         if not self._batching:
             self._open = None
-        send, now = self._send_one, self.env.now
+        if now is None:
+            now = self.env.now
+        send = self._send_one
         for data, dst in datagrams:
             send(src_id, data, dst, now)
         if not self._batching:
