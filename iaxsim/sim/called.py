@@ -84,7 +84,7 @@ class CalledSide:
                     ev = yield from mb.wait(answer_at - env.now)
                     if ev is not None and type(ev) in _CLOSED:
                         return
-                if ep.call_state(cid) is None:
+                if ep.call_info(cid) is None:
                     return
                 ep.answer(cid, now=env.now)
                 s.driver.pump()
@@ -101,7 +101,7 @@ class CalledSide:
             ev = yield from mb.wait()
             if type(ev) in _CLOSED:
                 return
-            if s.endpoint.call_state(cid) is None:
+            if s.endpoint.call_info(cid) is None:
                 return
 
     def _record_for(self, event: IncomingCall, ep: Endpoint, cid: int) -> CallRecord | None:

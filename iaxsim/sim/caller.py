@@ -244,7 +244,7 @@ class CallerSide:
                         continue
                     event = None
                 if event is None:  # auto-congest: no ACCEPT within 2 x maxms
-                    if ep.call_state(cid) is not None:
+                    if ep.call_info(cid) is not None:
                         ep.hangup(cid, CAUSE_TEXT[Cause.CONGESTION], Cause.CONGESTION, now=env.now)
                         o.driver.pump()
                     rec.cause_code = Cause.CONGESTION
@@ -264,7 +264,7 @@ class CallerSide:
                     rec.outcome = Outcome.ANSWERED if right else Outcome.MISROUTED
                     rec.duration = holding
                     yield from self.media.carry(o, peer, cid, rec, holding)
-                    if ep.call_state(cid) is not None:
+                    if ep.call_info(cid) is not None:
                         ep.hangup(cid, now=env.now)
                         o.driver.pump()
                     return Outcome.ANSWERED
@@ -284,7 +284,7 @@ class CallerSide:
                     rec.outcome = Outcome.BUSY if busy else Outcome.CONGESTION
                     rec.cause_code = Cause.USER_BUSY if busy else Cause.CONGESTION
                     rec.post_dial_delay = env.now - t_dialled
-                    if ep.call_state(cid) is not None:
+                    if ep.call_info(cid) is not None:
                         ep.hangup(cid, now=env.now)
                         o.driver.pump()
                     return rec.outcome

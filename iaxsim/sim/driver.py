@@ -82,7 +82,6 @@ class EngineDriver:
         self.dp_proxy = dp_proxy
         self._wake_at: float | None = None
         self._on_wake = self._fire  # bound once: one callback for every wake-up
-        self.datagrams_out = 0
         network.attach(server_id, self.receive)
 
     # -- input
@@ -135,7 +134,6 @@ class EngineDriver:
                 if account is not None:
                     account(out)
                 net.send_all(sid, out, now)
-                self.datagrams_out += len(out)
             event = ep.next_event()
             if event is None:
                 # sending never calls back into the engine (deliveries are scheduled), so
