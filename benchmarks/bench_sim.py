@@ -347,8 +347,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
 
 def count_events(fn):
     """Run ``fn()`` counting every event any SimPy environment processes meanwhile (its
-    ``step`` calls: the model queues some events directly, not through ``schedule``);
-    returns (fn's result, events)."""
+    ``step`` calls); returns (fn's result, events)."""
     cls = simpy.core.Environment
     original = cls.step
     n = [0]

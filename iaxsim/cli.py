@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "iaxsim.commands.sim",
     "iaxsim.commands.plan",
     "iaxsim.commands.wan",
+    "iaxsim.commands.scenario",
+    "iaxsim.commands.deploy",
 ]
 
 

@@ -15,7 +15,7 @@ from iaxsim.dialplan import Dialplan
 DATA = Path(__file__).parent / "data" / "dialplan"
 
 RULES = {
-    "R1": "literals sort before patterns (pbx.c ext_cmp; REFERENCE §2.3)",
+    "R1": "literals sort before patterns (main/pbx.c ext_cmp)",
     "R2": "per-position score, leftmost differing position decides (ext_cmp_pattern_pos; §2.3)",
     "R3": "equal score: membership bitmap, lower character first (ext_cmp_pattern; §2.3)",
     "R4": "'.' matches one or more and decides at once (_extension_match_core; §2.2)",

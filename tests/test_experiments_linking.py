@@ -1,7 +1,8 @@
 """link.conf dialling against switch lookups (iaxsim.experiments.linking), checked against the protocol.
 
 Every expected delay below is written out from the datagram sequence and the model's documented
-timers (docs/scenarios.md, docs/engine.md; Asterisk's values in the reference notes §1.17, §7):
+timers (docs/scenarios.md, docs/engine.md; Asterisk's defaults in ``channels/chan_iax2.c``:
+dialplan cache ``iaxdefaultdpcache``, DPREQ wait ``iaxdefaulttimeout``, TBD idle hang-up, retransmission):
 fixed 20 ms one-way latency between sites, so every datagram crossing costs exactly 0.020 s.
 
 * A call over IAX2 (both modes), ringing after:

@@ -177,7 +177,7 @@ def test_iaxmodem_registers_answers_talks_and_hangs_up(iaxmodem, tshark, tmp_pat
     assert node_sent[0].frametype == FrameType.IAX and node_sent[0].subclass == IAXSubclass.REGAUTH
     assert node.endpoint.stats.token_rejects == 0
     challenge = regauth.ie(IEType.CHALLENGE)
-    # RFC 5456 8.6.16 / REFERENCE 1.15: MD5 over challenge then secret, lowercase hex
+    # RFC 5456 §8.6.16 (chan_iax2.c authenticate): MD5 over challenge then secret, lowercase hex
     assert regreqs[1].ie(IEType.MD5_RESULT) == hashlib.md5(
         (challenge + SECRET).encode()).hexdigest()
     assert any(f.subclass == IAXSubclass.REGACK for _, f in full if f.frametype == FrameType.IAX)

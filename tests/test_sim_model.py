@@ -320,7 +320,8 @@ def test_switch_digits_asks_peers_in_order_until_one_says_more():
     "2", "20", "200": A's 2000 can still match more: no DPREQ;
     "2000": complete locally, no local match-more: B and C are asked, both say NONEXISTENT;
     "3", "30": B says MATCHMORE: C is not asked."""
-    from iaxsim.sim.model import CallRecord, Model
+    from iaxsim.sim.calls import CallRecord
+    from iaxsim.sim.model import Model
 
     sc = scenario_from_dict({
         "name": "switch_digits_order", "duration": 60.0, "warmup": 0.0, "seed": 1, "linking": "switch",
@@ -337,7 +338,7 @@ def test_switch_digits_asks_peers_in_order_until_one_says_more():
 
     def dial():
         for prefix in ("2", "20", "200", "2000", "3", "30"):
-            answers.append((prefix, (yield from model.union_status(a, prefix, rec))))
+            answers.append((prefix, (yield from model.caller.union_status(a, prefix, rec))))
 
     model.env.process(dial())
     model.env.run(until=30.0)

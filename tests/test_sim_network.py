@@ -1,6 +1,6 @@
 """The simulated network's deliveries on SimPy's clock: arrival times, order against other
-SimPy events due at the same instant, batching and counters (deliveries are put on SimPy's
-event queue directly, so these pin that they behave as scheduled events would)."""
+SimPy events due at the same instant, batching and counters (a delivery is a SimPy timeout due at
+its arrival time; these pin that it keeps its place among other events due then)."""
 from __future__ import annotations
 
 import numpy as np

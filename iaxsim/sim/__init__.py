@@ -8,6 +8,7 @@ True
 """
 from __future__ import annotations
 
+from iaxsim.sim.calls import Outcome
 from iaxsim.sim.results import CALL_COLUMNS, OUTCOMES, SimResult
 from iaxsim.sim.scenario import (CpuModel, FirewallRule, LinkSpec, NetworkSpec, NumberingSpec, Scenario,
                                  ServerSpec, TrafficSpec, load_scenario, scenario_from_dict)
@@ -29,6 +30,6 @@ def simulate(scenario: Scenario, seed: int | None = None, progress: bool = False
         return Model(scenario, seed, progress=bar).run()
 
 
-__all__ = ["simulate", "SimResult", "CALL_COLUMNS", "OUTCOMES", "Scenario", "ServerSpec", "NetworkSpec",
+__all__ = ["simulate", "SimResult", "CALL_COLUMNS", "OUTCOMES", "Outcome", "Scenario", "ServerSpec", "NetworkSpec",
            "TrafficSpec", "LinkSpec", "FirewallRule", "CpuModel", "NumberingSpec", "Distribution",
            "load_scenario", "scenario_from_dict"]

@@ -11,14 +11,25 @@ records the work; the driver then holds the replies until the server's CPU has s
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable, Generator, Protocol
 
 import simpy
 
-from iaxsim.iax2.engine import Endpoint, IncomingCall
-from iaxsim.sim.network import Network, queue_at
+from iaxsim.iax2.engine import Endpoint, Event, IncomingCall
+from iaxsim.sim.clock import delay_until
+from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
+#: a process's body: a generator of SimPy events, resumed with their values
+CpuCharge = Callable[[int], Generator[simpy.Event, object, None]]
+
+
+class WorkMeter(Protocol):
+    """Counts the dialplan comparisons the engine made itself (answering DPREQs)."""
+
+    work: int
+
+    def take(self) -> int: ...
 
 
 class Mailbox:
@@ -28,17 +39,18 @@ class Mailbox:
 
     def __init__(self, env: simpy.Environment):
         self.env = env
-        self.items: list[Any] = []
+        self.items: list[object] = []
         self.waiter: simpy.Event | None = None
 
-    def put(self, item: Any) -> None:
+    def put(self, item: object) -> None:
+        """Hand the call's process an item (an engine event), waking it if it waits."""
         self.items.append(item)
         w = self.waiter
         if w is not None:
             self.waiter = None  # woken once: later items wait in the list
             w.succeed()
 
-    def wait(self, timeout: float | None = None):
+    def wait(self, timeout: float | None = None) -> Generator[simpy.Event, object, object]:
         """Generator: wait until an item is there or ``timeout`` s pass; returns the item or None."""
         if not self.items:
             self.waiter = w = self.env.event()
@@ -52,51 +64,31 @@ class Mailbox:
         return self.items.pop(0)
 
 
-def _run_wake(event: "_Wake") -> None:
-    event.driver._fire(event.at)
-
-
-_WAKE_CALLBACKS = (_run_wake,)
-
-
-class _Wake:
-    """The engine's timer coming due at ``at``: run by SimPy's event loop as a succeeded
-    event (it reads ``_ok`` and runs ``callbacks``)."""
-
-    __slots__ = ("callbacks", "_ok", "driver", "at")
-
-    def __init__(self, driver: "EngineDriver", at: float):
-        self.callbacks: tuple[Callable[["_Wake"], None], ...] | None = _WAKE_CALLBACKS
-        self._ok = True
-        self.driver = driver
-        self.at = at
-
-
 class EngineDriver:
     """Runs one :class:`Endpoint` in simulated time on a :class:`~iaxsim.sim.network.Network`."""
 
     def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network: Network,
-                 default_handler: Callable[[Any], None],
+                 default_handler: Callable[[Event], None],
                  on_sent: Callable[[list[tuple[bytes, Address]]], None] | None = None,
-                 cpu_charge: Callable[[int], Any] | None = None, dp_proxy: Any = None):
+                 cpu_charge: CpuCharge | None = None, dp_proxy: WorkMeter | None = None):
         self.env = env
         self.sid = server_id
         self.ep = endpoint
         self.net = network
         self.default_handler = default_handler
-        self.handlers: dict[int, Callable[[Any], None]] = {}
+        self.handlers: dict[int, Callable[[Event], None]] = {}  # call id -> who takes its events
         self.on_sent = on_sent
         self.cpu_charge = cpu_charge
         self.dp_proxy = dp_proxy
         self._wake_at: float | None = None
-        self.datagrams_out = 0
+        self._on_wake = self._fire  # bound once: one callback for every wake-up
         network.attach(server_id, self.receive)
 
     # -- input
     def receive(self, datagrams: list[bytes], addr: Address) -> None:
         """Datagrams arrived together from ``addr``: each is handed to the engine, then its
         replies and events go out (after the CPU time of any lookup the engine made)."""
-        ep, now, proxy = self.ep, self.env._now, self.dp_proxy
+        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
         self.net.batch(True)
         try:
             for data in datagrams:
@@ -109,18 +101,20 @@ class EngineDriver:
         finally:
             self.net.batch(False)
 
-    def _pump_after_cpu(self, comparisons: int):
+    def _pump_after_cpu(self, comparisons: int) -> Generator[simpy.Event, object, None]:
         charge = self.cpu_charge
         assert charge is not None  # receive() only starts this with a CPU model
         yield from charge(comparisons)
         self.pump()
 
-    def _fire(self, at: float) -> None:
+    def _fire(self, wake: simpy.Event) -> None:
+        """The engine's timer came due (a SimPy timeout whose value is the timer's time)."""
+        at = wake.value
         if at != self._wake_at:
             return  # superseded by an earlier wake-up that already ran
         self._wake_at = None
         t = self.ep.get_timer()
-        now = self.env._now
+        now = self.env.now
         if t is not None and t <= now + 1e-9:
             self.ep.handle_timer(max(now, t))
         self.pump()
@@ -131,7 +125,7 @@ class EngineDriver:
         simulated time, when the caller has it at hand)."""
         ep, net = self.ep, self.net
         if now is None:
-            now = self.env._now
+            now = self.env.now
         sid, account = self.sid, self.on_sent
         handlers, default = self.handlers, self.default_handler
         while True:
@@ -139,8 +133,7 @@ class EngineDriver:
             if out:
                 if account is not None:
                     account(out)
-                net.send_all(sid, out)
-                self.datagrams_out += len(out)
+                net.send_all(sid, out, now)
             event = ep.next_event()
             if event is None:
                 # sending never calls back into the engine (deliveries are scheduled), so
@@ -157,5 +150,5 @@ class EngineDriver:
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t
-            queue_at(self.env, t if t > now else now, _Wake(self, t))
+            self.env.timeout(delay_until(now, t) if t > now else 0.0, t).callbacks.append(self._on_wake)
             self.net.close_batch(t)

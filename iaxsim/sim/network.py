@@ -19,52 +19,37 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from heapq import heappush
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
 
+from iaxsim.sim.capture import Captured
+from iaxsim.sim.clock import delay_until
 from iaxsim.sim.distributions import Distribution
 from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
 
 Address = tuple[str, int]
 
 
-def queue_at(env: simpy.Environment, at: float, event: Any) -> None:
-    """Put ``event`` on SimPy's event queue, due at ``at`` exactly (normal priority): the entry
-    ``env.schedule(event, NORMAL, at - now)`` makes, without its Python call, and without
-    ``now + (at - now)``, which can differ from ``at`` in the last bit. SimPy's loop runs any
-    object with ``callbacks`` and ``_ok`` there as a succeeded event."""
-    queue: list[Any] = env._queue
-    heappush(queue, (at, NORMAL, next(env._eid), event))
+def _arrive(event: simpy.Event) -> None:
+    if isinstance(event, Delivery):  # always: the callback of deliveries only
+        event.receive(event.datagrams, event.src_addr)
 
 
-def _run_delivery(event: "Delivery") -> None:
-    event.receive(event.datagrams, event.src_addr)
+class Delivery(simpy.Timeout):
+    """Datagrams from one source address arriving together at one server: a SimPy timeout,
+    due at the arrival time, whose callback hands them to the receiver."""
 
-
-#: every delivery's callbacks: SimPy's loop only iterates them
-_DELIVERY_CALLBACKS = (_run_delivery,)
-
-
-class Delivery:
-    """Datagrams from one source address arriving together at one server, scheduled at the
-    arrival time. SimPy's event loop runs it as it runs a succeeded event: it reads ``_ok``
-    and runs ``callbacks`` (hands the datagrams over); no process ever waits on it."""
-
-    __slots__ = ("callbacks", "_ok", "receive", "dst_id", "src_addr", "arrive", "datagrams")
-
-    def __init__(self, receive: Callable[[list[bytes], Address], None], dst_id: str, src_addr: Address,
-                 arrive: float, data: bytes):
-        self.callbacks: tuple[Callable[["Delivery"], None], ...] | None = _DELIVERY_CALLBACKS
-        self._ok = True
+    def __init__(self, env: simpy.Environment, delay: float, receive: Callable[[list[bytes], Address], None],
+                 dst_id: str, src_addr: Address, arrive: float, data: bytes):
         self.receive = receive
         self.dst_id = dst_id
         self.src_addr = src_addr
         self.arrive = arrive
         self.datagrams = [data]
+        super().__init__(env, delay)
+        self.callbacks.append(_arrive)
 
 
 @dataclass(frozen=True)
@@ -110,7 +95,7 @@ class Network:
     """Carries datagrams between the servers of a scenario inside a SimPy environment."""
 
     def __init__(self, env: simpy.Environment, servers: tuple[ServerSpec, ...], spec: NetworkSpec,
-                 rng: np.random.Generator, capture: list | None = None):
+                 rng: np.random.Generator, capture: list[Captured] | None = None):
         self.env = env
         self.spec = spec
         self.rng = rng
@@ -180,7 +165,7 @@ class Network:
                 continue
             if rule.stateful:
                 last = self._last_seen.get((dst_ip, src_ip))
-                if last is not None and self.env._now - last <= self.spec.conntrack_timeout:
+                if last is not None and self.env.now - last <= self.spec.conntrack_timeout:
                     continue
             return True
         return False
@@ -204,11 +189,14 @@ class Network:
         return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, dst_id,
                       (src_ip, IAX2_PORT), src_ip, port)
 
-    def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]]) -> None:
-        """Offer datagrams sent at this instant, in order (see :meth:`batch`)."""
+    def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
+        """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
+        has it at hand), in order (see :meth:`batch`)."""
         if not self._batching:
             self._open = None
-        send, now = self._send_one, self.env._now
+        if now is None:
+            now = self.env.now
+        send = self._send_one
         for data, dst in datagrams:
             send(src_id, data, dst, now)
         if not self._batching:
@@ -267,15 +255,17 @@ class Network:
             ips = route.ips
             prev = fifo.get(ips)
             if prev is not None and arrive < prev:
-                arrive = prev
+                delay = delay_until(now, prev)
+                arrive = now + delay
             fifo[ips] = arrive
         counters.delivered += 1
         if self.capture is not None:
             self.capture.append((arrive, route.src_ip, IAX2_PORT, route.ips[1], route.port, data))
-        self._deliver(route.dst_id, route.src_addr, arrive, now, data)
+        self._deliver(route.dst_id, route.src_addr, arrive, delay, now, data)
         return True
 
-    def _deliver(self, dst_id: str, src_addr: Address, arrive: float, now: float, data: bytes) -> None:
+    def _deliver(self, dst_id: str, src_addr: Address, arrive: float, delay: float, now: float,
+                 data: bytes) -> None:
         """Hand ``data`` to ``dst_id`` at ``arrive``: joins the batch's open delivery when it
         goes to the same place from the same address at the same time, else a new delivery on
         SimPy's event queue."""
@@ -283,12 +273,11 @@ class Network:
         if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
             op.datagrams.append(data)
             return
-        op = Delivery(self.receivers[dst_id], dst_id, src_addr, arrive, data)
+        # due at ``now + delay == arrive``: a datagram held back to the arrival of the one before
+        # it (FIFO) must not overtake that one by a rounding (clock.delay_until)
+        op = Delivery(self.env, delay, self.receivers[dst_id], dst_id, src_addr, arrive, data)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
-        # due at ``arrive`` itself: a datagram held back to the arrival of the one before it
-        # (FIFO) must not overtake that one by a rounding
-        queue_at(self.env, arrive, op)
 
     def _send_general(self, src_id: str, data: bytes, dst: Address, now: float) -> bool:
         """``send`` for every case (NAT, firewalls, other ports, unknown addresses)."""
@@ -332,10 +321,11 @@ class Network:
         key = (src_ip, dst_ip)
         prev = self._fifo.get(key)
         if prev is not None and arrive < prev:
-            arrive = prev
+            delay = delay_until(now, prev)
+            arrive = now + delay
         self._fifo[key] = arrive
         counters.delivered += 1
         if self.capture is not None:
             self.capture.append((arrive, src_ip, src_port, dst_ip, port, data))
-        self._deliver(dst_id, (src_ip, src_port), arrive, now, data)
+        self._deliver(dst_id, (src_ip, src_port), arrive, delay, now, data)
         return True

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iaxsim.errors import ConfigError
 from iaxsim.sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from iaxsim.numbering import NumberingPlan
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class ServerPlan:
     link_conf: str
 
 
-def numbering_plan(scenario: Scenario):
+def numbering_plan(scenario: Scenario) -> NumberingPlan:
     """The scenario's :class:`iaxsim.numbering.NumberingPlan` (servers in scenario order)."""
     from iaxsim.numbering import NumberingPlan, synthetic_plan
 

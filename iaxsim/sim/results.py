@@ -10,14 +10,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Protocol
 
 import numpy as np
 import pandas as pd
 
+from iaxsim.sim.calls import CallRecord, Outcome
+from iaxsim.sim.capture import Captured
+from iaxsim.sim.scenario import Scenario
 from iaxsim.theory.stats import batch_means_ci
 
-OUTCOMES = ("answered", "busy", "congestion", "rejected", "failed", "misrouted")
+#: every outcome a call can have (:class:`~iaxsim.sim.calls.Outcome` members, equal to their strings)
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+
+BIN_SECONDS = 60.0  # width of the time bins of ``servers`` and ``links``
+
+
+class LinkTotals(Protocol):
+    """What ``link_totals`` reports of one directed server pair (the network's counters)."""
+
+    sent: int
+    sent_bytes: int
+    delivered: int
+    dropped_firewall: int
+    dropped_scope: int
+    lost: int
 
 CALL_COLUMNS = {
     "start": "float64", "origin": "object", "dialled": "object", "target": "object",
@@ -71,13 +88,13 @@ class TimeWeighted:
 class SimResult:
     """Everything one run produced."""
 
-    scenario: Any
+    scenario: Scenario
     seed: int
     calls: pd.DataFrame
     servers: pd.DataFrame
     links: pd.DataFrame
     link_totals: pd.DataFrame
-    datagrams: list = field(default_factory=list, repr=False)
+    datagrams: list[Captured] = field(default_factory=list, repr=False)
     wall_seconds: float = 0.0
 
     def summary(self, batches: int = 20, by: str | None = None) -> pd.DataFrame:
@@ -145,3 +162,46 @@ class SimResult:
         from iaxsim.sim.capture import write_pcap
 
         return write_pcap(path, self.datagrams)
+
+
+def calls_frame(records: Iterable[CallRecord]) -> pd.DataFrame:
+    """``SimResult.calls``: one row per record, the outcome as its plain string."""
+    df = pd.DataFrame.from_records([r.row() for r in records], columns=list(CALL_COLUMNS))
+    return df.astype(CALL_COLUMNS)
+
+
+def servers_frame(levels: Iterable[tuple[str, TimeWeighted, TimeWeighted, int]], end: float) -> pd.DataFrame:
+    """``SimResult.servers`` from (server id, busy channels, CPU utilisation, channels) per server."""
+    rows = []
+    for sid, channels, cpu, capacity in levels:
+        ch = channels.means(end)
+        cp = cpu.means(end)
+        for b in sorted(set(ch) | set(cp)):
+            rows.append({"time": b * BIN_SECONDS, "seconds": min(BIN_SECONDS, end - b * BIN_SECONDS),
+                         "server": sid, "channels_busy": ch.get(b, 0.0),
+                         "channel_utilisation": ch.get(b, 0.0) / capacity,
+                         "cpu_utilisation": cp.get(b, 0.0)})
+    return pd.DataFrame(rows, columns=["time", "seconds", "server", "channels_busy", "channel_utilisation",
+                                       "cpu_utilisation"])
+
+
+def links_frame(links: Iterable[tuple[tuple[str, str], TimeWeighted]], end: float) -> pd.DataFrame:
+    """``SimResult.links`` from the media bandwidth over time of each directed server pair."""
+    rows = []
+    for (a, b), tw in links:
+        for k, kbps in sorted(tw.means(end).items()):
+            rows.append({"time": k * BIN_SECONDS, "seconds": min(BIN_SECONDS, end - k * BIN_SECONDS),
+                         "src": a, "dst": b, "media_kbps": kbps})
+    return pd.DataFrame(rows, columns=["time", "seconds", "src", "dst", "media_kbps"])
+
+
+def link_totals_frame(counters: Iterable[tuple[tuple[str, str], LinkTotals]]) -> pd.DataFrame:
+    """``SimResult.link_totals``: datagrams and bytes offered to, and delivered over or dropped
+    by, each directed server pair."""
+    rows = []
+    for (a, b), c in counters:
+        rows.append({"src": a, "dst": b, "datagrams": c.sent, "bytes": c.sent_bytes,
+                     "delivered": c.delivered, "dropped_firewall": c.dropped_firewall,
+                     "dropped_scope": c.dropped_scope, "lost": c.lost})
+    return pd.DataFrame(rows, columns=["src", "dst", "datagrams", "bytes", "delivered",
+                                       "dropped_firewall", "dropped_scope", "lost"])

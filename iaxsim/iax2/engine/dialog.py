@@ -27,9 +27,6 @@ class Kind(enum.Enum):
     REGISTRAR = "registrar"    # a peer's REGREQ/REGREL to us
     POKE = "poke"              # our qualify POKE
 
-    # members are singletons: hash them by identity, as they compare
-    __hash__ = object.__hash__
-
 
 class State(enum.Enum):
     """Dialog states; ``machine.TRANSITIONS`` says which frames move a dialog between them."""
@@ -41,8 +38,6 @@ class State(enum.Enum):
     RINGING = "ringing"
     UP = "up"
     CLOSING = "closing"              # a final frame (HANGUP, REJECT, REGACK...) awaits its ACK
-
-    __hash__ = object.__hash__
 
 
 #: States in which a dialog is still open (not waiting for the ACK of its final frame).

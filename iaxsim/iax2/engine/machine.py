@@ -53,8 +53,6 @@ class Via(enum.Enum):
     SENT = "sent"
     TOLD = "told"      # the application was handed an incoming call to decide on
 
-    __hash__ = object.__hash__
-
 
 @dataclass(frozen=True, slots=True)
 class Transition:
