@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.plan",
     "iaxsim.commands.wan",
     "iaxsim.commands.scenario",
+    "iaxsim.commands.validate",
 ]
 
 

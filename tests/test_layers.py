@@ -24,8 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"errors", "theory", "iax2", "dialplan", "numbering"},
     "experiments": {"errors", "theory", "iax2", "dialplan", "numbering", "sim"},
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
+    "validate": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
-                 "report"},
+                 "report", "validate"},
     "cli": {"errors", "commands"},
 }
 
