@@ -313,8 +313,8 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
             results.append(r)
         return results, wan.lost() - lost_before
     finally:
-        for c in callers.values():
-            c.transport.close()
+        for caller in callers.values():
+            caller.transport.close()
         for n in nodes.values():
             n.close()
         if wan is not None:

@@ -61,17 +61,17 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
     rows = []
     replay_calls = []
     sim_results = []
-    for index, r in enumerate(df.itertuples(index=False)):
-        start = float(r.start)
-        rows.append((index, start, str(r.origin), str(r.dialled), str(r.target)))
-        holding = float(r.duration) if r.outcome in ("answered", "misrouted") else 0.0
-        replay_calls.append(ReplayCall(start - sim_scenario.warmup, str(r.origin), str(r.dialled),
-                                       str(r.target), 0.0 if math.isnan(holding) else holding))
-        pdd = float(r.post_dial_delay)
+    for index, r in enumerate(df.to_dict("records")):
+        start, origin, outcome = float(r["start"]), str(r["origin"]), str(r["outcome"])
+        rows.append((index, start, origin, str(r["dialled"]), str(r["target"])))
+        holding = float(r["duration"]) if outcome in ("answered", "misrouted") else 0.0
+        replay_calls.append(ReplayCall(start - sim_scenario.warmup, origin, str(r["dialled"]),
+                                       str(r["target"]), 0.0 if math.isnan(holding) else holding))
+        pdd = float(r["post_dial_delay"])
         until = start + (pdd if not math.isnan(pdd) else CALL_TIMEOUT)
-        sim_results.append(CallResult(str(r.outcome), str(r.answered_by or ""), int(r.attempts),
-                                      pdd, recovered=recoveries.any_between(hosts[str(r.origin)],
-                                                                       start, until)))
+        sim_results.append(CallResult(outcome, str(r["answered_by"] or ""), int(r["attempts"]),
+                                      pdd, recovered=recoveries.any_between(hosts[origin],
+                                                                            start, until)))
     node_results, node_lost = replay(scenario, replay_calls, seed)
     sim_lost = int(res.link_totals["lost"].sum()) if len(res.link_totals) else 0
     report = compare(rows, sim_results, node_results, one_way_pairs=one_way_pairs(scenario),
