@@ -7,7 +7,7 @@ address of its link.conf (``c<peer>i`` / ``c<peer>x``) at the WAN emulator's pro
 A caller endpoint per origin (``127.0.K.9``) sends the call's NEW straight to its server (the
 simulator's calls, too, start at the origin without a network hop) in the node's internal
 context, where the node resolves external.conf then link.conf, and hangs up after the call's
-holding time.
+holding time. The WAN emulator runs in a process of its own; the nodes share one asyncio loop.
 """
 from __future__ import annotations
 
