@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run a scenario in the simulator, replay its first N measured calls on real "
                     "iaxsim nodes on loopback UDP through the WAN emulator, and compare each call: "
                     "outcome, answering server and attempts must be equal, post-dial delay within "
-                    "10%% or 5 ms. Exit status 1 when any call disagrees (docs/validate.md).")
+                    "10 % or 5 ms. Exit status 1 when any call disagrees (docs/validate.md).")
     p.add_argument("scenario", type=Path, help="scenario TOML file")
     p.add_argument("--calls", type=int, default=30, metavar="N",
                    help="calls to replay (default 30; they run in real time)")
