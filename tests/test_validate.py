@@ -134,6 +134,12 @@ def test_recovery_frames() -> None:
     assert is_recovery(again.encode()) and is_recovery(vnak.encode())
     assert not is_recovery(MiniFrame(source_call=3, timestamp=1, payload=b"x").encode())
     assert not is_recovery(b"\x80")   # malformed: not a recovery, no exception
-    index = RecoveryIndex([(1.0, "a", "b", new.encode()), (2.0, "c", "a", again.encode())])
-    assert index.any_between({"a"}, 1.5, 2.5) and index.any_between({"c"}, 2.0, 2.0)
-    assert not index.any_between({"a"}, 0.0, 1.9) and not index.any_between({"b"}, 0.0, 9.0)
+    a, b, c = ("127.0.0.2", 4569), ("127.0.0.3", 4569), ("127.0.0.4", 4569)
+    index = RecoveryIndex([(1.0, a, b, new.encode()), (2.0, b, a, again.encode()),
+                           (3.0, a, c, again.encode()), (5.0, c, a, ringing.encode()),
+                           (6.0, a, b, again.encode())])
+    assert index.any_between({a}, 1.5, 2.5)              # received: the far end was reachable
+    assert not index.any_between({a}, 0.0, 1.9) and not index.any_between({c}, 0.0, 2.5)
+    assert index.any_between({a}, 2.5, 5.0)               # sent to c, which answered in time
+    assert not index.any_between({a}, 2.5, 4.9)           # ... but not yet
+    assert not index.any_between({a}, 5.5, 9.0)          # sent to b, never heard from again

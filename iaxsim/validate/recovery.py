@@ -26,17 +26,34 @@ def is_recovery(data: bytes) -> bool:
                                    and frame.subclass == IAXSubclass.VNAK)
 
 
+Address = tuple[str, int]
+
+
 class RecoveryIndex:
-    """Times of recovery datagrams between one host and others, for window queries."""
+    """Recovery datagrams of a capture, for queries per server and time window.
 
-    def __init__(self, datagrams: Iterable[tuple[float, str, str, bytes]]):
-        """``datagrams``: (time, source host, destination host, data)."""
-        self.by_host: dict[str, list[float]] = {}
+    A recovery counts as loss recovery only where the other end was reachable: a retransmission
+    or VNAK the server *received*, or one it *sent* to an address it then heard from within the
+    window. NEWs retransmitted to an address that never answers (unreachable, firewalled) are
+    the engine giving up slowly, not a loss, and do not count.
+    """
+
+    def __init__(self, datagrams: Iterable[tuple[float, Address, Address, bytes]]):
+        """``datagrams``: (time, source, destination, data)."""
+        self.recoveries: list[tuple[float, Address, Address]] = []
+        self.heard: dict[tuple[Address, Address], list[float]] = {}
         for t, src, dst, data in datagrams:
+            self.heard.setdefault((src, dst), []).append(t)
             if is_recovery(data):
-                for host in (src, dst):
-                    self.by_host.setdefault(host, []).append(t)
+                self.recoveries.append((t, src, dst))
 
-    def any_between(self, hosts: Iterable[str], start: float, end: float) -> bool:
-        """A recovery datagram to or from one of ``hosts`` in ``[start, end]``."""
-        return any(start <= t <= end for h in hosts for t in self.by_host.get(h, ()))
+    def any_between(self, own: set[Address], start: float, end: float) -> bool:
+        """Loss recovery to or from one of the ``own`` addresses in ``[start, end]``."""
+        for t, src, dst in self.recoveries:
+            if not start <= t <= end:
+                continue
+            if dst in own:
+                return True
+            if src in own and any(t < u <= end for u in self.heard.get((dst, src), ())):
+                return True
+        return False

@@ -35,7 +35,8 @@ from iaxsim.validate.recovery import RecoveryIndex
 
 #: The node's internal context (iax.conf ``[general] context``): external.conf, then link.conf.
 INTERNAL_CONTEXT = "from-internal"
-#: A call still unfinished this long after its start is recorded as failed.
+#: A call still unfinished this long after its start (or 1.5 times its simulated post-dial delay
+#: plus 5 s, when longer) is given up and recorded as failed.
 CALL_TIMEOUT = 60.0
 #: Seconds the emulator's process may take to start.
 WAN_START_TIMEOUT = 30.0
@@ -52,6 +53,8 @@ class ReplayCall:
     dialled: str
     target: str
     holding: float
+    #: how long to wait for the call to ring or end before giving up on it
+    wait: float = CALL_TIMEOUT
 
 
 def unsupported(scenario: Scenario) -> list[str]:
@@ -187,7 +190,7 @@ async def _one_call(caller: _Caller, node: Node, origin_addr: Address, call: Rep
     try:
         while True:
             try:
-                t, e = await asyncio.wait_for(q.get(), CALL_TIMEOUT - (tr.now() - t0))
+                t, e = await asyncio.wait_for(q.get(), call.wait - (tr.now() - t0))
             except (asyncio.TimeoutError, ValueError):
                 break
             if isinstance(e, (CallRinging, CallAnswered)) and math.isnan(pdd):
@@ -302,14 +305,13 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
 
         outs = await asyncio.gather(*(later(i, c) for i, c in enumerate(calls)))
         await asyncio.sleep(0.2)  # let the last HANGUPs and ACKs cross
-        index = {sid: RecoveryIndex((d.time, d.src[0], d.dst[0], d.data) for d in cap)
+        index = {sid: RecoveryIndex((d.time, d.src, d.dst, d.data) for d in cap)
                  for sid, cap in captures.items()}
         results = []
         for c, (wall, pdd, end, rec) in zip(calls, outs):
             r = _result(c, pdd, end, rec, where[c.origin], link_peers)
-            until = wall + (pdd if not math.isnan(pdd) else CALL_TIMEOUT)
-            r.recovered = index[c.origin].any_between({h for h, _p in where[c.origin]}, wall,
-                                                      until)
+            until = wall + (pdd if not math.isnan(pdd) else c.wait)
+            r.recovered = index[c.origin].any_between(set(bound[c.origin].values()), wall, until)
             results.append(r)
         return results, wan.lost() - lost_before
     finally:

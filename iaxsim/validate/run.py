@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from iaxsim.errors import ConfigError
+from iaxsim.iax2.constants import DEFAULT_PORT as IAX2_PORT
 from iaxsim.iax2.pcap import read_pcap
 from iaxsim.sim import Scenario, SimResult, simulate
 from iaxsim.validate.compare import CallResult, Report, compare
@@ -19,7 +20,7 @@ def _sim_recoveries(res: SimResult) -> RecoveryIndex:
     with tempfile.TemporaryDirectory(prefix="iaxsim-validate-") as tmp:
         path = Path(tmp) / "sim.pcap"
         res.write_pcap(path)
-        return RecoveryIndex((d.time, d.src[0], d.dst[0], d.data) for d in read_pcap(path))
+        return RecoveryIndex((d.time, d.src, d.dst, d.data) for d in read_pcap(path))
 
 
 def one_way_pairs(scenario: Scenario) -> set[tuple[str, str]]:
@@ -54,7 +55,7 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
         sim_scenario = sim_scenario.with_values({"capture": True})
     res = simulate(sim_scenario, seed=seed)
     recoveries = _sim_recoveries(res)
-    hosts = {s.id: {s.internal, s.external} for s in sim_scenario.servers}
+    own = {s.id: {(s.internal, IAX2_PORT), (s.external, IAX2_PORT)} for s in sim_scenario.servers}
     df = res.calls.sort_values("start", kind="stable").head(calls)
     if df.empty:
         raise ConfigError(f"scenario {scenario.name!r}: the simulation has no measured calls")
@@ -65,12 +66,14 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
         start, origin, outcome = float(r["start"]), str(r["origin"]), str(r["outcome"])
         rows.append((index, start, origin, str(r["dialled"]), str(r["target"])))
         holding = float(r["duration"]) if outcome in ("answered", "misrouted") else 0.0
-        replay_calls.append(ReplayCall(start - sim_scenario.warmup, origin, str(r["dialled"]),
-                                       str(r["target"]), 0.0 if math.isnan(holding) else holding))
         pdd = float(r["post_dial_delay"])
+        wait = max(CALL_TIMEOUT, 1.5 * pdd + 5.0) if not math.isnan(pdd) else CALL_TIMEOUT
+        replay_calls.append(ReplayCall(start - sim_scenario.warmup, origin, str(r["dialled"]),
+                                       str(r["target"]), 0.0 if math.isnan(holding) else holding,
+                                       wait))
         until = start + (pdd if not math.isnan(pdd) else CALL_TIMEOUT)
         sim_results.append(CallResult(outcome, str(r["answered_by"] or ""), int(r["attempts"]),
-                                      pdd, recovered=recoveries.any_between(hosts[origin],
+                                      pdd, recovered=recoveries.any_between(own[origin],
                                                                             start, until)))
     node_results, node_lost = replay(scenario, replay_calls, seed)
     sim_lost = int(res.link_totals["lost"].sum()) if len(res.link_totals) else 0
