@@ -143,3 +143,17 @@ def test_recovery_frames() -> None:
     assert index.any_between({a}, 2.5, 5.0)               # sent to c, which answered in time
     assert not index.any_between({a}, 2.5, 4.9)           # ... but not yet
     assert not index.any_between({a}, 5.5, 9.0)          # sent to b, never heard from again
+
+
+def test_recovery_on_the_calls_own_dialogs() -> None:
+    a, b = ("127.0.0.2", 4569), ("127.0.0.3", 4569)
+    other = FullFrame(source_call=9, dest_call=10, subclass=IAXSubclass.ACK, retransmitted=True)
+    index = RecoveryIndex([(1.0, b, a, FullFrame(source_call=10, dest_call=9,
+                                                  subclass=IAXSubclass.ACK).encode()),
+                           (2.0, b, a, FullFrame(source_call=8, dest_call=7,
+                                                 subclass=IAXSubclass.VNAK).encode()),
+                           (3.0, a, b, other.encode()), (3.5, b, a, other.encode())])
+    assert index.any_between({a}, 0.0, 9.0, {7})           # the VNAK for our call 7
+    assert not index.any_between({a}, 2.5, 9.0, {7})       # later: only call 9's recoveries
+    assert index.any_between({a}, 2.5, 9.0, {9})
+    assert not index.any_between({a}, 0.0, 9.0, {11})

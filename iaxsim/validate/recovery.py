@@ -14,16 +14,23 @@ from iaxsim.iax2.constants import FrameType, IAXSubclass
 from iaxsim.iax2.frames import FullFrame
 
 
-def is_recovery(data: bytes) -> bool:
-    """The datagram is a retransmission (R bit) or a VNAK."""
+def recovery_frame(data: bytes) -> FullFrame | None:
+    """The datagram's frame if it is a retransmission (R bit) or a VNAK, else None."""
     try:
         frame = decode(data)
     except DecodeError:
-        return False
+        return None
     if not isinstance(frame, FullFrame):
-        return False
-    return frame.retransmitted or (frame.frametype == FrameType.IAX
-                                   and frame.subclass == IAXSubclass.VNAK)
+        return None
+    if frame.retransmitted or (frame.frametype == FrameType.IAX
+                               and frame.subclass == IAXSubclass.VNAK):
+        return frame
+    return None
+
+
+def is_recovery(data: bytes) -> bool:
+    """The datagram is a retransmission (R bit) or a VNAK."""
+    return recovery_frame(data) is not None
 
 
 Address = tuple[str, int]
@@ -40,20 +47,24 @@ class RecoveryIndex:
 
     def __init__(self, datagrams: Iterable[tuple[float, Address, Address, bytes]]):
         """``datagrams``: (time, source, destination, data)."""
-        self.recoveries: list[tuple[float, Address, Address]] = []
+        self.recoveries: list[tuple[float, Address, Address, int, int]] = []
         self.heard: dict[tuple[Address, Address], list[float]] = {}
         for t, src, dst, data in datagrams:
             self.heard.setdefault((src, dst), []).append(t)
-            if is_recovery(data):
-                self.recoveries.append((t, src, dst))
+            frame = recovery_frame(data)
+            if frame is not None:
+                self.recoveries.append((t, src, dst, frame.source_call, frame.dest_call))
 
-    def any_between(self, own: set[Address], start: float, end: float) -> bool:
-        """Loss recovery to or from one of the ``own`` addresses in ``[start, end]``."""
-        for t, src, dst in self.recoveries:
+    def any_between(self, own: set[Address], start: float, end: float,
+                    calls: set[int] | None = None) -> bool:
+        """Loss recovery to or from one of the ``own`` addresses in ``[start, end]``; with
+        ``calls``, only on those call numbers of ours (the call's own dialogs)."""
+        for t, src, dst, scall, dcall in self.recoveries:
             if not start <= t <= end:
                 continue
-            if dst in own:
+            if dst in own and (calls is None or dcall in calls):
                 return True
-            if src in own and any(t < u <= end for u in self.heard.get((dst, src), ())):
+            if (src in own and (calls is None or scall in calls)
+                    and any(t < u <= end for u in self.heard.get((dst, src), ()))):
                 return True
         return False

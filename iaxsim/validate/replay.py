@@ -311,7 +311,10 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
         for c, (wall, pdd, end, rec) in zip(calls, outs):
             r = _result(c, pdd, end, rec, where[c.origin], link_peers)
             until = wall + (pdd if not math.isnan(pdd) else c.wait)
-            r.recovered = index[c.origin].any_between(set(bound[c.origin].values()), wall, until)
+            dialogs = ({int(m.group(3)) for a in rec.attempts if (m := _ATTEMPT.search(a))}
+                       if rec is not None else set())
+            r.recovered = index[c.origin].any_between(set(bound[c.origin].values()), wall, until,
+                                                      dialogs)
             results.append(r)
         return results, wan.lost() - lost_before
     finally:
