@@ -38,6 +38,8 @@ INTERNAL_CONTEXT = "from-internal"
 #: A call still unfinished this long after its start (or 1.5 times its simulated post-dial delay
 #: plus 5 s, when longer) is given up and recorded as failed.
 CALL_TIMEOUT = 60.0
+#: How long a warm-up call is waited for (one to an unreachable address is then hung up).
+WARM_UP_WAIT = 5.0
 #: Seconds the emulator's process may take to start.
 WAN_START_TIMEOUT = 30.0
 _ATTEMPT = re.compile(r"-> (\S+):(\d+) \(call (\d+)\)")
@@ -191,7 +193,9 @@ async def _one_call(caller: _Caller, node: Node, origin_addr: Address, call: Rep
         while True:
             try:
                 t, e = await asyncio.wait_for(q.get(), call.wait - (tr.now() - t0))
-            except (asyncio.TimeoutError, ValueError):
+            except (asyncio.TimeoutError, ValueError):  # given up: hang up, so the origin stops too
+                if caller.endpoint.call_state(cid) not in (None, "closing"):
+                    tr.command("hangup", cid)
                 break
             if isinstance(e, (CallRinging, CallAnswered)) and math.isnan(pdd):
                 pdd = t - t0
@@ -287,7 +291,7 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
         link_peers = {name for s in scenario.servers for name in _peer_names(s.id)}
         # warm-up, as the simulator's: one call from every server to every other one, not
         # compared, so that no measured call pays first-use costs of the Python code
-        warm = [ReplayCall(0.0, s.id, plans[t.id].numbers[0], t.id, 0.0)
+        warm = [ReplayCall(0.0, s.id, plans[t.id].numbers[0], t.id, 0.0, WARM_UP_WAIT)
                 for s in scenario.servers for t in scenario.servers
                 if t.id != s.id and plans[t.id].numbers]
         await asyncio.gather(*(_one_call(callers[c.origin], nodes[c.origin],
