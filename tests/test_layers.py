@@ -25,8 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": {"errors", "theory", "iax2", "dialplan", "numbering", "sim"},
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
     "deploy": {"errors", "dialplan", "numbering", "net", "sim"},
+    "validate": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
-                 "report", "deploy"},
+                 "report", "deploy", "validate"},
     "cli": {"errors", "commands"},
 }
 
