@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.wan",
     "iaxsim.commands.scenario",
     "iaxsim.commands.deploy",
+    "iaxsim.commands.study",
 ]
 
 

@@ -25,8 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": {"errors", "theory", "iax2", "dialplan", "numbering", "sim"},
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
     "deploy": {"errors", "dialplan", "numbering", "net", "sim"},
+    "study": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
+              "deploy"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
-                 "report", "deploy"},
+                 "report", "deploy", "study"},
     "cli": {"errors", "commands"},
 }
 

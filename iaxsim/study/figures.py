@@ -1,0 +1,91 @@
+"""Figures of the study (matplotlib): each has a title, labelled axes and units."""
+from __future__ import annotations
+
+import io
+import base64
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from iaxsim import theory
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from iaxsim.study.core import Study
+
+__all__ = ["conditions_figure", "capacity_figure", "bandwidth_figure", "png_data_uri"]
+
+
+def conditions_figure(study: Study) -> Figure:
+    """Post-dial delay and the share of calls that wait or go wrong, per simulated condition (95 % CI)."""
+    import matplotlib.pyplot as plt
+
+    ci = study.intervals()
+    names = list(ci.index)
+    y = np.arange(len(names))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 2.0), sharey=True)
+    ax1.barh(y, ci["pdd"] * 1000, xerr=ci["pdd_ci"].fillna(0) * 1000, color="tab:blue", capsize=3)
+    ax1.set_yticks(y, names)
+    ax1.invert_yaxis()
+    ax1.set_xlabel("mean post-dial delay (ms)")
+    ax1.set_title("Time from dialling to ringing")
+    bad = (ci["p_waited"] + ci["p_misrouted"]) * 100
+    half = (ci["p_waited_ci"].fillna(0) + ci["p_misrouted_ci"].fillna(0)) * 100
+    ax2.barh(y, bad, xerr=half, color="tab:red", capsize=3)
+    ax2.set_xlabel("calls waiting a digit timeout or misrouted (%)")
+    ax2.set_title("Calls that wait or go wrong")
+    fig.suptitle(f"Busy hour simulated, {study.options.seeds} seeds, 95 % intervals")
+    fig.tight_layout()
+    return fig
+
+
+def capacity_figure(study: Study) -> Figure:
+    """Erlang B blocking against channels for each server's load, the sized point and the simulation."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for row in study.capacity_check.itertuples():
+        n = np.arange(max(1, int(row.channels) - 15), int(row.channels) + 10)
+        ax.semilogy(n, [theory.erlang_b(float(row.erlangs), int(m)) * 100 for m in n],
+                    label=f"Erlang B, {row.erlangs:g} E")
+        err = np.array([[max(row.simulated - row.ci_low, 0.0)], [max(row.ci_high - row.simulated, 0.0)]]) * 100
+        ax.errorbar([row.channels], [max(row.simulated * 100, 1e-3)], yerr=err, fmt="o", capsize=4,
+                    label=f"simulated at {row.channels} channels")
+    ax.axhline(study.options.gos * 100, color="grey", linestyle=":", label="target grade of service")
+    ax.set_xlabel("channels (simultaneous calls)")
+    ax.set_ylabel("blocked calls (%)")
+    ax.set_title("Channels per server for the target grade of service")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def bandwidth_figure(study: Study) -> Figure:
+    """WAN kbit/s per link (Ethernet layer, each way) for its Erlang B channels, per codec."""
+    import matplotlib.pyplot as plt
+
+    links = study.links
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(links), 4) + 1.5))
+    if len(links):
+        labels = [f"{r.a}–{r.b} {r.codec}" for r in links.itertuples()]
+        y = np.arange(len(links))
+        ax.barh(y - 0.2, links["kbps_untrunked"], height=0.4, label="untrunked")
+        ax.barh(y + 0.2, links["kbps_trunked"], height=0.4, label="trunked")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.legend()
+    ax.set_xlabel("kbit/s each way at the Ethernet layer")
+    ax.set_title(f"WAN bandwidth per link at {study.options.gos:.0%} blocking")
+    fig.tight_layout()
+    return fig
+
+
+def png_data_uri(fig: Figure) -> str:
+    """The figure as a PNG ``data:`` URI (for a self-contained HTML page); closes the figure."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
