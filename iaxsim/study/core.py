@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from iaxsim import theory
+from iaxsim.dialplan import Dialplan
 from iaxsim.errors import ConfigError
 from iaxsim.numbering import NumberingPlan, PlanAnalysis, RenumberResult, analyze, renumber
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
@@ -105,9 +106,21 @@ def _plan_from_scenario(path: Path) -> Network:
     if not any(mapping.values()):
         raise ConfigError("the scenario gives no server an extension (a synthetic plan is not a "
                           "network to study)", str(path))
+    for s in scenario.servers:  # the configs in use must parse: the first bad line is an error
+        for conf, context in ((s.external_conf, "external"), (s.link_conf, "link")):
+            if conf:
+                Dialplan.from_string(_read(base / conf), str(base / conf), strict=True,
+                                     default_context=context)
     plan = NumberingPlan.from_dict({k: v for k, v in mapping.items() if v})
     off = tuple(s.id for s in scenario.servers if not s.qualify)
     return Network(plan, str(path), off)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(err.strerror or "cannot be read", str(path)) from None
 
 
 def load_network(path: str | Path) -> Network:
@@ -366,8 +379,8 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(exact['attempts'], exact['attempts_ci'])}.")
     elif renum:
         mode = "exact"
-        recs.append("Generate link.conf from the proposed plan (artefacts/<server>/link.conf, exact "
-                    "patterns: with own leading digits they are as short as block ones).")
+        recs.append("Deploy the link.conf generated from the proposed plan (artefacts/<server>/link.conf, "
+                    "exact patterns: each number reaches its owner with the first dial).")
     else:
         mode = "block"
         recs.append("Block link.conf patterns are fine: they do not overlap, so exact ones buy nothing "

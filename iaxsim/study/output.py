@@ -188,6 +188,9 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
             export_page(nb, tmp / "study.html")
         (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
         shutil.rmtree(cache, ignore_errors=True)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private; a report folder is not
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
             os.replace(target, old / "x")
