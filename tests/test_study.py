@@ -92,6 +92,14 @@ def test_clean_plan_recommends_no_change():
     assert study.capacity_check["agrees"].all()
 
 
+def test_workers_do_not_change_results():
+    opts = StudyOptions(duration=120.0, warmup=10.0, seeds=2)
+    one = run_study(load_network(PLANS / "seed.csv"), opts, workers=1)
+    two = run_study(load_network(PLANS / "seed.csv"), opts, workers=2)
+    pd.testing.assert_frame_equal(one.calls, two.calls)
+    pd.testing.assert_frame_equal(one.capacity_check, two.capacity_check)
+
+
 @pytest.fixture(scope="module")
 def five_sites_study():
     return run_study(load_network(PLANS / "five_sites.csv"), FAST)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 _EPILOG = """INPUT is a plan CSV, a scenario TOML or a folder written by `iaxsim import`.
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "study", help="study a network: lint, renumbering, link.conf, busy hour, capacity, advice",
         description="Lint the plan, compare exact and block link.conf, propose a renumbering, "
-                    "simulate the busy hour before and after (several seeds, 95 %% intervals), "
+                    "simulate the busy hour before and after (several seeds, 95 % intervals), "
                     "compare link.conf with switch =>, size servers and links, and write a report "
                     "that says what to change.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="phones dial digit by digit (default) or en bloc")
     p.add_argument("--gos", type=float, default=0.01, help="target blocking for capacity (default 0.01)")
     p.add_argument("--codecs", default="ulaw,g729", help="codecs for link bandwidth (default ulaw,g729)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes running the simulations (default: 2, or 1 on a one-core machine)")
     p.add_argument("--no-notebook", action="store_true", help="skip the notebook (index.html and artefacts only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -62,6 +65,6 @@ def run(args: argparse.Namespace) -> int:
                         duration=args.duration, dialling=args.dialling, gos=args.gos,
                         codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()))
     out = write_study(args.input, args.out, opts, progress=not args.no_progress,
-                      notebook=not args.no_notebook)
+                      notebook=not args.no_notebook, workers=max(1, args.workers))
     print(f"study written: {out / 'index.html'}")
     return 0

@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -243,26 +243,24 @@ def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str
     return out
 
 
-def _capacity_check(servers: pd.DataFrame, opts: StudyOptions, cache_dir: Path | None,
-                    tick: Callable[[], None]) -> pd.DataFrame:
-    """Simulate each distinct server load offered to its Erlang B channel count; compare blocking."""
-    from iaxsim.sim import scenario_from_dict
-
-    rows = []
+def _capacity_scenarios(servers: pd.DataFrame, opts: StudyOptions) -> list[tuple[float, int, dict[str, Any]]]:
+    """One single-server scenario per distinct server load, offered to its Erlang B channel count."""
+    out = []
     for load, channels in sorted({(round(float(e), 6), int(c)) for e, c in
                                   zip(servers["erlangs"], servers["channels"]) if c > 0}):
-        blocked = []
-        for r in range(opts.seeds):
-            d = {"name": f"erlang_{load:g}", "duration": float(opts.duration), "warmup": 600.0,
-                 "seed": opts.seed + r,
-                 "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
-                 "traffic": {"erlangs": load, "local": 1.0, "extension_busy": False,
-                             "holding": {"dist": "exponential", "mean": float(opts.holding)}}}
-            scenario_from_dict(d)
-            calls = _simulate(d, opts.seed + r, cache_dir)
-            blocked.append(float((calls["outcome"] == "congestion").mean()) if len(calls) else math.nan)
-            tick()
-        mean, lo, hi = theory.mean_ci(blocked)
+        out.append((load, channels, {
+            "name": f"erlang_{load:g}", "duration": float(opts.duration), "warmup": 600.0,
+            "seed": opts.seed, "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
+            "traffic": {"erlangs": load, "local": 1.0, "extension_busy": False,
+                        "holding": {"dist": "exponential", "mean": float(opts.holding)}}}))
+    return out
+
+
+def _capacity_check(cases: list[tuple[float, int, dict[str, Any]]], blocked: list[list[float]]) -> pd.DataFrame:
+    """Erlang B blocking at each sized channel count against the simulated blocking's 95 % interval."""
+    rows = []
+    for (load, channels, _scenario), shares in zip(cases, blocked):
+        mean, lo, hi = theory.mean_ci(shares)
         b = theory.erlang_b(load, channels)
         rows.append({"erlangs": load, "channels": channels, "erlang_b": b, "simulated": mean,
                      "ci_low": lo, "ci_high": hi, "agrees": bool(lo <= b <= hi)})
@@ -270,10 +268,19 @@ def _capacity_check(servers: pd.DataFrame, opts: StudyOptions, cache_dir: Path |
                                        "ci_high", "agrees"])
 
 
+def _job(args: tuple[dict[str, Any], int, Path | None]) -> pd.DataFrame:
+    return _simulate(*args)
+
+
 def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = None,
-              progress: bool = False) -> Study:
-    """Analyse and simulate ``net`` under ``opts`` (see the module doc); deterministic for given options."""
+              progress: bool = False, workers: int = 1) -> Study:
+    """Analyse and simulate ``net`` under ``opts`` (see the module doc); deterministic for given
+    options. ``workers`` > 1 runs the simulations on a local process pool (same results)."""
+    from concurrent.futures import ProcessPoolExecutor
+
     from tqdm import tqdm
+
+    from iaxsim.sim import scenario_from_dict
 
     cache = Path(cache_dir) if cache_dir is not None else None
     plan = net.plan
@@ -285,26 +292,40 @@ def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = N
     matrix = traffic_matrix(list(plan.servers), opts.attempts_per_hour, opts.remote, opts.holding)
     loads = server_loads(matrix, opts.gos)
     links = link_capacity(matrix, opts.gos, opts.codecs)
-    conditions = _conditions(net, proposal)
-    n_loads = len({(round(float(e), 6), int(c)) for e, c in zip(loads["erlangs"], loads["channels"]) if c})
-    bar = tqdm(total=(len(conditions) + n_loads) * opts.seeds, desc="study", unit="run",
-               disable=not progress)
-    rows, frames = [], []
-    for cond, cplan, mode, linking in conditions:
+    labelled: list[dict[str, Any]] = []
+    jobs: list[tuple[dict[str, Any], int, Path | None]] = []
+    for cond, cplan, mode, linking in _conditions(net, proposal):
         scenario = busy_hour_scenario(cplan, opts, mode, linking)
+        scenario_from_dict(scenario)  # a bad scenario fails here, before any run
         for r in range(opts.seeds):
-            seed = opts.seed + r
-            bar.set_postfix_str(cond)
-            calls = _simulate(scenario, seed, cache)
-            labels = {"condition": cond, "plan": "proposed" if cplan is not plan else "current",
-                      "link_mode": mode, "linking": linking, "seed": seed}
-            rows.append({**labels, **run_metrics(calls)})
-            frames.append(calls.assign(**labels))
-            bar.update()
-    check = _capacity_check(loads, opts, cache, bar.update)
-    bar.close()
+            labelled.append({"condition": cond, "plan": "proposed" if cplan is not plan else "current",
+                             "link_mode": mode, "linking": linking, "seed": opts.seed + r})
+            jobs.append((scenario, opts.seed + r, cache))
+    cases = _capacity_scenarios(loads, opts)
+    for _load, _channels, scenario in cases:
+        scenario_from_dict(scenario)
+        jobs += [(scenario, opts.seed + r, cache) for r in range(opts.seeds)]
+    with tqdm(total=len(jobs), desc="study", unit="run", disable=not progress) as bar:
+        results: list[pd.DataFrame] = []
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for calls in pool.map(_job, jobs):
+                    results.append(calls)
+                    bar.update()
+        else:
+            for job in jobs:
+                results.append(_job(job))
+                bar.update()
+    rows, frames = [], []
+    for labels, calls in zip(labelled, results):
+        rows.append({**labels, **run_metrics(calls)})
+        frames.append(calls.assign(**labels))
+    rest = results[len(labelled):]
+    blocked = [[float((c["outcome"] == "congestion").mean()) if len(c) else math.nan
+                for c in rest[i * opts.seeds:(i + 1) * opts.seeds]] for i in range(len(cases))]
     return Study(net, opts, lint, lint_exact, proposal, pd.DataFrame(rows),
-                 pd.concat(frames, ignore_index=True), matrix, loads, links, check)
+                 pd.concat(frames, ignore_index=True), matrix, loads, links,
+                 _capacity_check(cases, blocked))
 
 
 def _fmt(mean: float, half: float, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
@@ -316,7 +337,7 @@ def _fmt(mean: float, half: float, scale: float = 1.0, unit: str = "", digits: i
     return text + unit
 
 
-def _differs(a: pd.Series, b: pd.Series, metric: str) -> bool:
+def _differs(a: dict[str, float], b: dict[str, float], metric: str) -> bool:
     """True when the 95 % intervals of ``metric`` for conditions ``a`` and ``b`` do not overlap."""
     ha, hb = a[f"{metric}_ci"], b[f"{metric}_ci"]
     if any(math.isnan(x) for x in (a[metric], b[metric], ha, hb)):
@@ -330,8 +351,10 @@ def recommend(study: Study) -> dict[str, Any]:
     Returns ``{"clean": bool, "renumber": bool, "link_mode": "exact"|"block", "linking":
     "linked"|"switch", "qualify": [servers], "findings": [str], "recommendations": [str]}``.
     """
-    lint, ci = study.lint, study.intervals()
-    cur = ci.loc["current, block link.conf"]
+    lint = study.lint
+    ci: dict[str, dict[str, float]] = {
+        str(cond): {str(k): float(v) for k, v in row.items()} for cond, row in study.intervals().iterrows()}
+    cur = ci["current, block link.conf"]
     findings: list[str] = []
     if lint.n_conflicts:
         findings.append(f"{lint.n_conflicts} number(s) belong to more than one server: a call to them "
@@ -359,7 +382,7 @@ def recommend(study: Study) -> dict[str, Any]:
     if renum:
         assert study.proposal is not None
         p = study.proposal
-        after = ci.loc["proposed, exact link.conf"]
+        after = ci["proposed, exact link.conf"]
         recs.append(f"Renumber: {p.n_changed} of {len(p.mapping)} extensions change "
                     f"(artefacts/renumber-map.csv). Afterwards: {p.after.n_conflicts} conflicts, "
                     f"{p.after.n_prefix_hazards} prefix hazards; misrouted calls "
@@ -371,7 +394,7 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(after['pdd'], after['pdd_ci'], 1000, ' ms', 0)}.")
     else:
         recs.append("Keep the numbering plan: no conflict, no prefix hazard, no reserved-prefix collision.")
-    exact = ci.loc["current, exact link.conf"]
+    exact = ci["current, exact link.conf"]
     if not renum and lint.overlap_score > 0:
         mode = "exact"
         recs.append("Write link.conf with exact patterns (artefacts/<server>/link.conf): block patterns "
@@ -386,9 +409,9 @@ def recommend(study: Study) -> dict[str, Any]:
         recs.append("Block link.conf patterns are fine: they do not overlap, so exact ones buy nothing "
                     f"(attempts per call {_fmt(cur['attempts'], cur['attempts_ci'])} with block, "
                     f"{_fmt(exact['attempts'], exact['attempts_ci'])} with exact).")
-    best = ci.loc["proposed, exact link.conf" if renum else
+    best = ci["proposed, exact link.conf" if renum else
                   ("current, exact link.conf" if mode == "exact" else "current, block link.conf")]
-    sw = ci.loc["recommended plan, switch =>"]
+    sw = ci["recommended plan, switch =>"]
     if _differs(best, sw, "pdd_remote") and sw["pdd_remote"] < best["pdd_remote"]:
         linking = "switch"
         recs.append("Use switch => IAX2 lookups instead of link.conf: remote calls set up in "

@@ -45,13 +45,15 @@ def capacity_figure(study: Study) -> Figure:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for row in study.capacity_check.itertuples():
-        n = np.arange(max(1, int(row.channels) - 15), int(row.channels) + 10)
-        ax.semilogy(n, [theory.erlang_b(float(row.erlangs), int(m)) * 100 for m in n],
-                    label=f"Erlang B, {row.erlangs:g} E")
-        err = np.array([[max(row.simulated - row.ci_low, 0.0)], [max(row.ci_high - row.simulated, 0.0)]]) * 100
-        ax.errorbar([row.channels], [max(row.simulated * 100, 1e-3)], yerr=err, fmt="o", capsize=4,
-                    label=f"simulated at {row.channels} channels")
+    check = study.capacity_check
+    for load, channels, sim, low, high in zip(check["erlangs"].astype(float), check["channels"].astype(int),
+                                              check["simulated"].astype(float), check["ci_low"].astype(float),
+                                              check["ci_high"].astype(float)):
+        n = np.arange(max(1, channels - 15), channels + 10)
+        ax.semilogy(n, [theory.erlang_b(load, int(m)) * 100 for m in n], label=f"Erlang B, {load:g} E")
+        err = np.array([[max(sim - low, 0.0)], [max(high - sim, 0.0)]]) * 100
+        ax.errorbar([channels], [max(sim * 100, 1e-3)], yerr=err, fmt="o", capsize=4,
+                    label=f"simulated at {channels} channels")
     ax.axhline(study.options.gos * 100, color="grey", linestyle=":", label="target grade of service")
     ax.set_xlabel("channels (simultaneous calls)")
     ax.set_ylabel("blocked calls (%)")
@@ -68,7 +70,7 @@ def bandwidth_figure(study: Study) -> Figure:
     links = study.links
     fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(links), 4) + 1.5))
     if len(links):
-        labels = [f"{r.a}–{r.b} {r.codec}" for r in links.itertuples()]
+        labels = [f"{a}–{b} {c}" for a, b, c in zip(links["a"], links["b"], links["codec"])]
         y = np.arange(len(links))
         ax.barh(y - 0.2, links["kbps_untrunked"], height=0.4, label="untrunked")
         ax.barh(y + 0.2, links["kbps_trunked"], height=0.4, label="trunked")

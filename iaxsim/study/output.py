@@ -75,6 +75,10 @@ def study_notebook() -> Path:
     return Path(str(resources.files("iaxsim.study").joinpath("study.ipynb")))
 
 
+def _params_source(params: dict[str, Any]) -> str:
+    return "# Parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+
+
 def _inject(nb: Any, params: dict[str, Any]) -> None:
     """Put ``params`` in a cell tagged ``injected-parameters`` after the ``parameters`` cell (as
     papermill does)."""
@@ -83,8 +87,7 @@ def _inject(nb: Any, params: dict[str, Any]) -> None:
     index = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if index is None:
         raise IaxsimError("the study notebook has no cell tagged 'parameters'")
-    source = "# Parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    cell = nbformat.v4.new_code_cell(_params_source(params), metadata={"tags": ["injected-parameters"]})
     nb.cells.insert(index + 1, cell)
 
 
@@ -155,8 +158,9 @@ to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>
 
 
 def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
-                progress: bool = False, notebook: bool = True) -> Path:
-    """Run the study of ``input_path`` and write ``out`` (see the module doc); returns ``out``."""
+                progress: bool = False, notebook: bool = True, workers: int = 1) -> Path:
+    """Run the study of ``input_path`` and write ``out`` (see the module doc); returns ``out``.
+    ``workers`` processes run the simulations (the results do not depend on it)."""
     net: Network = load_network(input_path)
     target = Path(out)
     if target.exists() and (not target.is_dir() or (any(target.iterdir())
@@ -167,7 +171,7 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
         cache = tmp / ".runs"
-        study = run_study(net, opts, cache_dir=cache, progress=progress)
+        study = run_study(net, opts, cache_dir=cache, progress=progress, workers=workers)
         advice = recommend(study)
         folders = write_artefacts(study, tmp / "artefacts", advice["link_mode"])
         bad = verify_routes(study.recommended_plan, folders)
@@ -177,13 +181,12 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
         if notebook:
             import nbformat
 
-            params = {"network": str(Path(input_path).resolve()), "options": options_dict(opts),
-                      "cache_dir": str(cache.resolve())}
+            params: dict[str, Any] = {"network": str(Path(input_path).resolve()),
+                                      "options": options_dict(opts), "cache_dir": str(cache.resolve())}
             nb = execute_study_notebook(params, tmp)
-            params["cache_dir"] = None
-            nb.cells[[i for i, c in enumerate(nb.cells)
-                      if "injected-parameters" in c.metadata.get("tags", [])][0]].source = (
-                "# Parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items()))
+            # the saved notebook re-simulates when re-run: the runs cache is not kept
+            injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+            injected.source = _params_source({**params, "cache_dir": None})
             nbformat.write(nb, tmp / "study.ipynb")
             export_page(nb, tmp / "study.html")
         (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
