@@ -63,11 +63,13 @@ def capacity_figure(study: Study) -> Figure:
     return fig
 
 
-def bandwidth_figure(study: Study) -> Figure:
-    """WAN kbit/s per link (Ethernet layer, each way) for its Erlang B channels, per codec."""
+def bandwidth_figure(study: Study, top: int = 12) -> Figure:
+    """WAN kbit/s per link (Ethernet layer, each way) for its Erlang B channels, per codec; the
+    ``top`` busiest links."""
     import matplotlib.pyplot as plt
 
-    links = study.links
+    busiest = study.links.drop_duplicates(["a", "b"]).nlargest(top, "erlangs")[["a", "b"]]
+    links = study.links.merge(busiest, on=["a", "b"])
     fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(links), 4) + 1.5))
     if len(links):
         labels = [f"{a}–{b} {c}" for a, b, c in zip(links["a"], links["b"], links["codec"])]
@@ -78,7 +80,8 @@ def bandwidth_figure(study: Study) -> Figure:
         ax.invert_yaxis()
         ax.legend()
     ax.set_xlabel("kbit/s each way at the Ethernet layer")
-    ax.set_title(f"WAN bandwidth per link at {study.options.gos:.0%} blocking")
+    shown = "" if len(busiest) == len(study.links.drop_duplicates(["a", "b"])) else f", {len(busiest)} busiest links"
+    ax.set_title(f"WAN bandwidth per link at {study.options.gos:.0%} blocking{shown}")
     fig.tight_layout()
     return fig
 

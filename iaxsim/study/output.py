@@ -59,7 +59,7 @@ def verify_routes(plan: NumberingPlan, folders: dict[str, Path]) -> list[str]:
     for server, folder in folders.items():
         linked = LinkedServer.from_dir(folder, name=server)
         for number, who in owners.items():
-            res = linked.resolve(number)
+            res = linked.resolve(number, engine="trie")
             if server in who:
                 ok = res.is_local
             else:
@@ -118,6 +118,10 @@ def export_page(nb: Any, page: Path) -> None:
     page.write_text(body, encoding="utf-8")
 
 
+def _more(total: int, shown: int) -> str:
+    return (f"{total - shown} more rows in the notebook (<code>result.links</code>)." if total > shown else "")
+
+
 def _table(frame: pd.DataFrame, floats: str = "{:.3g}") -> str:
     return frame.to_html(index=False, float_format=lambda x: floats.format(x), border=0)
 
@@ -151,7 +155,8 @@ one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals).</p
 to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>.</p>
 <h2>Figures</h2>{figs}
 <h2>Simulated conditions</h2>{_table(ci)}
-<h2>Capacity per link</h2>{_table(study.links)}
+<h2>Capacity per link</h2>{_table(study.links.nlargest(40, "erlangs"))}
+<p>{_more(len(study.links), 40)}</p>
 <h2>Capacity check: Erlang B against the simulation</h2>{_table(study.capacity_check)}
 </body></html>
 """
