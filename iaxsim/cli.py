@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "iaxsim.commands.scenario",
     "iaxsim.commands.deploy",
     "iaxsim.commands.validate",
+    "iaxsim.commands.study",
 ]
 
 

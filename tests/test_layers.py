@@ -26,8 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
     "deploy": {"errors", "dialplan", "numbering", "net", "sim"},
     "validate": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim"},
+    "study": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
+              "deploy"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
-                 "report", "deploy", "validate"},
+                 "report", "deploy", "validate", "study"},
     "cli": {"errors", "commands"},
 }
 

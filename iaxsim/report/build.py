@@ -65,13 +65,21 @@ def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None
     return nb
 
 
-def export_html(nb: NotebookNode, page: Path) -> None:
-    """Write a notebook as a self-contained HTML page (figures embedded as data URIs)."""
+def export_html(nb: NotebookNode, page: Path, hide_code: bool = True) -> None:
+    """Write a notebook as a self-contained HTML page for a planner: figures embedded as data URIs,
+    tables and text kept, code cells left out (``hide_code=False`` keeps them)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(embed_images=True)
+    exporter = HTMLExporter(embed_images=True, exclude_input=hide_code,
+                            exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
     body, _ = exporter.from_notebook_node(nb)
     page.write_text(body, encoding="utf-8")
+
+
+#: Stylesheet of the report's index page.
+INDEX_STYLE = ("body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;"
+               "color:#222;line-height:1.5}h1{border-bottom:2px solid #36c}li{margin:.4rem 0}"
+               "a{color:#36c;font-weight:600}small{color:#777}")
 
 
 def write_index(pages: list[ReportPage], out_dir: Path) -> Path:
@@ -83,7 +91,8 @@ def write_index(pages: list[ReportPage], out_dir: Path) -> Path:
     )
     index = out_dir / "index.html"
     index.write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>iaxsim report</title></head>\n"
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>iaxsim report</title>\n"
+        f"<style>{INDEX_STYLE}</style></head>\n"
         "<body><h1>iaxsim report</h1>\n<p>What does it cost to link PBXs over IAX2 when "
         f"numbering plans overlap? One page per question.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n",
         encoding="utf-8",

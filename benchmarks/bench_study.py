@@ -1,0 +1,62 @@
+"""``iaxsim study`` benchmark: the whole command, wall time, on the bundled five-site plan and on a
+synthetic 50-site network of 20,000 extensions.
+
+Run: ``.venv/bin/python benchmarks/bench_study.py`` (``--five-only``: skip the 50-site network).
+
+Each case runs ``iaxsim study PLAN --out DIR`` with the command's defaults (600 call attempts per
+server in a simulated busy hour of 3600 s, 3 seeds, every condition, the capacity check, the
+executed notebook and its HTML page) and prints the wall time and the process CPU time of the
+run. The 50-site plan is ``iaxsim plan synth --servers 50 --per-server 400 --overlap 0.3
+--length 5 --seed 1``. Targets (issue): five_sites < 60 s, 50 sites < 5 min on a 2-core machine.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from iaxsim.cli import main  # noqa: E402
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_case(name: str, plan: Path, out: Path, extra: list[str], target_s: float) -> bool:
+    """Time one ``iaxsim study`` run; True when it met ``target_s``."""
+    t0, c0 = time.perf_counter(), _cpu()
+    code = main(["study", str(plan), "--out", str(out), "--no-progress", *extra])
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    ok = code == 0 and wall < target_s
+    print(f"{name:<34} wall {wall:7.1f} s  cpu {cpu:7.1f} s  target < {target_s:.0f} s  "
+          f"{'ok' if ok else 'MISSED'}", flush=True)
+    return ok
+
+
+def main_bench() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--five-only", action="store_true", help="only the five-site plan")
+    args = parser.parse_args()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        ok &= run_case("five_sites.csv (5 sites, 582 ext.)", ROOT / "data/plans/five_sites.csv",
+                       base / "five", [], 60.0)
+        if not args.five_only:
+            plan = base / "fifty.csv"
+            assert main(["plan", "synth", "--servers", "50", "--per-server", "400", "--overlap", "0.3",
+                         "--length", "5", "--seed", "1", "--out", str(plan)]) == 0
+            ok &= run_case("50 sites, 20,000 extensions", plan, base / "fifty", [], 300.0)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main_bench())

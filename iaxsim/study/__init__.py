@@ -1,0 +1,23 @@
+"""Study a network of linked PBXs: one call from a plan (or imported configs) to advice.
+
+```python
+from iaxsim.study import StudyOptions, load_network, recommend, run_study
+result = run_study(load_network("data/plans/five_sites.csv"), StudyOptions(seeds=3))
+print(recommend(result)["recommendations"])
+```
+
+:mod:`iaxsim.study.capacity` sizes servers and links (Erlang B, kbit/s per codec);
+:mod:`iaxsim.study.output` writes the report folder of ``iaxsim study``.
+"""
+from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
+from iaxsim.study.core import (METRICS, Network, Study, StudyOptions, busy_hour_scenario,
+                               default_network, load_network, options_dict, options_from_dict,
+                               recommend, run_metrics, run_study, summary_markdown)
+from iaxsim.study.figures import bandwidth_figure, capacity_figure, conditions_figure
+from iaxsim.study.output import verify_routes, write_artefacts, write_study
+
+__all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "Network", "Study",
+           "StudyOptions", "busy_hour_scenario", "default_network", "load_network", "options_dict",
+           "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",
+           "bandwidth_figure", "capacity_figure", "conditions_figure", "verify_routes",
+           "write_artefacts", "write_study"]

@@ -1,0 +1,468 @@
+"""The study of one network: lint, renumbering, link.conf modes, busy hour simulated, capacity.
+
+:func:`load_network` reads a plan CSV, a scenario TOML or an imported ``NETDIR``;
+:func:`run_study` analyses the plan and simulates the busy hour on it (several seeds, 95 %
+Student-t intervals), and :func:`recommend` turns the numbers into advice in plain words.
+Every simulation is a scenario built from the plan (:func:`busy_hour_scenario`) and run by
+:func:`iaxsim.sim.simulate`; runs may be cached on disk so that the study notebook reuses the
+command's runs instead of repeating them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from iaxsim import theory
+from iaxsim.dialplan import Dialplan
+from iaxsim.errors import ConfigError
+from iaxsim.numbering import NumberingPlan, PlanAnalysis, RenumberResult, analyze, renumber
+from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
+
+__all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
+           "run_study", "recommend", "METRICS", "default_network", "summary_markdown",
+           "options_dict", "options_from_dict"]
+
+#: Per-run metrics (:func:`run_metrics`): shares in [0, 1], times in s.
+METRICS: tuple[str, ...] = ("calls", "p_answered", "p_misrouted", "p_rejected", "p_failed",
+                            "p_congestion", "p_waited", "pdd", "pdd_remote", "attempts")
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """What the study assumes about the busy hour (all per server) and how much it simulates."""
+
+    calls_per_hour: float | None = None   # busy-hour call attempts per server
+    erlangs: float | None = None          # or offered Erlangs per server (then attempts = E × 3600 / holding)
+    remote: float = 0.5                   # share of calls to the other servers, spread evenly
+    latency: float = 0.020                # one-way latency between sites, s
+    holding: float = 180.0                # mean holding time (exponential), s
+    seeds: int = 3                        # replications (seeds seed, seed + 1, …)
+    seed: int = 1
+    duration: float = 3600.0              # measured period, s
+    warmup: float = 120.0                 # simulated before measuring (qualify learns addresses), s
+    dialling: str = "digits"              # phones dial digit by digit
+    gos: float = 0.01                     # target blocking for capacity (Erlang B)
+    codecs: tuple[str, ...] = ("ulaw", "g729")
+
+    def __post_init__(self) -> None:
+        if self.calls_per_hour is not None and self.erlangs is not None:
+            raise ConfigError("give busy-hour calls or Erlangs per server, not both")
+        checks = [
+            (self.calls_per_hour is None or self.calls_per_hour > 0, "calls per hour must be > 0"),
+            (self.erlangs is None or self.erlangs > 0, "Erlangs must be > 0"),
+            (0 <= self.remote <= 1, f"remote share must lie in [0, 1], got {self.remote}"),
+            (self.latency >= 0, f"latency must be ≥ 0 s, got {self.latency}"),
+            (self.holding > 0, f"holding time must be > 0 s, got {self.holding}"),
+            (self.seeds >= 2, f"seeds must be ≥ 2 (an interval needs two runs), got {self.seeds}"),
+            (self.seed >= 0, f"seed must be ≥ 0, got {self.seed}"),
+            (self.duration > 0, f"duration must be > 0 s, got {self.duration}"),
+            (self.warmup >= 0, f"warm-up must be ≥ 0 s, got {self.warmup}"),
+            (self.dialling in ("digits", "enbloc"), f"dialling must be digits or enbloc, got {self.dialling!r}"),
+            (0 < self.gos < 1, f"grade of service must lie strictly between 0 and 1, got {self.gos}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        for name in self.codecs:
+            theory.codec(name)
+
+    @property
+    def attempts_per_hour(self) -> float:
+        """Busy-hour call attempts per server (default 600)."""
+        if self.erlangs is not None:
+            return self.erlangs * 3600.0 / self.holding
+        return 600.0 if self.calls_per_hour is None else float(self.calls_per_hour)
+
+
+@dataclass
+class Network:
+    """The planner's network: its numbering plan, where it came from, and what is known of qualify."""
+
+    plan: NumberingPlan
+    source: str
+    qualify_off: tuple[str, ...] = ()
+
+
+def _plan_from_scenario(path: Path) -> Network:
+    from iaxsim.sim import load_scenario
+
+    scenario = load_scenario(path)
+    base = Path(scenario.base_dir)
+    mapping: dict[str, list[str]] = {s.id: [] for s in scenario.servers}
+    nb = scenario.numbering
+    if nb is not None and nb.plan:
+        csv_plan = NumberingPlan.from_csv(base / nb.plan, servers=list(mapping))
+        for sid in csv_plan.servers:
+            mapping[sid] = list(csv_plan.of(sid))
+    for s in scenario.servers:
+        if s.extensions:
+            mapping[s.id] = s.numbers()
+    if not any(mapping.values()):
+        raise ConfigError("the scenario gives no server an extension (a synthetic plan is not a "
+                          "network to study)", str(path))
+    for s in scenario.servers:  # the configs in use must parse: the first bad line is an error
+        for conf, context in ((s.external_conf, "external"), (s.link_conf, "link")):
+            if conf:
+                Dialplan.from_string(_read(base / conf), str(base / conf), strict=True,
+                                     default_context=context)
+    plan = NumberingPlan.from_dict({k: v for k, v in mapping.items() if v})
+    off = tuple(s.id for s in scenario.servers if not s.qualify)
+    return Network(plan, str(path), off)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(err.strerror or "cannot be read", str(path)) from None
+
+
+def load_network(path: str | Path) -> Network:
+    """Read a plan CSV, a scenario TOML or an imported NETDIR (``plan.csv`` + ``network.toml``)."""
+    p = Path(path)
+    if p.is_dir():
+        if not (p / "plan.csv").exists():
+            raise ConfigError("not an imported network: no plan.csv (run `iaxsim import` first)", str(p))
+        net = Network(NumberingPlan.from_csv(p / "plan.csv"), str(p))
+        if (p / "network.toml").exists():
+            net.qualify_off = _plan_from_scenario(p / "network.toml").qualify_off
+    elif not p.exists():
+        raise ConfigError("no such file or directory", str(p))
+    elif p.suffix.lower() == ".toml":
+        net = _plan_from_scenario(p)
+    else:
+        net = Network(NumberingPlan.from_csv(p), str(p))
+    if not net.plan.servers or len(net.plan) == 0:
+        raise ConfigError("the plan has no servers", str(p))
+    return net
+
+
+def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str = "block",
+                       linking: str = "linked", name: str = "busy_hour") -> dict[str, Any]:
+    """The scenario (as a dict for :func:`iaxsim.sim.scenario_from_dict`) of ``plan``'s busy hour:
+    link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site."""
+    return {
+        "name": name, "duration": float(opts.duration), "warmup": float(opts.warmup),
+        "seed": int(opts.seed), "linking": linking,
+        "numbering": {"link_mode": link_mode},
+        "servers": [{"id": s, "extensions": list(plan.of(s))} for s in plan.servers],
+        "network": {"latency": float(opts.latency)},
+        "traffic": {"calls_per_hour": opts.attempts_per_hour, "local": 1.0 - opts.remote,
+                    "remote": opts.remote, "dialling": opts.dialling,
+                    "holding": {"dist": "exponential", "mean": float(opts.holding)}},
+    }
+
+
+def _mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else math.nan
+
+
+def run_metrics(calls: pd.DataFrame) -> dict[str, float]:
+    """One run's :data:`METRICS` from its calls table. ``p_waited``: share of calls that waited
+    out a digit timeout (their number prefixes another); ``pdd_remote``: mean post-dial delay of
+    answered calls to another server."""
+    n = len(calls)
+    row: dict[str, float] = {"calls": float(n)}
+    for outcome in ("answered", "misrouted", "rejected", "failed", "congestion"):
+        row[f"p_{outcome}"] = float((calls["outcome"] == outcome).mean()) if n else math.nan
+    row["p_waited"] = float((calls["digit_wait"] > 0).mean()) if n else math.nan
+    row["pdd"] = _mean(calls["post_dial_delay"])
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])
+                   & (calls["outcome"] == "answered")]
+    row["pdd_remote"] = _mean(remote["post_dial_delay"])
+    row["attempts"] = _mean(calls["attempts"].astype(float))
+    return row
+
+
+def _simulate(scenario: dict[str, Any], seed: int, cache_dir: Path | None) -> pd.DataFrame:
+    """The calls of one run, from ``cache_dir`` when an identical run was stored there."""
+    from iaxsim.sim import scenario_from_dict, simulate
+
+    key = hashlib.sha256(json.dumps([scenario, seed], sort_keys=True).encode()).hexdigest()[:24]
+    cached = cache_dir / f"{key}.parquet" if cache_dir is not None else None
+    if cached is not None and cached.exists():
+        return pd.read_parquet(cached)
+    calls = simulate(scenario_from_dict(scenario), seed=seed).calls
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        calls.to_parquet(cached)
+    return calls
+
+
+@dataclass
+class Study:
+    """Everything the study found; :func:`recommend` reads it, the notebook plots it."""
+
+    network: Network
+    options: StudyOptions
+    lint: PlanAnalysis                 # the current plan, block link.conf (as administrators write it)
+    lint_exact: PlanAnalysis           # the current plan, exact link.conf
+    proposal: RenumberResult | None    # None when the plan has nothing to renumber
+    runs: pd.DataFrame                 # condition, plan, link_mode, linking, seed + METRICS
+    calls: pd.DataFrame                # every call of every run, with the same labels
+    matrix: pd.DataFrame               # offered Erlangs origin → destination
+    servers: pd.DataFrame              # per server: Erlangs, channels
+    links: pd.DataFrame                # capacity per link and codec
+    capacity_check: pd.DataFrame       # Erlang B against the simulation at the sized channels
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommended_plan(self) -> NumberingPlan:
+        """The proposed plan when renumbering is recommended, else the current one."""
+        return self.proposal.plan if self.proposal is not None else self.network.plan
+
+    def intervals(self) -> pd.DataFrame:
+        """Mean and 95 % interval half-width of every metric per condition."""
+        rows = []
+        for cond, group in self.runs.groupby("condition", sort=False):
+            row: dict[str, Any] = {"condition": cond}
+            for m in METRICS:
+                mean, lo, hi = theory.mean_ci(group[m].dropna().to_numpy())
+                row[m] = mean
+                row[f"{m}_ci"] = (hi - lo) / 2 if not math.isnan(hi) else math.nan
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("condition")
+
+
+def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str, NumberingPlan, str, str]]:
+    """(condition, plan, link_mode, linking) runs of the study."""
+    plan = net.plan
+    out = [("current, block link.conf", plan, "block", "linked"),
+           ("current, exact link.conf", plan, "exact", "linked")]
+    best = proposal.plan if proposal is not None else plan
+    if proposal is not None:
+        out.append(("proposed, exact link.conf", best, "exact", "linked"))
+    out.append(("recommended plan, switch =>", best, "exact", "switch"))
+    return out
+
+
+def _capacity_scenarios(servers: pd.DataFrame, opts: StudyOptions) -> list[tuple[float, int, dict[str, Any]]]:
+    """One single-server scenario per distinct server load, offered to its Erlang B channel count."""
+    out = []
+    for load, channels in sorted({(round(float(e), 6), int(c)) for e, c in
+                                  zip(servers["erlangs"], servers["channels"]) if c > 0}):
+        out.append((load, channels, {
+            "name": f"erlang_{load:g}", "duration": float(opts.duration), "warmup": 600.0,
+            "seed": opts.seed, "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
+            "traffic": {"erlangs": load, "local": 1.0, "extension_busy": False,
+                        "holding": {"dist": "exponential", "mean": float(opts.holding)}}}))
+    return out
+
+
+def _capacity_check(cases: list[tuple[float, int, dict[str, Any]]], blocked: list[list[float]]) -> pd.DataFrame:
+    """Erlang B blocking at each sized channel count against the simulated blocking's 95 % interval."""
+    rows = []
+    for (load, channels, _scenario), shares in zip(cases, blocked):
+        mean, lo, hi = theory.mean_ci(shares)
+        b = theory.erlang_b(load, channels)
+        rows.append({"erlangs": load, "channels": channels, "erlang_b": b, "simulated": mean,
+                     "ci_low": lo, "ci_high": hi, "agrees": bool(lo <= b <= hi)})
+    return pd.DataFrame(rows, columns=["erlangs", "channels", "erlang_b", "simulated", "ci_low",
+                                       "ci_high", "agrees"])
+
+
+def _job(args: tuple[dict[str, Any], int, Path | None]) -> pd.DataFrame:
+    return _simulate(*args)
+
+
+def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = None,
+              progress: bool = False, workers: int = 1) -> Study:
+    """Analyse and simulate ``net`` under ``opts`` (see the module doc); deterministic for given
+    options. ``workers`` > 1 runs the simulations on a local process pool (same results)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    from iaxsim.sim import scenario_from_dict
+
+    cache = Path(cache_dir) if cache_dir is not None else None
+    plan = net.plan
+    lint = analyze(plan, mode="block")
+    lint_exact = analyze(plan, mode="exact")
+    proposal = None
+    if not lint.is_clean:
+        proposal = renumber(plan)
+    matrix = traffic_matrix(list(plan.servers), opts.attempts_per_hour, opts.remote, opts.holding)
+    loads = server_loads(matrix, opts.gos)
+    links = link_capacity(matrix, opts.gos, opts.codecs)
+    labelled: list[dict[str, Any]] = []
+    jobs: list[tuple[dict[str, Any], int, Path | None]] = []
+    for cond, cplan, mode, linking in _conditions(net, proposal):
+        scenario = busy_hour_scenario(cplan, opts, mode, linking)
+        scenario_from_dict(scenario)  # a bad scenario fails here, before any run
+        for r in range(opts.seeds):
+            labelled.append({"condition": cond, "plan": "proposed" if cplan is not plan else "current",
+                             "link_mode": mode, "linking": linking, "seed": opts.seed + r})
+            jobs.append((scenario, opts.seed + r, cache))
+    cases = _capacity_scenarios(loads, opts)
+    for _load, _channels, scenario in cases:
+        scenario_from_dict(scenario)
+        jobs += [(scenario, opts.seed + r, cache) for r in range(opts.seeds)]
+    with tqdm(total=len(jobs), desc="study", unit="run", disable=not progress) as bar:
+        results: list[pd.DataFrame] = []
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for calls in pool.map(_job, jobs):
+                    results.append(calls)
+                    bar.update()
+        else:
+            for job in jobs:
+                results.append(_job(job))
+                bar.update()
+    rows, frames = [], []
+    for labels, calls in zip(labelled, results):
+        rows.append({**labels, **run_metrics(calls)})
+        frames.append(calls.assign(**labels))
+    rest = results[len(labelled):]
+    blocked = [[float((c["outcome"] == "congestion").mean()) if len(c) else math.nan
+                for c in rest[i * opts.seeds:(i + 1) * opts.seeds]] for i in range(len(cases))]
+    return Study(net, opts, lint, lint_exact, proposal, pd.DataFrame(rows),
+                 pd.concat(frames, ignore_index=True), matrix, loads, links,
+                 _capacity_check(cases, blocked))
+
+
+def _fmt(mean: float, half: float, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:
+    if math.isnan(mean):
+        return "n/a"
+    text = f"{mean * scale:.{digits}f}"
+    if not math.isnan(half):
+        text += f" ± {half * scale:.{digits}f}"
+    return text + unit
+
+
+def _differs(a: dict[str, float], b: dict[str, float], metric: str) -> bool:
+    """True when the 95 % intervals of ``metric`` for conditions ``a`` and ``b`` do not overlap."""
+    ha, hb = a[f"{metric}_ci"], b[f"{metric}_ci"]
+    if any(math.isnan(x) for x in (a[metric], b[metric], ha, hb)):
+        return False
+    return bool(abs(a[metric] - b[metric]) > ha + hb)
+
+
+def recommend(study: Study) -> dict[str, Any]:
+    """The executive summary: findings (what is wrong now), recommendations and what they buy.
+
+    Returns ``{"clean": bool, "renumber": bool, "link_mode": "exact"|"block", "linking":
+    "linked"|"switch", "qualify": [servers], "findings": [str], "recommendations": [str]}``.
+    """
+    lint = study.lint
+    ci: dict[str, dict[str, float]] = {
+        str(cond): {str(k): float(v) for k, v in row.items()} for cond, row in study.intervals().iterrows()}
+    cur = ci["current, block link.conf"]
+    findings: list[str] = []
+    if lint.n_conflicts:
+        findings.append(f"{lint.n_conflicts} number(s) belong to more than one server: a call to them "
+                        "may ring the wrong site.")
+    if lint.n_prefix_hazards:
+        findings.append(f"{lint.n_prefix_hazards} number(s) are the beginning of a longer one: callers "
+                        "wait the 5 s digit timeout or reach the shorter number.")
+    if lint.n_reserved_collisions:
+        findings.append(f"{lint.n_reserved_collisions} extension(s) start with the outside-line digit "
+                        "or an emergency number.")
+    if lint.overlap_score > 0:
+        findings.append(f"Block link.conf patterns (as administrators write _60XX) overlap between servers "
+                        f"(overlap score {lint.overlap_score:.2f}; 0 is disjoint): calls try wrong servers first.")
+    if cur["p_misrouted"] > 0:
+        findings.append("In the busy hour " + _fmt(cur["p_misrouted"], cur["p_misrouted_ci"], 100, " %")
+                        + " of calls go to the wrong number or site.")
+    if cur["p_waited"] > 0:
+        findings.append(_fmt(cur["p_waited"], cur["p_waited_ci"], 100, " %")
+                        + " of calls wait out a digit timeout before they ring.")
+    if study.network.qualify_off:
+        findings.append(f"qualify is off on {', '.join(study.network.qualify_off)}: a dial to an "
+                        "unreachable address waits for retransmissions (up to 32 s) before the next one.")
+    recs: list[str] = []
+    renum = study.proposal is not None
+    if renum:
+        assert study.proposal is not None
+        p = study.proposal
+        after = ci["proposed, exact link.conf"]
+        recs.append(f"Renumber: {p.n_changed} of {len(p.mapping)} extensions change "
+                    f"(artefacts/renumber-map.csv). Afterwards: {p.after.n_conflicts} conflicts, "
+                    f"{p.after.n_prefix_hazards} prefix hazards; misrouted calls "
+                    f"{_fmt(cur['p_misrouted'], cur['p_misrouted_ci'], 100, ' %')} → "
+                    f"{_fmt(after['p_misrouted'], after['p_misrouted_ci'], 100, ' %')}, calls waiting a "
+                    f"digit timeout {_fmt(cur['p_waited'], cur['p_waited_ci'], 100, ' %')} → "
+                    f"{_fmt(after['p_waited'], after['p_waited_ci'], 100, ' %')}, mean post-dial delay "
+                    f"{_fmt(cur['pdd'], cur['pdd_ci'], 1000, ' ms', 0)} → "
+                    f"{_fmt(after['pdd'], after['pdd_ci'], 1000, ' ms', 0)}.")
+    else:
+        recs.append("Keep the numbering plan: no conflict, no prefix hazard, no reserved-prefix collision.")
+    exact = ci["current, exact link.conf"]
+    if not renum and lint.overlap_score > 0:
+        mode = "exact"
+        recs.append("Write link.conf with exact patterns (artefacts/<server>/link.conf): block patterns "
+                    f"overlap; attempts per call {_fmt(cur['attempts'], cur['attempts_ci'])} → "
+                    f"{_fmt(exact['attempts'], exact['attempts_ci'])}.")
+    elif renum:
+        mode = "exact"
+        recs.append("Deploy the link.conf generated from the proposed plan (artefacts/<server>/link.conf, "
+                    "exact patterns: each number reaches its owner with the first dial).")
+    else:
+        mode = "block"
+        recs.append("Block link.conf patterns are fine: they do not overlap, so exact ones buy nothing "
+                    f"(attempts per call {_fmt(cur['attempts'], cur['attempts_ci'])} with block, "
+                    f"{_fmt(exact['attempts'], exact['attempts_ci'])} with exact).")
+    best = ci["proposed, exact link.conf" if renum else
+                  ("current, exact link.conf" if mode == "exact" else "current, block link.conf")]
+    sw = ci["recommended plan, switch =>"]
+    if _differs(best, sw, "pdd_remote") and sw["pdd_remote"] < best["pdd_remote"]:
+        linking = "switch"
+        recs.append("Use switch => IAX2 lookups instead of link.conf: remote calls set up in "
+                    f"{_fmt(sw['pdd_remote'], sw['pdd_remote_ci'], 1000, ' ms', 0)} instead of "
+                    f"{_fmt(best['pdd_remote'], best['pdd_remote_ci'], 1000, ' ms', 0)}.")
+    else:
+        linking = "linked"
+        recs.append("Keep link.conf rather than switch =>: remote calls set up in "
+                    f"{_fmt(best['pdd_remote'], best['pdd_remote_ci'], 1000, ' ms', 0)} with link.conf, "
+                    f"{_fmt(sw['pdd_remote'], sw['pdd_remote_ci'], 1000, ' ms', 0)} with switch => "
+                    "(whose DPREQ round trips come first).")
+    if study.network.qualify_off:
+        recs.append(f"Turn qualify=yes on for {', '.join(study.network.qualify_off)}'s peers.")
+    big = study.links.drop_duplicates(["a", "b"]).sort_values("erlangs", ascending=False).head(1)
+    if len(big):
+        row = big.iloc[0]
+        recs.append(f"Size the busiest link ({row['a']}–{row['b']}, {row['erlangs']:.1f} E) for "
+                    f"{int(row['channels'])} calls at {study.options.gos:.0%} blocking "
+                    "(capacity table below).")
+    clean = lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off
+    if clean:
+        findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
+                           "pattern, no reserved-prefix collision.")
+    return {"clean": clean, "renumber": renum, "link_mode": mode, "linking": linking,
+            "qualify": list(study.network.qualify_off), "findings": findings, "recommendations": recs}
+
+
+def options_dict(opts: StudyOptions) -> dict[str, Any]:
+    """The options as plain JSON-able values (the notebook's parameters)."""
+    d = asdict(opts)
+    d["codecs"] = list(opts.codecs)
+    return d
+
+
+def options_from_dict(d: dict[str, Any]) -> StudyOptions:
+    """Inverse of :func:`options_dict`."""
+    d = dict(d)
+    d["codecs"] = tuple(d.get("codecs", ("ulaw", "g729")))
+    return StudyOptions(**d)
+
+
+def default_network() -> Network:
+    """The bundled network: the seed's two linked servers (A owns 7000-7999, B 6000-6999)."""
+    plan = NumberingPlan.from_dict({"A": [str(n) for n in range(7000, 8000)],
+                                    "B": [str(n) for n in range(6000, 7000)]})
+    return Network(plan, "the seed's two servers")
+
+
+def summary_markdown(study: Study, advice: dict[str, Any]) -> str:
+    """The executive summary (findings, then recommendations) as Markdown."""
+    head = "**Nothing is wrong with this network.**" if advice["clean"] else "**What is wrong now**"
+    lines = [head, ""] + [f"- {f}" for f in advice["findings"]]
+    lines += ["", "**Recommendation**", ""] + [f"- {r}" for r in advice["recommendations"]]
+    return "\n".join(lines)

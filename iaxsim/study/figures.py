@@ -1,0 +1,96 @@
+"""Figures of the study (matplotlib): each has a title, labelled axes and units."""
+from __future__ import annotations
+
+import io
+import base64
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from iaxsim import theory
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from iaxsim.study.core import Study
+
+__all__ = ["conditions_figure", "capacity_figure", "bandwidth_figure", "png_data_uri"]
+
+
+def conditions_figure(study: Study) -> Figure:
+    """Post-dial delay and the share of calls that wait or go wrong, per simulated condition (95 % CI)."""
+    import matplotlib.pyplot as plt
+
+    ci = study.intervals()
+    names = list(ci.index)
+    y = np.arange(len(names))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 2.0), sharey=True)
+    ax1.barh(y, ci["pdd"] * 1000, xerr=ci["pdd_ci"].fillna(0) * 1000, color="tab:blue", capsize=3)
+    ax1.set_yticks(y, names)
+    ax1.invert_yaxis()
+    ax1.set_xlabel("mean post-dial delay (ms)")
+    ax1.set_title("Time from dialling to ringing")
+    bad = (ci["p_waited"] + ci["p_misrouted"]) * 100
+    half = (ci["p_waited_ci"].fillna(0) + ci["p_misrouted_ci"].fillna(0)) * 100
+    ax2.barh(y, bad, xerr=half, color="tab:red", capsize=3)
+    ax2.set_xlabel("calls waiting a digit timeout or misrouted (%)")
+    ax2.set_title("Calls that wait or go wrong")
+    fig.suptitle(f"Busy hour simulated, {study.options.seeds} seeds, 95 % intervals")
+    fig.tight_layout()
+    return fig
+
+
+def capacity_figure(study: Study) -> Figure:
+    """Erlang B blocking against channels for each server's load, the sized point and the simulation."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    check = study.capacity_check
+    for load, channels, sim, low, high in zip(check["erlangs"].astype(float), check["channels"].astype(int),
+                                              check["simulated"].astype(float), check["ci_low"].astype(float),
+                                              check["ci_high"].astype(float)):
+        n = np.arange(max(1, channels - 15), channels + 10)
+        ax.semilogy(n, [theory.erlang_b(load, int(m)) * 100 for m in n], label=f"Erlang B, {load:g} E")
+        err = np.array([[max(sim - low, 0.0)], [max(high - sim, 0.0)]]) * 100
+        ax.errorbar([channels], [max(sim * 100, 1e-3)], yerr=err, fmt="o", capsize=4,
+                    label=f"simulated at {channels} channels")
+    ax.axhline(study.options.gos * 100, color="grey", linestyle=":", label="target grade of service")
+    ax.set_xlabel("channels (simultaneous calls)")
+    ax.set_ylabel("blocked calls (%)")
+    ax.set_title("Channels per server for the target grade of service")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def bandwidth_figure(study: Study, top: int = 12) -> Figure:
+    """WAN kbit/s per link (Ethernet layer, each way) for its Erlang B channels, per codec; the
+    ``top`` busiest links."""
+    import matplotlib.pyplot as plt
+
+    busiest = study.links.drop_duplicates(["a", "b"]).nlargest(top, "erlangs")[["a", "b"]]
+    links = study.links.merge(busiest, on=["a", "b"])
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(links), 4) + 1.5))
+    if len(links):
+        labels = [f"{a}–{b} {c}" for a, b, c in zip(links["a"], links["b"], links["codec"])]
+        y = np.arange(len(links))
+        ax.barh(y - 0.2, links["kbps_untrunked"], height=0.4, label="untrunked")
+        ax.barh(y + 0.2, links["kbps_trunked"], height=0.4, label="trunked")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.legend()
+    ax.set_xlabel("kbit/s each way at the Ethernet layer")
+    shown = "" if len(busiest) == len(study.links.drop_duplicates(["a", "b"])) else f", {len(busiest)} busiest links"
+    ax.set_title(f"WAN bandwidth per link at {study.options.gos:.0%} blocking{shown}")
+    fig.tight_layout()
+    return fig
+
+
+def png_data_uri(fig: Figure) -> str:
+    """The figure as a PNG ``data:`` URI (for a self-contained HTML page); closes the figure."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

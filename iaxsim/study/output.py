@@ -1,0 +1,212 @@
+"""Write a study: ``index.html`` (executive summary first), the executed notebook and its HTML
+page, and ``artefacts/`` — all into a temporary folder renamed into place at the end, so a
+failure leaves nothing half-written."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from iaxsim.errors import ConfigError, IaxsimError
+from iaxsim.numbering import NumberingPlan, write_server_confs
+from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
+                               run_study)
+
+__all__ = ["write_artefacts", "verify_routes", "study_notebook", "write_study", "STYLE"]
+
+#: The stylesheet of the study's index page.
+STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#222;line-height:1.45}h1{border-bottom:2px solid #36c}h2{color:#36c;margin-top:2rem}
+.summary{background:#f4f7fc;border-left:4px solid #36c;padding:.5rem 1.2rem}
+.clean{border-left-color:#2a2}table{border-collapse:collapse;font-size:.9rem}
+td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}img{max-width:100%}"""
+
+
+def write_artefacts(study: Study, folder: Path, link_mode: str) -> dict[str, Path]:
+    """Per server ``<id>/external.conf`` and ``link.conf`` of the recommended plan, ``renumber-map.csv``
+    (server, old, new), ``plan-proposed.csv`` and the calls as CSV and Parquet."""
+    plan = study.recommended_plan
+    folder.mkdir(parents=True, exist_ok=True)
+    for server in plan.servers:
+        write_server_confs(plan, server, folder / server, mode=link_mode)
+    if study.proposal is not None:
+        mapping = study.proposal.mapping[["server", "old", "new"]]
+    else:
+        mapping = pd.DataFrame([(s, n, n) for s in plan.servers for n in plan.of(s)],
+                               columns=["server", "old", "new"])
+    mapping.to_csv(folder / "renumber-map.csv", index=False)
+    plan.to_csv(folder / "plan-proposed.csv")
+    study.calls.to_csv(folder / "calls.csv", index=False)
+    study.calls.to_parquet(folder / "calls.parquet")
+    return {s: folder / s for s in plan.servers}
+
+
+def verify_routes(plan: NumberingPlan, folders: dict[str, Path]) -> list[str]:
+    """Check with the dialplan engine that each server's external.conf + link.conf route every
+    extension of ``plan`` to its owner (local, or the owner as first dial: trixbox names it
+    ``server<ID>``); returns the failures."""
+    from iaxsim.dialplan.linked import LinkedServer
+
+    owners = plan.owners()
+    bad = []
+    for server, folder in folders.items():
+        linked = LinkedServer.from_dir(folder, name=server)
+        for number, who in owners.items():
+            res = linked.resolve(number, engine="trie")
+            if server in who:
+                ok = res.is_local
+            else:
+                peer = res.attempts[0].peer if res.attempts else ""
+                ok = peer in who or (peer.startswith("server") and peer[len("server"):] in who)
+            if not ok:
+                bad.append(f"{server}: {number} does not reach {'/'.join(who)}")
+    return bad
+
+
+def study_notebook() -> Path:
+    """The parameterised study notebook shipped with the package."""
+    return Path(str(resources.files("iaxsim.study").joinpath("study.ipynb")))
+
+
+def _params_source(params: dict[str, Any]) -> str:
+    return "# Parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+
+
+def _inject(nb: Any, params: dict[str, Any]) -> None:
+    """Put ``params`` in a cell tagged ``injected-parameters`` after the ``parameters`` cell (as
+    papermill does)."""
+    import nbformat
+
+    index = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if index is None:
+        raise IaxsimError("the study notebook has no cell tagged 'parameters'")
+    cell = nbformat.v4.new_code_cell(_params_source(params), metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(index + 1, cell)
+
+
+def execute_study_notebook(params: dict[str, Any], workdir: Path, timeout: int = 1800) -> Any:
+    """Run the study notebook with ``params`` injected, in ``workdir``; returns the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(study_notebook(), as_version=4)
+    _inject(nb, params)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        raise IaxsimError(f"study notebook failed: {str(err).strip().splitlines()[-1]}") from None
+    return nb
+
+
+def export_page(nb: Any, page: Path) -> None:
+    """Write the notebook as a planner's HTML page: code hidden, figures and tables kept."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    page.write_text(body, encoding="utf-8")
+
+
+def _more(total: int, shown: int) -> str:
+    return (f"{total - shown} more rows in the notebook (<code>result.links</code>)." if total > shown else "")
+
+
+def _table(frame: pd.DataFrame, floats: str = "{:.3g}") -> str:
+    return frame.to_html(index=False, float_format=lambda x: floats.format(x), border=0)
+
+
+def index_html(study: Study, advice: dict[str, Any]) -> str:
+    """The study's index page: executive summary and recommendation, then the figures and tables."""
+    from iaxsim.study.figures import (bandwidth_figure, capacity_figure, conditions_figure,
+                                      png_data_uri)
+
+    esc = html.escape
+    cls = "summary clean" if advice["clean"] else "summary"
+    findings = "".join(f"<li>{esc(f)}</li>" for f in advice["findings"])
+    recs = "".join(f"<li>{esc(r)}</li>" for r in advice["recommendations"])
+    o = study.options
+    figs = "".join(f'<p><img alt="{esc(alt)}" src="{png_data_uri(f)}"></p>' for alt, f in (
+        ("post-dial delay and calls that wait, per condition", conditions_figure(study)),
+        ("channels per server against Erlang B", capacity_figure(study)),
+        ("WAN bandwidth per link", bandwidth_figure(study))))
+    ci = study.intervals().reset_index()
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Study of {esc(study.network.source)}</title>
+<style>{STYLE}</style></head><body>
+<h1>Study of {esc(study.network.source)}</h1>
+<div class="{cls}"><h2>Executive summary</h2>
+<p>{len(study.network.plan.servers)} servers, {len(study.network.plan)} extensions; busy hour of
+{o.attempts_per_hour:g} call attempts per server, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
+one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals).</p>
+<h3>What is wrong now</h3><ul>{findings}</ul>
+<h3>Recommendation</h3><ul>{recs}</ul></div>
+<p>Pages: <a href="study.html">the full study</a> (open <a href="study.ipynb">study.ipynb</a> in JupyterLab
+to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>.</p>
+<h2>Figures</h2>{figs}
+<h2>Simulated conditions</h2>{_table(ci)}
+<h2>Capacity per link</h2>{_table(study.links.nlargest(40, "erlangs"))}
+<p>{_more(len(study.links), 40)}</p>
+<h2>Capacity check: Erlang B against the simulation</h2>{_table(study.capacity_check)}
+</body></html>
+"""
+
+
+def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
+                progress: bool = False, notebook: bool = True, workers: int = 1) -> Path:
+    """Run the study of ``input_path`` and write ``out`` (see the module doc); returns ``out``.
+    ``workers`` processes run the simulations (the results do not depend on it)."""
+    net: Network = load_network(input_path)
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or (any(target.iterdir())
+                                                     and not (target / "index.html").exists())):
+        raise ConfigError("exists and is not an earlier study (no index.html): not replaced", str(target))
+    parent = target.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        cache = tmp / ".runs"
+        study = run_study(net, opts, cache_dir=cache, progress=progress, workers=workers)
+        advice = recommend(study)
+        folders = write_artefacts(study, tmp / "artefacts", advice["link_mode"])
+        bad = verify_routes(study.recommended_plan, folders)
+        if bad:
+            raise IaxsimError(f"generated link.conf misroutes {len(bad)} number(s), first: {bad[0]}")
+        (tmp / "artefacts" / "summary.json").write_text(json.dumps(advice, indent=1), encoding="utf-8")
+        if notebook:
+            import nbformat
+
+            params: dict[str, Any] = {"network": str(Path(input_path).resolve()),
+                                      "options": options_dict(opts), "cache_dir": str(cache.resolve())}
+            nb = execute_study_notebook(params, tmp)
+            # the saved notebook re-simulates when re-run: the runs cache is not kept
+            injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+            injected.source = _params_source({**params, "cache_dir": None})
+            nbformat.write(nb, tmp / "study.ipynb")
+            export_page(nb, tmp / "study.html")
+        (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
+        shutil.rmtree(cache, ignore_errors=True)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private; a report folder is not
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, old / "x")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,228 @@
+"""``iaxsim study``: capacity against Erlang B tables, advice on clean and messy plans, the report
+folder, the notebook template, and bad input."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from iaxsim import theory
+from iaxsim.cli import main
+from iaxsim.dialplan.linked import LinkedServer
+from iaxsim.errors import ConfigError
+from iaxsim.numbering import NumberingPlan
+from iaxsim.study import (StudyOptions, link_capacity, load_network, recommend, run_study,
+                          server_loads, traffic_matrix, verify_routes, write_artefacts)
+from iaxsim.study.output import study_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANS = ROOT / "data" / "plans"
+#: Short busy hours keep the file fast; the advice does not depend on the length.
+FAST = StudyOptions(duration=300.0, warmup=30.0, seeds=2)
+FAST_ARGS = ["--duration", "300", "--seeds", "2", "--no-progress"]
+
+
+# --------------------------------------------------------------------------- capacity
+
+@pytest.mark.parametrize("erlangs, channels", [(5.0, 11), (10.0, 18), (20.0, 30), (1.0, 5)])
+def test_channels_match_published_erlang_b_table_at_one_percent(erlangs, channels):
+    # Erlang B table, 1 % grade of service (e.g. ITU-T E.520 / any traffic-engineering handbook).
+    two = traffic_matrix(["A", "B"], calls_per_hour=erlangs * 3600 / 180 / 0.5 / 2, remote=0.5,
+                         holding_s=180.0)
+    # A and B each send erlangs/2 to the other: the link carries ``erlangs``.
+    row = link_capacity(two, blocking=0.01, codecs=("ulaw",)).iloc[0]
+    assert row["erlangs"] == pytest.approx(erlangs)
+    assert row["channels"] == channels
+
+
+def test_traffic_matrix_and_server_loads_by_hand():
+    # 600 attempts/h × 180 s = 30 E per server; half stays local, half goes to the other server.
+    m = traffic_matrix(["A", "B"], 600.0, 0.5, 180.0)
+    assert m.loc["A", "A"] == pytest.approx(15.0)
+    assert m.loc["A", "B"] == pytest.approx(15.0)
+    # A's channels carry its 30 E originated plus the 15 E B sends it.
+    loads = server_loads(m).set_index("server")
+    assert loads.loc["A", "erlangs"] == pytest.approx(45.0)
+    three = traffic_matrix(["A", "B", "C"], 600.0, 0.4, 180.0)
+    assert three.loc["A", "C"] == pytest.approx(30.0 * 0.4 / 2)
+    assert three.loc["B", "B"] == pytest.approx(30.0 * 0.6)
+
+
+def test_link_kbps_hand_worked():
+    # 10 E on the link → 18 channels. ulaw, 20 ms: 160 B payload + 4 mini + 28 IP/UDP + 18 Ethernet
+    # = 210 B × 50 /s = 84 kbit/s a call; g729: 20 + 4 + 28 + 18 = 70 B → 28 kbit/s.
+    m = pd.DataFrame({"A": [0.0, 5.0], "B": [5.0, 0.0]}, index=["A", "B"])
+    rows = link_capacity(m, 0.01, ("ulaw", "g729")).set_index("codec")
+    assert rows.loc["ulaw", "kbps_untrunked"] == pytest.approx(18 * 84.0)
+    assert rows.loc["g729", "kbps_untrunked"] == pytest.approx(18 * 28.0)
+    # Trunked g729: one meta frame of 18 entries (20 B + 4 B header each) = 432 B < MTU 1240,
+    # plus 8 meta + 28 IP/UDP + 18 Ethernet = 486 B × 50 /s = 194.4 kbit/s.
+    assert rows.loc["g729", "kbps_trunked"] == pytest.approx(194.4)
+
+
+def test_link_kbps_trunked_ulaw_two_channels_by_hand():
+    # 0.15 E → 2 channels (B(0.15, 1) = 13 %, B(0.15, 2) = 0.98 %). One trunk frame with two
+    # ulaw entries: 2 × 164 + 8 + 28 + 18 = 382 B × 50 /s = 152.8 kbit/s.
+    m = pd.DataFrame({"A": [0.0, 0.075], "B": [0.075, 0.0]}, index=["A", "B"])
+    row = link_capacity(m, 0.01, ("ulaw",)).iloc[0]
+    assert row["channels"] == 2
+    assert row["kbps_trunked"] == pytest.approx(152.8)
+    assert row["blocking"] <= 0.01
+
+
+def test_capacity_rejects_impossible_grade_of_service():
+    with pytest.raises(ConfigError):
+        link_capacity(traffic_matrix(["A", "B"], 100.0, 0.5, 180.0), blocking=1.5)
+
+
+# --------------------------------------------------------------------------- advice
+
+def test_clean_plan_recommends_no_change():
+    study = run_study(load_network(PLANS / "seed.csv"), FAST)
+    advice = recommend(study)
+    assert advice["clean"] is True
+    assert advice["renumber"] is False
+    assert advice["link_mode"] == "block"
+    assert study.proposal is None
+    assert advice["findings"][0].startswith("Nothing is wrong")
+    # the simulation's blocking at the Erlang B size lies in its interval
+    assert study.capacity_check["agrees"].all()
+
+
+def test_workers_do_not_change_results():
+    opts = StudyOptions(duration=120.0, warmup=10.0, seeds=2)
+    one = run_study(load_network(PLANS / "seed.csv"), opts, workers=1)
+    two = run_study(load_network(PLANS / "seed.csv"), opts, workers=2)
+    pd.testing.assert_frame_equal(one.calls, two.calls)
+    pd.testing.assert_frame_equal(one.capacity_check, two.capacity_check)
+
+
+@pytest.fixture(scope="module")
+def five_sites_study():
+    return run_study(load_network(PLANS / "five_sites.csv"), FAST)
+
+
+def test_messy_plan_recommends_renumbering(five_sites_study):
+    advice = recommend(five_sites_study)
+    assert advice["clean"] is False
+    assert advice["renumber"] is True
+    assert advice["link_mode"] == "exact"
+    assert any("belong to more than one server" in f for f in advice["findings"])
+    assert advice["recommendations"][0].startswith("Renumber:")
+    runs = five_sites_study.runs.set_index(["condition", "seed"])
+    # the renumbered plan has no digit timeouts left, the current one has some
+    assert runs.loc["proposed, exact link.conf", "p_waited"].max() == 0.0
+    assert runs.loc["current, block link.conf", "p_waited"].min() > 0.0
+
+
+def test_generated_link_conf_routes_every_extension_to_its_owner(five_sites_study, tmp_path):
+    folders = write_artefacts(five_sites_study, tmp_path, "exact")
+    plan = NumberingPlan.from_csv(tmp_path / "plan-proposed.csv")
+    assert verify_routes(plan, folders) == []
+    # and by hand with the dialplan engine, for one number of each server from another server
+    for owner in plan.servers:
+        other = next(s for s in plan.servers if s != owner)
+        res = LinkedServer.from_dir(folders[other]).resolve(plan.of(owner)[0])
+        assert res.attempts[0].peer in (owner, f"server{owner}")
+    with open(tmp_path / "renumber-map.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["server", "old", "new"]
+    assert sum(r["old"] != r["new"] for r in rows) == five_sites_study.proposal.n_changed
+
+
+def test_verify_routes_finds_a_misrouting_link_conf(five_sites_study, tmp_path):
+    folders = write_artefacts(five_sites_study, tmp_path, "exact")
+    plan = five_sites_study.recommended_plan
+    link = folders["HQ"] / "link.conf"
+    link.write_text(link.read_text().replace("cserverPLANTi", "cserverLABi")
+                    .replace("cserverPLANTx", "cserverLABx"))
+    bad = verify_routes(plan, folders)
+    assert bad and all(b.startswith("HQ:") for b in bad)
+    assert len(bad) == len(plan.of("PLANT"))
+
+
+# --------------------------------------------------------------------------- the command
+
+def test_study_command_writes_the_report(tmp_path):
+    out = tmp_path / "study"
+    assert main(["study", str(PLANS / "five_sites.csv"), "--out", str(out), *FAST_ARGS]) == 0
+    for name in ("index.html", "study.ipynb", "study.html", "artefacts/renumber-map.csv",
+                 "artefacts/plan-proposed.csv", "artefacts/calls.csv", "artefacts/calls.parquet",
+                 "artefacts/HQ/external.conf", "artefacts/HQ/link.conf"):
+        assert (out / name).is_file(), name
+    index = (out / "index.html").read_text()
+    assert index.index("Executive summary") < index.index("<h2>Figures")
+    assert "Renumber:" in index
+    assert (out / "index.html").stat().st_mode & 0o044  # readable by others, like any report
+    calls = pd.read_parquet(out / "artefacts" / "calls.parquet")
+    assert set(calls["condition"]) >= {"current, block link.conf", "proposed, exact link.conf"}
+    page = (out / "study.html").read_text()
+    assert "run_study(" not in page  # code hidden
+    assert "What is wrong now" in page
+    nb = json.loads((out / "study.ipynb").read_text())
+    assert not any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert "parameters" in tags and "injected-parameters" in tags
+
+
+def test_notebook_template_runs_with_its_bundled_parameters():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(study_notebook(), as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and "network = None" in params[0].source
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/markdown", ""))
+                   for c in nb.cells for o in c.get("outputs", []))
+    assert "Nothing is wrong with this network" in text
+    assert sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) == 3
+
+
+@pytest.mark.parametrize("content, args, needle", [
+    ("server,extension\n", [], "the plan has no servers"),
+    ("server,extension\nA,100\nB,1x\n", [], "bad.csv:3:"),
+    ("server,extension\nA,100\nB,200\n", ["--remote", "1.5"], "remote share"),
+    ("server,extension\nA,100\nB,200\n", ["--seeds", "1"], "seeds"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, content, args, needle):
+    plan = tmp_path / "bad.csv"
+    plan.write_text(content)
+    out = tmp_path / "out"
+    assert main(["study", str(plan), "--out", str(out), *FAST_ARGS, *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
+
+
+def test_unparseable_config_in_an_imported_network_names_file_and_line(tmp_path, capsys):
+    net = tmp_path / "net"
+    assert main(["import", str(ROOT / "data/seed/serverA"), str(ROOT / "data/seed/serverB"),
+                 "--out", str(net)]) == 0
+    capsys.readouterr()
+    with open(net / "A" / "link.conf", "a") as f:
+        f.write("this line has no arrow\n")
+    n = len((net / "A" / "link.conf").read_text().splitlines())
+    assert main(["study", str(net), "--out", str(tmp_path / "out"), *FAST_ARGS]) == 2
+    assert f"link.conf:{n}:" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_imported_network_and_scenario_give_the_seed_plan(tmp_path):
+    net = tmp_path / "net"
+    assert main(["import", str(ROOT / "data/seed/serverA"), str(ROOT / "data/seed/serverB"),
+                 "--out", str(net)]) == 0
+    seed = NumberingPlan.from_csv(PLANS / "seed.csv")
+    assert load_network(net).plan == seed
+    assert load_network(ROOT / "data/scenarios/seed_two_servers.toml").plan == seed
+
+
+def test_options_reject_calls_and_erlangs_together():
+    with pytest.raises(ConfigError):
+        StudyOptions(calls_per_hour=100.0, erlangs=5.0)
+    assert StudyOptions(erlangs=5.0, holding=180.0).attempts_per_hour == pytest.approx(100.0)
+    assert theory.channels_for(5.0, 0.01) == 11
