@@ -11,15 +11,16 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
      matcher: the same Poisson arrivals (batched draws); per call one origin process and one
      called-side process (spawned when the NEW with token arrives); every datagram carried
      as a ``(kind, call id)`` tuple, 12 per call (NEW, CALLTOKEN, NEW with token, ACK,
-     ACCEPT, RINGING, ANSWER, 3 ACKs, HANGUP, ACK), those sent together to one server in one
-     delivery event (a Timeout plus a callback) as the model's network batches them: 8
-     deliveries per call; at the receiver a dict look-up by call id instead of the engine,
-     which sends the CALLTOKEN and the ACKs where the engine sends them and wakes the
-     waiting process through a mailbox Event; one CPU hold (``simpy.Resource``, fixed time)
+     ACCEPT, its ACK, RINGING, ANSWER, 2 ACKs, HANGUP, ACK), those sent together to one server
+     in one delivery event (a Timeout plus a callback) as the model's network batches them: 9
+     deliveries per call (the called side sends RINGING and ANSWER only once the caller's ACK
+     of its ACCEPT arrives, as the engine and Asterisk do); at the receiver a dict look-up by
+     call id instead of the engine, which sends the CALLTOKEN and the ACKs where the engine
+     sends them and wakes the waiting process through a mailbox Event; one CPU hold (``simpy.Resource``, fixed time)
      and one channel counter per side; the auto-congest Timeout, the holding Timeout, one
      no-op engine-timer Timeout per call (the model wakes its engines ~0.8 times per call);
      and qualify's POKE / PONG / ACK every 60 s per peer address.
-   * ``skeleton_minimal`` — the critical path only: one process per call, four one-way hops
+   * ``skeleton_minimal`` — the critical path only: one process per call, six one-way hops
      of set-up and one of hang-up as plain Timeouts, two CPU holds, the remaining datagrams
      as no-op Timeouts; no called-side process, replies, mailboxes or timers (about 21 SimPy
      events per call against the model's 24).
@@ -76,14 +77,14 @@ def two_servers(calls: int):
 
 def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: float, seed: int = 1) -> int:
     """The critical path of the call flow as bare SimPy: Poisson arrivals at two servers,
-    channels, two CPU holds, 4 one-way hops on the critical path of set-up, the remaining
+    channels, two CPU holds, 6 one-way hops on the critical path of set-up, the remaining
     datagram deliveries as scheduled no-op events, holding time, hang-up hop. Returns the
     number of calls."""
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     channels = {"A": 0, "B": 0}
     cpu = {"A": simpy.Resource(env, 1), "B": simpy.Resource(env, 1)}
-    extra = max(0, int(round(datagrams_per_call)) - 6)
+    extra = max(0, int(round(datagrams_per_call)) - 8)
     latency = 0.02
     count = [0]
 
@@ -101,7 +102,9 @@ def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: fl
         yield env.timeout(latency)  # NEW with token
         channels[d] += 1
         yield from lookup(d)
-        yield env.timeout(latency)  # ACCEPT / RINGING / ANSWER
+        yield env.timeout(latency)  # ACCEPT
+        yield env.timeout(latency)  # the caller's ACK of it: the called side starts
+        yield env.timeout(latency)  # RINGING / ANSWER
         for _ in range(extra):  # ACKs and the rest: deliveries nobody waits for
             env.timeout(latency).callbacks.append(lambda e: None)
         yield env.timeout(hold)
@@ -195,6 +198,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             self.cpu = simpy.Resource(env, capacity=1)
             self.busy = 0
             self.calls: dict[int, _Mailbox] = {}  # call id → mailbox of the process on that call
+            self.starting: set[int] = set()  # called side: ACCEPT sent, waiting for its ACK
 
         def seize(self) -> bool:
             if self.busy >= channels:
@@ -215,8 +219,11 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             one arrival leave together), and hand the call's process what concerns it."""
             replies = []
             for kind, cid in msgs:
-                if kind is ACK:
-                    continue  # drops the acknowledged frame from the retransmission queue
+                if kind is ACK:  # drops the acknowledged frame from the retransmission queue
+                    if cid in self.starting:  # the caller's ACK of our ACCEPT: the call starts
+                        self.starting.discard(cid)
+                        self.calls[cid].put(ACK)
+                    continue
                 if kind is NEW:  # no token yet: stateless CALLTOKEN challenge
                     replies.append((CALLTOKEN, cid))
                 elif kind is CALLTOKEN:
@@ -299,7 +306,11 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
                 send(s, caller, (REJECT, cid))
                 return
             try:
-                send(s, caller, (ACCEPT, cid), (RINGING, cid), (ANSWER, cid))
+                s.starting.add(cid)
+                send(s, caller, (ACCEPT, cid))
+                while (yield from mb.wait()) is not ACK:
+                    pass
+                send(s, caller, (RINGING, cid), (ANSWER, cid))
                 while (yield from mb.wait()) is not HANGUP:
                     pass
             finally:

@@ -38,8 +38,10 @@ def test_ci_scenario_agrees(capsys: pytest.CaptureFixture[str]) -> None:
     # the scenario's interleaved plans give local calls, one-attempt and wrong-server calls
     assert "local" in classes and "remote, 1 attempt" in classes
     assert any(name.startswith("remote, ") and name != "remote, 1 attempt" for name in classes)
-    # four one-way trips of 20 ms before the caller hears the far end ring (ACCEPT is ACKed)
-    assert 0.075 < classes["remote, 1 attempt"]["node_pdd_mean"] < 0.1
+    # six one-way trips of 20 ms before the caller hears the far end ring (NEW, CALLTOKEN, NEW,
+    # ACCEPT, its ACK — only then does the far end's dialplan start —, RINGING), plus the
+    # scenario's 1 ms CPU per lookup step
+    assert 0.115 < classes["remote, 1 attempt"]["node_pdd_mean"] < 0.14
     assert 0 <= report["loss_affected"] == len(report["loss_affected_calls"])
 
 

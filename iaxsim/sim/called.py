@@ -3,7 +3,9 @@
 It looks the number up in its external.conf (the context the NEW names), on its CPU, then:
 unknown → REJECT "No such context/extension" (3); no channel → REJECT congestion (34);
 extension in a call → ACCEPT then BUSY; else ACCEPT, RINGING and, after the answer delay,
-ANSWER, and it stays in the call until the caller hangs up.
+ANSWER, and it stays in the call until the caller hangs up. As in Asterisk, the called side's
+dialplan starts only when the caller's ACK of the ACCEPT arrives (the engine holds RINGING,
+ANSWER and BUSY until then and reports ``CallStarted``), so the answer delay counts from there.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Generator
 import numpy as np
 import simpy
 
-from iaxsim.iax2.engine import CallFailed, CallHungUp, Endpoint, IncomingCall
+from iaxsim.iax2.engine import CallFailed, CallHungUp, CallStarted, Endpoint, IncomingCall
 from iaxsim.sim.calls import CAUSE_TEXT, CallRecord, Cause
 from iaxsim.sim.driver import Mailbox
 from iaxsim.sim.network import Network
@@ -75,10 +77,16 @@ class CalledSide:
                 ep.ring(cid, now=env.now)
                 delay = tr.answer_delay
                 wait = 0.0
-                if delay.mean:  # it rings for a while: ACCEPT and RINGING go out now
-                    s.driver.pump()
+                if delay.mean:  # it rings for a while, from when the dialplan starts
+                    s.driver.pump()  # ACCEPT goes out; the engine holds RINGING until ...
+                    while True:      # ... the caller's ACK of it arrives: the call starts
+                        ev = yield from mb.wait()
+                        if type(ev) in _CLOSED:
+                            return
+                        if type(ev) is CallStarted:
+                            break
                     wait = float(delay.sample(self.rng, 1)[0])
-                # (answered at once: ACCEPT, RINGING and ANSWER leave together, below)
+                # (answered at once: the engine sends RINGING and ANSWER together when it starts)
                 answer_at = env.now + wait
                 while env.now < answer_at:  # ringing; the caller may give up meanwhile
                     ev = yield from mb.wait(answer_at - env.now)
