@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "iaxsim"
 #: package -> the iaxsim packages it may import. Leaves first; each layer may use those listed.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "files": set(),
     "theory": {"errors"},
     "iax2": {"errors"},
     "dialplan": {"errors"},
@@ -24,9 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"errors", "theory", "iax2", "dialplan", "numbering"},
     "experiments": {"errors", "theory", "iax2", "dialplan", "numbering", "sim"},
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
-    "deploy": {"errors", "dialplan", "numbering", "net", "sim"},
+    "deploy": {"errors", "files", "dialplan", "numbering", "net", "sim"},
     "validate": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim"},
-    "study": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
+    "study": {"errors", "files", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
               "deploy"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
                  "report", "deploy", "validate", "study"},

@@ -51,6 +51,7 @@ from iaxsim.dialplan.model import DialplanWarning, Extension, Priority
 from iaxsim.dialplan.patterns import BANG, DOT, SET
 from iaxsim.errors import ConfigError
 from iaxsim.numbering import NumberingPlan
+from iaxsim.files import replace_folder
 
 __all__ = ["ImportResult", "ServerImport", "import_deployment", "write_import",
            "MAX_PATTERN_NUMBERS", "DEFAULT_CALLS_PER_HOUR", "DEFAULT_REMOTE"]
@@ -666,13 +667,7 @@ def write_import(result: ImportResult, out: str | os.PathLike[str]) -> Path:
         (tmp / "network.toml").write_text(result.scenario_toml, encoding="utf-8")
         _check_loads(result, tmp)
         (tmp / "import.txt").write_text(result.report, encoding="utf-8")
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "x")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

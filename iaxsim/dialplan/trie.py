@@ -192,14 +192,7 @@ class Trie:
                 ev, ext = _dfs(node, data, d, len(data), mode, callerid, priority, visits)
             else:
                 ev, ext = _dfs(self.root, data, 0, len(data), mode, callerid, priority, visits)
-        cost.comparisons += visits.n
-        cost.chars_compared += min(len(data), visits.n)
-        if self.irregular:
-            stop = ext.sort_key if ext is not None else None
-            ev2, ext2 = linear.search(self.irregular, data, mode, callerid, priority, cost, stop)
-            if ext2 is not None:
-                return ev2, ext2
-        return ev, ext
+        return _settle(self.irregular, (ev, ext), visits, data, mode, callerid, priority, cost)
 
     def _all_sorted(self) -> list[Extension]:
         out: list[Extension] = []
@@ -495,14 +488,7 @@ class ReferenceTrie:
             ev, ext = _reference_literal(self.literals, data, mode, callerid, priority, visits)
         if ext is None:
             ev, ext = _reference_walk(self.patterns, data, 0, mode, callerid, priority, visits)
-        cost.comparisons += visits.n
-        cost.chars_compared += min(len(data), visits.n)
-        if self.irregular:
-            stop = ext.sort_key if ext is not None else None
-            ev2, ext2 = linear.search(self.irregular, data, mode, callerid, priority, cost, stop)
-            if ext2 is not None:
-                return ev2, ext2
-        return ev, ext
+        return _settle(self.irregular, (ev, ext), visits, data, mode, callerid, priority, cost)
 
 
 def _reference_literal(root: _Plain, data: str, mode: MatchMode, callerid: str | None,
@@ -581,3 +567,18 @@ def _reference_walk(node: _Plain, data: str, i: int, mode: MatchMode, callerid: 
         if ev[1] is not None:
             return ev
     return NOTHING
+
+
+def _settle(irregular: list[Extension], found: Answer, visits: _Count, data: str, mode: MatchMode,
+            callerid: str | None, priority: int, cost: LookupCost) -> Answer:
+    """Both tries' last step: add the nodes visited to ``cost``, then let the extensions the
+    trie cannot hold (irregular patterns, walked linearly) win if they sort before ``found``."""
+    ev, ext = found
+    cost.comparisons += visits.n
+    cost.chars_compared += min(len(data), visits.n)
+    if irregular:
+        stop = ext.sort_key if ext is not None else None
+        ev2, ext2 = linear.search(irregular, data, mode, callerid, priority, cost, stop)
+        if ext2 is not None:
+            return ev2, ext2
+    return ev, ext

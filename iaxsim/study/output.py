@@ -16,6 +16,7 @@ import pandas as pd
 
 from iaxsim.errors import ConfigError, IaxsimError
 from iaxsim.numbering import NumberingPlan, write_server_confs
+from iaxsim.files import replace_folder
 from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
                                run_study)
 
@@ -199,13 +200,7 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private; a report folder is not
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "x")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
