@@ -47,12 +47,32 @@ from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, clas
 from iaxsim.iax2.engine.stats import EndpointStats
 from iaxsim.iax2.engine.tokens import CallTokens
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkFrame, decode
-from iaxsim.iax2.ies import IE
+from iaxsim.iax2.ies import IE, encode_ies_after
 
 #: Anything the timer heap holds.
 TimerOwner = Union[Dialog, Registration, PeerEntry, TrunkBuffer]
 
 _pack_full_header = struct.Struct("!HHIBBBB").pack
+
+
+def _encode_full(source_call: int, dest_call: int, ts: int, oseqno: int, iseqno: int,
+                 frametype: int, subclass: int, ies: list[IE], payload: bytes) -> bytes:
+    """The bytes ``FullFrame(...).encode()`` gives for a frame the engine sends, packed
+    directly when the subclass byte is the subclass itself (< 0x80, not video) -- every IAX
+    and control frame -- instead of building a frame object first; anything else (and every
+    error) goes through ``FullFrame``."""
+    if (0 <= subclass < 0x80 and frametype != FrameType.VIDEO
+            and 0 <= source_call <= 0x7FFF and 0 <= dest_call <= 0x7FFF
+            and (not payload if frametype == FrameType.IAX else not ies)):
+        try:
+            head = _pack_full_header(0x8000 | source_call, dest_call, ts, oseqno, iseqno,
+                                     frametype, subclass)
+        except struct.error:
+            pass  # out of range: FullFrame.encode names the field
+        else:
+            return encode_ies_after(head, ies) if frametype == FrameType.IAX else head + payload
+    return FullFrame(source_call, dest_call, ts, oseqno, iseqno, frametype, subclass, ies,
+                     payload).encode()
 
 
 class Core:
@@ -282,16 +302,15 @@ class Core:
         elif ts > d.lastsent:
             d.lastsent = ts
         oseq = d.oseqno
-        f = FullFrame(d.callno, d.peer_callno or 0, ts, oseq, d.iseqno, frametype, subclass,
-                      ies or [], payload)
-        data = f.encode()
+        data = _encode_full(d.callno, d.peer_callno or 0, ts, oseq, d.iseqno, frametype,
+                            subclass, ies or [], payload)
         self.out.append((data, d.addr))
         self.stats.frames_sent += 1
         d.aseqno = d.iseqno
         d.oseqno = (oseq + 1) & 0xFF
         cfg = self.config
         rto = first_rto(d.pingtime, cfg.min_retry, cfg.max_retry)
-        d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
+        d.pending[oseq] = Pending(oseq, data, now + rto, rto, final)
         self.schedule(d, now + rto)
         rows = SENT.get((frametype, subclass))
         if rows is not None:
