@@ -54,6 +54,16 @@ TimerOwner = Union[Dialog, Registration, PeerEntry, TrunkBuffer]
 
 _pack_full_header = struct.Struct("!HHIBBBB").pack
 
+# Read for every full frame received (and every ACK sent): an enum attribute costs a class-dict look-up through
+# the enum machinery each time, a module constant one global read.
+_IAX = FrameType.IAX
+_INVAL = IAXSubclass.INVAL
+
+#: ``machine.RECEIVED``'s rows for IAX frames, by subclass number alone (the receive path's
+#: one look-up per frame, without building a (frametype, subclass) key).
+_RECEIVED_IAX = {key[1]: rows for key, rows in RECEIVED.items()
+                 if key is not None and key[0] == FrameType.IAX and key[1] is not None}
+
 
 def _encode_full(source_call: int, dest_call: int, ts: int, oseqno: int, iseqno: int,
                  frametype: int, subclass: int, ies: list[IE], payload: bytes) -> bytes:
@@ -324,8 +334,7 @@ class Core:
         if not ies and sc <= 0x7FFF and dc <= 0x7FFF:
             # header only, subclass < 0x80: the bytes FullFrame(...).encode() gives
             try:
-                data = _pack_full_header(0x8000 | sc, dc, ts, oseqno, d.iseqno, FrameType.IAX,
-                                         subclass)
+                data = _pack_full_header(0x8000 | sc, dc, ts, oseqno, d.iseqno, _IAX, subclass)
             except struct.error:
                 pass  # out of range: the general path below reports it
             else:
@@ -393,7 +402,7 @@ class Core:
         """A full frame: find (or, past the token gate, create) its dialog."""
         st = self.stats
         st.frames_received += 1
-        sub = f.subclass if f.frametype == FrameType.IAX else None
+        sub = f.subclass if f.frametype == _IAX else None
         if f.dest_call:
             d = self.dialogs.get(f.dest_call)
             if (d is None or d.addr != addr
@@ -437,7 +446,7 @@ class Core:
                 return
             d.peer_callno = f.source_call
             self.by_peer[(d.addr, f.source_call)] = d
-        if sub != IAXSubclass.INVAL:
+        if sub != _INVAL:
             self.implicit_ack(d, f.iseqno, now)
             if not d.alive:
                 return
@@ -456,7 +465,7 @@ class Core:
                 return
             d.iseqno = (d.iseqno + 1) & 0xFF
         if sub is not None:
-            rows = RECEIVED.get((FrameType.IAX, sub))
+            rows = _RECEIVED_IAX.get(sub)
         else:
             rows = RECEIVED.get(machine.frame_key(f.frametype, f.subclass))
         if rows is None:
