@@ -47,12 +47,42 @@ from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, clas
 from iaxsim.iax2.engine.stats import EndpointStats
 from iaxsim.iax2.engine.tokens import CallTokens
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkFrame, decode
-from iaxsim.iax2.ies import IE
+from iaxsim.iax2.ies import IE, encode_ies_after
 
 #: Anything the timer heap holds.
 TimerOwner = Union[Dialog, Registration, PeerEntry, TrunkBuffer]
 
 _pack_full_header = struct.Struct("!HHIBBBB").pack
+
+# Read for every full frame received (and every ACK sent): an enum attribute costs a class-dict look-up through
+# the enum machinery each time, a module constant one global read.
+_IAX = FrameType.IAX
+_INVAL = IAXSubclass.INVAL
+
+#: ``machine.RECEIVED``'s rows for IAX frames, by subclass number alone (the receive path's
+#: one look-up per frame, without building a (frametype, subclass) key).
+_RECEIVED_IAX = {key[1]: rows for key, rows in RECEIVED.items()
+                 if key is not None and key[0] == FrameType.IAX and key[1] is not None}
+
+
+def _encode_full(source_call: int, dest_call: int, ts: int, oseqno: int, iseqno: int,
+                 frametype: int, subclass: int, ies: list[IE], payload: bytes) -> bytes:
+    """The bytes ``FullFrame(...).encode()`` gives for a frame the engine sends, packed
+    directly when the subclass byte is the subclass itself (< 0x80, not video) -- every IAX
+    and control frame -- instead of building a frame object first; anything else (and every
+    error) goes through ``FullFrame``."""
+    if (0 <= subclass < 0x80 and frametype != FrameType.VIDEO
+            and 0 <= source_call <= 0x7FFF and 0 <= dest_call <= 0x7FFF
+            and (not payload if frametype == FrameType.IAX else not ies)):
+        try:
+            head = _pack_full_header(0x8000 | source_call, dest_call, ts, oseqno, iseqno,
+                                     frametype, subclass)
+        except struct.error:
+            pass  # out of range: FullFrame.encode names the field
+        else:
+            return encode_ies_after(head, ies) if frametype == FrameType.IAX else head + payload
+    return FullFrame(source_call, dest_call, ts, oseqno, iseqno, frametype, subclass, ies,
+                     payload).encode()
 
 
 class Core:
@@ -282,16 +312,15 @@ class Core:
         elif ts > d.lastsent:
             d.lastsent = ts
         oseq = d.oseqno
-        f = FullFrame(d.callno, d.peer_callno or 0, ts, oseq, d.iseqno, frametype, subclass,
-                      ies or [], payload)
-        data = f.encode()
+        data = _encode_full(d.callno, d.peer_callno or 0, ts, oseq, d.iseqno, frametype,
+                            subclass, ies or [], payload)
         self.out.append((data, d.addr))
         self.stats.frames_sent += 1
         d.aseqno = d.iseqno
         d.oseqno = (oseq + 1) & 0xFF
         cfg = self.config
         rto = first_rto(d.pingtime, cfg.min_retry, cfg.max_retry)
-        d.pending[oseq] = Pending(oseq, f, data, now + rto, rto, final)
+        d.pending[oseq] = Pending(oseq, data, now + rto, rto, final)
         self.schedule(d, now + rto)
         rows = SENT.get((frametype, subclass))
         if rows is not None:
@@ -305,8 +334,7 @@ class Core:
         if not ies and sc <= 0x7FFF and dc <= 0x7FFF:
             # header only, subclass < 0x80: the bytes FullFrame(...).encode() gives
             try:
-                data = _pack_full_header(0x8000 | sc, dc, ts, oseqno, d.iseqno, FrameType.IAX,
-                                         subclass)
+                data = _pack_full_header(0x8000 | sc, dc, ts, oseqno, d.iseqno, _IAX, subclass)
             except struct.error:
                 pass  # out of range: the general path below reports it
             else:
@@ -374,7 +402,7 @@ class Core:
         """A full frame: find (or, past the token gate, create) its dialog."""
         st = self.stats
         st.frames_received += 1
-        sub = f.subclass if f.frametype == FrameType.IAX else None
+        sub = f.subclass if f.frametype == _IAX else None
         if f.dest_call:
             d = self.dialogs.get(f.dest_call)
             if (d is None or d.addr != addr
@@ -418,7 +446,7 @@ class Core:
                 return
             d.peer_callno = f.source_call
             self.by_peer[(d.addr, f.source_call)] = d
-        if sub != IAXSubclass.INVAL:
+        if sub != _INVAL:
             self.implicit_ack(d, f.iseqno, now)
             if not d.alive:
                 return
@@ -437,7 +465,7 @@ class Core:
                 return
             d.iseqno = (d.iseqno + 1) & 0xFF
         if sub is not None:
-            rows = RECEIVED.get((FrameType.IAX, sub))
+            rows = _RECEIVED_IAX.get(sub)
         else:
             rows = RECEIVED.get(machine.frame_key(f.frametype, f.subclass))
         if rows is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iaxsim.iax2.constants import IAXSubclass
-from iaxsim.iax2.frames import FullFrame
+from iaxsim.iax2.frames import FullFrame, decode
 
 #: IAX subclasses that do not consume a sequence number (and are never retransmitted).
 UNSEQUENCED = frozenset({
@@ -54,16 +54,25 @@ class Pending:
     """A reliable frame awaiting acknowledgement."""
 
     oseqno: int
-    frame: FullFrame = field(repr=False)   # the frame sent (for the R-bit copy)
-    data: bytes = field(repr=False)        # its bytes as first sent
+    data: bytes = field(repr=False)        # the frame's bytes as first sent
     deadline: float                        # when to retransmit (or give up)
     rto: float
     final: bool = False                    # acknowledged -> the dialog is destroyed
     sends: int = 1
     retrans: bytes | None = field(default=None, repr=False)
 
+    @property
+    def frame(self) -> FullFrame:
+        """The frame sent, read back from its bytes (only the bytes are kept)."""
+        frame = decode(self.data)
+        assert isinstance(frame, FullFrame)  # the engine queues full frames only
+        return frame
+
     def retransmission(self) -> bytes:
         """The frame's bytes with the R bit set (same timestamp and sequence numbers)."""
         if self.retrans is None:
-            self.retrans = self.frame.replace(retransmitted=True).encode()
+            # the R bit is the top bit of the destination call number (bytes 2-3): the
+            # bytes kept from the first send, that bit set, are the frame re-encoded with it
+            data = self.data
+            self.retrans = data[:2] + bytes((data[2] | 0x80,)) + data[3:]
         return self.retrans
