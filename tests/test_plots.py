@@ -102,6 +102,19 @@ def test_ci_frame_groups_by_series_and_ignores_nan() -> None:
     assert t.loc[1, "ci_low"] == t.loc[1, "ci_high"] == 1.0   # zero spread
 
 
+def test_ci_frame_cuts_the_interval_to_the_quantity_range() -> None:
+    # shares 0.0 and 0.02: mean 0.01, half width t(1) * 0.01 = 0.127, so the raw band is [-0.117, 0.137]
+    df = pd.DataFrame({"x": [1, 1, 2, 2], "y": [0.0, 0.02, 0.98, 1.0]})
+    raw = plots.ci_frame(df, "x", "y")
+    assert raw.loc[0, "ci_low"] == pytest.approx(0.01 - T1 * 0.01)
+    t = plots.ci_frame(df, "x", "y", bounds=(0.0, 1.0))
+    assert t.loc[0, "ci_low"] == 0.0
+    assert t.loc[0, "ci_high"] == pytest.approx(0.01 + T1 * 0.01)
+    assert t.loc[1, "ci_high"] == 1.0
+    assert t.loc[1, "ci_low"] == pytest.approx(0.99 - T1 * 0.01)
+    assert t["mean"].tolist() == pytest.approx([0.01, 0.99])
+
+
 def test_missing_column_is_named() -> None:
     with pytest.raises(plots.PlotError, match="'delay' not in the data"):
         plots.ci_frame(pd.DataFrame({"x": [1]}), "x", "delay")

@@ -40,6 +40,18 @@ def test_trunk_mtu_splits_eight_ulaw_calls_into_two_packets() -> None:
     assert big.kbps_per_call == pytest.approx(67.04)
 
 
+def test_ethernet_adds_eighteen_bytes_per_datagram() -> None:
+    # μ-law untrunked: (28 + 4 + 160 + 18 Ethernet header and FCS) B x 50/s x 8 = 84.0 kbit/s,
+    # + 20 B preamble and gap on the wire: 230 B x 50 x 8 = 92.0 kbit/s
+    m = measure_link_kbps("ulaw", 2, trunk=False, seconds=0.4)
+    assert m.kbps_per_call_at("ip") == pytest.approx(76.8)
+    assert m.kbps_per_call_at("ethernet") == pytest.approx(84.0)
+    assert m.kbps_per_call_at("wire") == pytest.approx(92.0)
+    # five μ-law calls trunked: one packet per 20 ms, (36 + 5 x 164 + 18) B x 50 x 8 / 5 = 69.92
+    t = measure_link_kbps("ulaw", 5, trunk=True, seconds=0.4)
+    assert t.kbps_per_call_at("ethernet") == pytest.approx(69.92)
+
+
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(IaxsimError, match="calls must be a positive integer"):
         measure_link_kbps("ulaw", 0)

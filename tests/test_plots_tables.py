@@ -6,7 +6,10 @@ import pytest
 from iaxsim.errors import IaxsimError
 from iaxsim.iax2 import IE, DecodeError, FullFrame, IAXSubclass, IEType, MiniFrame
 from iaxsim.iax2.pcap import Datagram
-from iaxsim.report.tables import as_datagram, call_frames, frame_counts, frame_table, qualify_rows
+import pandas as pd
+
+from iaxsim.report.tables import (as_datagram, break_even_verdict, call_frames, frame_counts, frame_table,
+                                  qualify_rows)
 
 A, B = "10.0.0.1", "10.0.0.2"
 
@@ -71,3 +74,19 @@ def test_frame_counts() -> None:
     assert c.to_dict("list") == {"label": ["PING", "ACK"], "frames": [2, 1], "bytes": [24, 12]}
     with pytest.raises(IaxsimError, match="missing columns"):
         frame_counts(t.drop(columns=["bytes"]))
+
+
+def test_break_even_shares_are_cut_to_zero_one_and_read_out() -> None:
+    # a hit that only catches up with link.conf gives a share just below 1 in floats
+    caught_up = (0.208 - 0.120004) / (0.208 - 0.120)  # link.conf 4 µs slower than a hit: 0.99995
+    table = pd.DataFrame({"servers": [2, 5, 5, 3, 2],
+                          "break_even_hit_share": [1.4, 0.324, -0.078, float("nan"), caught_up]})
+    out = break_even_verdict(table)
+    assert out["break_even_hit_share"].tolist()[:3] == [1.0, 0.324, 0.0]
+    assert out["break_even_hit_share"].iloc[4] == 1.0
+    assert pd.isna(out["break_even_hit_share"].iloc[3])
+    assert out["verdict"].tolist() == ["switch never quicker", "switch quicker above 32 % hits",
+                                       "switch quicker even uncached", "unknown", "switch never quicker"]
+    assert table["break_even_hit_share"].tolist()[2] == -0.078  # the caller's table is left as it was
+    with pytest.raises(IaxsimError, match="share"):
+        break_even_verdict(table.drop(columns="break_even_hit_share"))

@@ -53,6 +53,12 @@ class LinkMeasurement:
         """The link rate shared out per call, kbit/s."""
         return self.kbps / self.calls
 
+    def kbps_per_call_at(self, layer: str = "ip") -> float:
+        """The per-call rate at ``layer``, kbit/s: ``"ip"``, ``"ethernet"`` (+ 18 B of Ethernet II
+        header and FCS per datagram) or ``"wire"`` (+ 20 B more of preamble and inter-frame gap)."""
+        frame_bytes = self.ip_bytes + theory.ETHERNET_BYTES[layer] * self.packets
+        return frame_bytes * 8.0 / self.seconds / 1000.0 / self.calls
+
 
 def measure_link_kbps(codec_name: str, calls: int, trunk: bool = False, seconds: float = 1.0,
                       timestamps: bool = False, mtu: int = theory.DEFAULT_TRUNK_MTU,

@@ -126,12 +126,15 @@ def _need(df: pd.DataFrame, columns: Iterable[str]) -> None:
                         f"(columns: {', '.join(map(str, df.columns))})")
 
 
-def ci_frame(df: pd.DataFrame, x: str, y: str, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+def ci_frame(df: pd.DataFrame, x: str, y: str, by: str | Sequence[str] | None = None, *,
+             bounds: tuple[float | None, float | None] = (None, None)) -> pd.DataFrame:
     """Mean and 95 % Student-t confidence interval of ``y`` over replications, per ``x`` (and ``by``).
 
     One row per group, sorted: group columns, ``mean``, ``ci_low``, ``ci_high``, ``n``. With a
     single replication the interval is the mean itself (no band, never an invented width).
-    NaN values of ``y`` are left out of the group they belong to.
+    NaN values of ``y`` are left out of the group they belong to. ``bounds`` is the range the
+    quantity can take (``(0, 1)`` for a share, ``(0, None)`` for a delay): the interval is cut
+    to it, so a band never claims an impossible value.
     """
     groups = [by] if isinstance(by, str) else list(by or [])
     _need(df, [x, y, *groups])
@@ -143,6 +146,10 @@ def ci_frame(df: pd.DataFrame, x: str, y: str, by: str | Sequence[str] | None = 
         mean, low, high = mean_ci(vals)
         if n == 1:
             low = high = mean
+        if bounds[0] is not None:
+            low = max(low, bounds[0])
+        if bounds[1] is not None:
+            high = min(high, bounds[1])
         rows.append({**dict(zip([*groups, x], key)), "mean": mean, "ci_low": low,
                      "ci_high": high, "n": n})
     return pd.DataFrame(rows, columns=[*groups, x, "mean", "ci_low", "ci_high", "n"])
@@ -161,13 +168,14 @@ def band(ax: Axes, x: ArrayLike, mean: ArrayLike, low: ArrayLike | None = None,
 
 def plot_bands(ax: Axes, df: pd.DataFrame, x: str, y: str, by: str | None = None, *,
                label_format: str = "{}", key_format: str | None = None, marker: str = "o",
-               linestyle: str = "-") -> pd.DataFrame:
+               linestyle: str = "-", bounds: tuple[float | None, float | None] = (None, None)) -> pd.DataFrame:
     """Replicated runs → one mean line with its 95 % band per ``by`` value; returns the CI table drawn.
 
     ``label_format`` makes the legend text from the ``by`` value, ``key_format`` the colour key
-    (default: the label), so e.g. linear and trie lines of "3 servers" share a colour.
+    (default: the label), so e.g. linear and trie lines of "3 servers" share a colour. ``bounds``
+    is the quantity's range, passed to :func:`ci_frame`.
     """
-    table = ci_frame(df, x, y, by)
+    table = ci_frame(df, x, y, by, bounds=bounds)
     parts = [(None, table)] if by is None else list(table.groupby(by, sort=True))
     for key, part in parts:
         label = y if key is None else label_format.format(key)

@@ -15,7 +15,8 @@ from iaxsim.errors import IaxsimError
 from iaxsim.iax2 import DecodeError, decode
 from iaxsim.iax2.pcap import Datagram, table_row
 
-__all__ = ["FRAME_COLUMNS", "as_datagram", "frame_table", "frame_counts", "qualify_rows", "call_frames"]
+__all__ = ["FRAME_COLUMNS", "as_datagram", "frame_table", "frame_counts", "qualify_rows", "call_frames",
+           "break_even_verdict"]
 
 #: Columns of :func:`frame_table`.
 FRAME_COLUMNS = ("time", "src", "dst", "kind", "frame", "label", "calls", "seq", "bytes", "details")
@@ -99,3 +100,36 @@ def call_frames(table: pd.DataFrame, start: float, end: float, decimals: int = 6
     keep = (table["time"] >= start) & (table["time"] <= end) & ~qualify_rows(table)
     window = table[keep]
     return window.assign(time=(window["time"] - start).round(decimals))
+
+
+#: Shares within half a percent of 0 or 1 are read as 0 or 1: a cache hit that merely catches up with
+#: link.conf gives (miss − linked) / (miss − hit) a hair below 1, because link.conf's delay carries
+#: microseconds of lookup CPU a hit does not.
+_SHARE_EPS = 0.005
+
+
+def break_even_verdict(table: pd.DataFrame, column: str = "break_even_hit_share") -> pd.DataFrame:
+    """A break-even hit share a planner can read: the share cut to [0, 1] and a verdict column.
+
+    A raw share ``≤ 0`` means the switch is quicker even when nothing is cached, ``≥ 1`` that it
+    is never quicker (a cache hit only catches up), in between that it is quicker above that
+    share of cached answers; a missing value (NaN, no spread between miss and hit) is "unknown".
+    """
+    if column not in table.columns:
+        raise IaxsimError(f"column {column!r} not in the table (columns: {', '.join(map(str, table.columns))})")
+    raw = table[column]
+
+    def verdict(share: float) -> str:
+        if pd.isna(share):
+            return "unknown"
+        if share <= _SHARE_EPS:
+            return "switch quicker even uncached"
+        if share >= 1 - _SHARE_EPS:
+            return "switch never quicker"
+        return f"switch quicker above {100 * share:.0f} % hits"
+
+    cut = raw.clip(0.0, 1.0).mask(raw <= _SHARE_EPS, 0.0).mask(raw >= 1 - _SHARE_EPS, 1.0)
+    out = table.copy()
+    out[column] = cut
+    out["verdict"] = [verdict(v) for v in raw]
+    return out
