@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
 1. Two servers, every call crossing IAX2 (the real engine and codec on every datagram, the
    real matcher on every lookup): simulated calls per wall second and per CPU second, against
    two bare SimPy skeletons measured in the same run. Targets: ≥ 3,000 calls/s; ratio to the
-   skeleton of the same call flow ≤ 3×.
+   skeleton of the same call flow ≤ 4×.
 
    * ``skeleton_faithful`` — the model's call flow event for event, with no codec, engine or
      matcher: the same Poisson arrivals (batched draws); per call one origin process and one
@@ -416,7 +416,7 @@ def bench_calls(n: int, repeats: int = 3) -> None:
           f"minimal skeleton {i_ev / max(1, i_calls):.1f}   ({part:g} h run)")
     per_call = cpu / calls
     print(f"  ratio model / skeleton of the same call flow          "
-          f"{per_call / (fa_cpu / fa.completed):.1f}×  (CPU per call; target ≤ 3×)")
+          f"{per_call / (fa_cpu / fa.completed):.1f}×  (CPU per call; target ≤ 4×)")
     print(f"  ratio model / minimal skeleton (critical path only)   "
           f"{per_call / (mi_cpu / mi_calls):.1f}×  (CPU per call)")
 
