@@ -34,7 +34,6 @@ MTU, and traffic the importer sets explicitly (``docs/import.md``).
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import shutil
@@ -52,6 +51,7 @@ from iaxsim.dialplan.patterns import BANG, DOT, SET
 from iaxsim.errors import ConfigError
 from iaxsim.numbering import NumberingPlan
 from iaxsim.files import replace_folder
+from iaxsim.sim.toml_text import toml_value
 
 __all__ = ["ImportResult", "ServerImport", "import_deployment", "write_import",
            "MAX_PATTERN_NUMBERS", "DEFAULT_CALLS_PER_HOUR", "DEFAULT_REMOTE"]
@@ -560,36 +560,22 @@ def import_deployment(dirs: Sequence[str | os.PathLike[str]], context: str = LOC
     return ImportResult(servers, plan, toml, summary, notes)
 
 
-def _toml_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {v!r} as TOML")
-
-
 def _scenario_toml(top: dict[str, object], servers: list[ServerImport],
                    traffic: dict[str, object]) -> str:
     lines = ["# Written by `iaxsim import` (see import.txt for what was read and left out).",
              "# Servers, addresses, qualify and trunking come from the imported configuration;",
              "# the traffic is the importer's (docs/import.md): edit it to fit the deployment."]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in top.items()]
+    lines += [f"{k} = {toml_value(v)}" for k, v in top.items()]
     for srv in servers:
-        lines += ["", "[[servers]]", f"id = {_toml_value(srv.id)}",
-                  f"extensions = {_toml_value(_ranges(srv.numbers))}",
-                  f"external_conf = {_toml_value(f'{srv.id}/external.conf')}",
-                  f"link_conf = {_toml_value(f'{srv.id}/link.conf')}"]
+        lines += ["", "[[servers]]", f"id = {toml_value(srv.id)}",
+                  f"extensions = {toml_value(_ranges(srv.numbers))}",
+                  f"external_conf = {toml_value(f'{srv.id}/external.conf')}",
+                  f"link_conf = {toml_value(f'{srv.id}/link.conf')}"]
         for key in ("internal", "external", "qualify"):
             value = getattr(srv, key)
             if value is not None:
-                lines.append(f"{key} = {_toml_value(value)}")
-    lines += ["", "[traffic]"] + [f"{k} = {_toml_value(v)}" for k, v in traffic.items()]
+                lines.append(f"{key} = {toml_value(value)}")
+    lines += ["", "[traffic]"] + [f"{k} = {toml_value(v)}" for k, v in traffic.items()]
     return "\n".join(lines) + "\n"
 
 

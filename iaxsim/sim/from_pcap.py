@@ -47,7 +47,6 @@ servers (``local = 0``): local calls are invisible to a capture.
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import statistics
 from collections import Counter
@@ -61,6 +60,7 @@ from iaxsim.iax2.constants import (DEFAULT_PORT, ControlSubclass, DecodeError, F
 from iaxsim.iax2.frames import FullFrame, MiniFrame, TrunkFrame, VideoFrame, decode
 from iaxsim.iax2.media import MediaFormat
 from iaxsim.iax2.pcap import Datagram, PcapError, PcapReader
+from iaxsim.sim.toml_text import toml_key, toml_value
 
 #: IAX subclasses that consume no sequence number and are never retransmitted (RFC 5456 §7),
 #: plus CALLTOKEN, which Asterisk sends as a stateless reply and does not retransmit.
@@ -681,24 +681,6 @@ def scenario_dict(m: Measurement, names: Mapping[str, str] | None = None, name: 
 # --------------------------------------------------------------------------- TOML
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(float(v)) if isinstance(v, float) else str(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {v!r} as TOML")
-
-
-def _toml_key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else json.dumps(k)
-
-
 #: tables written inline (distributions and calling shares)
 _INLINE = frozenset({"holding", "answer_delay", "digit_interval", "latency", "to"})
 
@@ -714,9 +696,9 @@ def scenario_toml(d: Mapping[str, Any], header: str = "") -> str:
             if many or (isinstance(v, Mapping) and k not in _INLINE):
                 nested.append((k, v))
             else:
-                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+                lines.append(f"{toml_key(k)} = {toml_value(v)}")
         for k, v in nested:
-            name = f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k)
+            name = f"{prefix}.{toml_key(k)}" if prefix else toml_key(k)
             for item in (v if isinstance(v, list) else [v]):
                 lines.extend(["", f"[[{name}]]" if isinstance(v, list) else f"[{name}]"])
                 table(name, item)
