@@ -477,21 +477,3 @@ def test_an_implicit_acknowledgement_of_accept_does_not_start_the_called_side():
     labels_b = w.labels(B)
     assert labels_b.count("ACCEPT") == 1 and "ANSWER" not in labels_b and "RINGING" not in labels_b
     assert not [e for e in w.events[B] if isinstance(e, CallStarted)]
-
-
-def test_a_lost_ack_of_accept_delays_the_answer_until_the_resent_accept_is_acked():
-    a, b, w = pair(latency=0.01)
-    dropped = []
-
-    def drop_first_ack(p):
-        if p.src == A and p.label == "ACK" and not dropped:
-            dropped.append(p.sent)
-            return "drop"
-        return None
-    w.add_filter(drop_first_ack)
-    a.place_call(B, "6000", now=0.0)
-    w.run(until=5.0)
-    accepts = [p for p in w.sent(B) if p.label == "ACCEPT"]
-    answer = [p for p in w.sent(B) if p.label == "ANSWER"]
-    assert len(accepts) == 2 and accepts[1].frame.retransmitted
-    assert len(answer) == 1 and answer[0].sent == pytest.approx(accepts[1].sent + 0.02)

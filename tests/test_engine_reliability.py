@@ -101,16 +101,21 @@ def test_poke_answered_statelessly_with_rtt():
     assert a.active_dialogs == 0
 
 
-def test_lost_ack_for_accept_makes_accept_resend_at_2s_with_r_bit():
-    a, b, w = setup(app="none")
-    acks = []
+def drop_first_ack_from(src):
+    """A filter dropping the first ACK ``src`` sends (nothing after it)."""
+    dropped = []
 
-    def drop_first_ack(p):
-        if p.src == A and p.frame_is(S.ACK) and not acks:
-            acks.append(p)
+    def drop(p):
+        if p.src == src and p.frame_is(S.ACK) and not dropped:
+            dropped.append(p)
             return "drop"
         return None
-    w.add_filter(drop_first_ack)
+    return drop
+
+
+def test_lost_ack_for_accept_makes_accept_resend_at_2s_with_r_bit():
+    a, b, w = setup(app="none")
+    w.add_filter(drop_first_ack_from(A))
     a.place_call(B, "6000", now=0.0)
     w.run(until=10.0)
     accepts = [p for p in w.sent(B) if p.label == "ACCEPT"]
@@ -118,6 +123,19 @@ def test_lost_ack_for_accept_makes_accept_resend_at_2s_with_r_bit():
     assert [p.frame.retransmitted for p in accepts] == [False, True]
     assert accepts[0].frame.replace(retransmitted=True) == accepts[1].frame
     assert len(of(w.events[A], CallAccepted)) == 1       # the resend is a duplicate
+
+
+def test_a_lost_ack_of_accept_delays_the_answer_until_the_resent_accept_is_acked():
+    """The called side starts (rings, answers) only on an explicit ACK of its ACCEPT: when the
+    first ACK is lost, the ANSWER waits for the ACK of the resent ACCEPT, a round trip later."""
+    a, b, w = setup()                       # B rings and answers at once
+    w.add_filter(drop_first_ack_from(A))
+    a.place_call(B, "6000", now=0.0)
+    w.run(until=5.0)
+    accepts = [p for p in w.sent(B) if p.label == "ACCEPT"]
+    answer = [p for p in w.sent(B) if p.label == "ANSWER"]
+    assert len(accepts) == 2 and accepts[1].frame.retransmitted
+    assert len(answer) == 1 and answer[0].sent == pytest.approx(accepts[1].sent + 0.02)
     assert a.stats.duplicates == 1
 
 
