@@ -24,12 +24,18 @@ entries = st.tuples(extens, st.sampled_from(["1", "2", "hint"]), st.sampled_from
 numbers = st.text(alphabet="0123456789*#-", max_size=6)
 
 
-def conf_text(contexts: list[list[tuple]], includes: list[list[int]]) -> str:
+def conf_text(contexts: list[list[tuple]], includes: list[list[int | tuple[int, str]]],
+              switches: list[bool] | None = None) -> str:
+    """extensions.conf text: context ``c<i>`` with its includes (a context index, or an index and
+    a time spec), an IAX2 switch where ``switches[i]``, then its (extension, priority, cid)s."""
     lines = []
     for i, ents in enumerate(contexts):
         lines.append(f"[c{i}]")
-        for j in includes[i]:
-            lines.append(f"include => c{j}")
+        for inc in includes[i]:
+            target, times = inc if isinstance(inc, tuple) else (inc, "")
+            lines.append(f"include => c{target}{times}")
+        if switches and switches[i]:
+            lines.append(f"switch => IAX2/peer{i}/ctx")
         for k, (ext, prio, cid) in enumerate(ents):
             name = ext if cid is None else f"{ext}/{cid}"
             app = "SIP/x" if prio == "hint" else f"NoOp({k})"

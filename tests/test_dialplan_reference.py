@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iaxsim.dialplan import Dialplan, LookupCost
+from test_dialplan_properties import conf_text
 
 MODES = ("match", "canmatch", "matchmore")
 
@@ -113,22 +114,6 @@ literals = st.text(alphabet="126*#-", min_size=1, max_size=5).filter(lambda s: s
 CIDS = st.sampled_from([None, None, None, "", "5", "_1X", "_[1-3].", "12"])
 entries = st.tuples(st.one_of(patterns, patterns, literals), st.sampled_from(["1", "2", "hint"]), CIDS)
 INCLUDE_TIMES = st.sampled_from(["", "", ",18:00-23:59,*,*,*", ",*,mon-fri,*,*"])
-
-
-def conf_text(contexts: list[list[tuple[str, str, str | None]]],
-              includes: list[list[tuple[int, str]]], switches: list[bool]) -> str:
-    lines = []
-    for i, ents in enumerate(contexts):
-        lines.append(f"[c{i}]")
-        for target, times in includes[i]:
-            lines.append(f"include => c{target}{times}")
-        if switches[i]:
-            lines.append(f"switch => IAX2/peer{i}/ctx")
-        for k, (ext, prio, cid) in enumerate(ents):
-            name = ext if cid is None else f"{ext}/{cid}"
-            app = "SIP/x" if prio == "hint" else f"NoOp({k})"
-            lines.append(f"exten => {name},{prio},{app}")
-    return "\n".join(lines) + "\n"
 
 
 dialplans = st.integers(min_value=1, max_value=5).flatmap(lambda n: st.tuples(
