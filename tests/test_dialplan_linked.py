@@ -65,3 +65,13 @@ def test_malformed_link_line_is_reported_with_file_and_line():
 def test_parse_dial_target_default_context():
     assert parse_dial_target("IAX2/cserverBi/6001") == ("serverB", "internal", "6001", "default")
     assert parse_dial_target("iax2/u:p@cBx/6001@ext") == ("B", "external", "6001", "ext")
+
+
+@pytest.mark.parametrize("engine", ["linear", "trie"])
+def test_first_dial_is_the_local_extension_or_the_first_attempt(engine):
+    a = LinkedServer.from_dir(SEED / "serverA", account="1001")
+    local, first = a.first_dial("7001", engine=engine)
+    assert local is not None and local.name == "_7XXX" and first is None
+    assert a.first_dial("6001", engine=engine) == (
+        None, DialAttempt("serverB", "internal", 1, "IAX2/c1001i@cserverBi/6001@external", "external", "6001"))
+    assert a.first_dial("5001", engine=engine) == (None, None)

@@ -186,3 +186,15 @@ def test_messy_plan_engine_agrees_with_analysis(mode):
                 continue
             assert peers(res) == [f"server{c}" for c in routes.loc[number, "candidates"] if c != origin]
             assert all(f"server{o}" in peers(res) for o in routes.loc[number, "owners"])
+
+
+def test_shared_link_table_keeps_each_servers_own_groups():
+    """One LinkTable serves every server, yet a group's cover depends on whom the server leaves
+    out: 6001 (A and B) joins A's "B only" group but stays a two-peer group on C."""
+    from iaxsim.numbering import LinkTable
+
+    plan = NumberingPlan.from_dict({"A": ["7000", "6001"], "B": ["6000", "6001"], "C": ["5000"]})
+    table = LinkTable(plan, "exact")
+    assert table.routes("A") == [("_600[01]", ("B",)), ("5000", ("C",))]
+    assert table.routes("B") == [("6001", ("A",)), ("7000", ("A",)), ("5000", ("C",))]
+    assert table.routes("C") == [("7000", ("A",)), ("6001", ("A", "B")), ("6000", ("B",))]

@@ -226,3 +226,14 @@ def test_options_reject_calls_and_erlangs_together():
         StudyOptions(calls_per_hour=100.0, erlangs=5.0)
     assert StudyOptions(erlangs=5.0, holding=180.0).attempts_per_hour == pytest.approx(100.0)
     assert theory.channels_for(5.0, 0.01) == 11
+
+
+def test_stored_study_loads_as_it_was(five_sites_study, tmp_path):
+    from iaxsim.study import load_study, save_study
+
+    back = load_study(save_study(five_sites_study, tmp_path / "s.pickle"))
+    assert recommend(back) == recommend(five_sites_study)
+    pd.testing.assert_frame_equal(back.runs, five_sites_study.runs)
+    (tmp_path / "other.pickle").write_bytes(__import__("pickle").dumps({"not": "a study"}))
+    with pytest.raises(ConfigError, match="not a stored study"):
+        load_study(tmp_path / "other.pickle")

@@ -45,7 +45,7 @@ from pathlib import Path
 from iaxsim.numbering.cover import ALL_DIGITS, cover_masks, render
 from iaxsim.numbering.plan import NumberingPlan, PlanError
 
-__all__ = ["MODES", "claim_key", "block_keys", "server_patterns", "unit_claims", "link_routes",
+__all__ = ["MODES", "LinkTable", "claim_key", "block_keys", "server_patterns", "unit_claims", "link_routes",
            "external_conf", "link_conf", "link_confs", "link_conf_sizes", "write_server_confs",
            "write_all_confs",
            "pattern_counts", "DIAL_TEMPLATE", "LOCAL_CONTEXT", "LINK_CONTEXT"]
@@ -114,24 +114,50 @@ def unit_claims(plan: NumberingPlan, mode: str = "exact",
     return {k: tuple(v) for k, v in claims.items()}
 
 
+class LinkTable:
+    """The claim units of a plan under one ``mode``, grouped by the servers claiming them, shared
+    by every server's link.conf: a group of units is covered once, however many servers' link.conf
+    files carry it (in a plan of S servers each peer's cover appears in S - 1 files)."""
+
+    def __init__(self, plan: NumberingPlan, mode: str = "exact", block_digits: int = 2,
+                 claims: dict[tuple[int, str], tuple[str, ...]] | None = None):
+        if claims is None:
+            claims = unit_claims(plan, mode, block_digits)
+        self.plan = plan
+        self.rank = {s: i for i, s in enumerate(plan.servers)}
+        self.by_owners: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+        for key, owners in claims.items():
+            self.by_owners.setdefault(owners, []).append(key)
+        self._covers: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], list[str]] = {}
+
+    def routes(self, server: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``server``'s link.conf as data: (pattern, peers to dial in order) pairs."""
+        self.plan.of(server)
+        groups: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for owners in self.by_owners:
+            peers = tuple(p for p in owners if p != server)
+            if peers:
+                groups.setdefault(peers, []).append(owners)
+        out: list[tuple[str, tuple[str, ...]]] = []
+        for peers in sorted(groups, key=lambda g: [self.rank[p] for p in g]):
+            key = (peers, tuple(groups[peers]))
+            pats = self._covers.get(key)
+            if pats is None:
+                units = [u for owners in groups[peers] for u in self.by_owners[owners]]
+                pats = self._covers[key] = _cover_units(units)
+            out.extend((pat, peers) for pat in pats)
+        return out
+
+
 def link_routes(plan: NumberingPlan, server: str, mode: str = "exact", block_digits: int = 2,
-                claims: dict[tuple[int, str], tuple[str, ...]] | None = None
-                ) -> list[tuple[str, tuple[str, ...]]]:
-    """``server``'s link.conf as data: (pattern, peers to dial in order) pairs."""
-    plan.of(server)
-    if claims is None:
-        claims = unit_claims(plan, mode, block_digits)
-    groups: dict[tuple[str, ...], list[tuple[int, str]]] = {}
-    for key, owners in claims.items():
-        peers = tuple(p for p in owners if p != server)
-        if peers:
-            groups.setdefault(peers, []).append(key)
-    rank = {s: i for i, s in enumerate(plan.servers)}
-    out = []
-    for peers in sorted(groups, key=lambda g: [rank[p] for p in g]):
-        for pat in _cover_units(groups[peers]):
-            out.append((pat, peers))
-    return out
+                claims: dict[tuple[int, str], tuple[str, ...]] | None = None,
+                table: LinkTable | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """``server``'s link.conf as data: (pattern, peers to dial in order) pairs. ``table`` (a
+    :class:`LinkTable` of the same plan and mode) shares the covers between servers."""
+    _check_mode(mode, block_digits)
+    if table is None:
+        table = LinkTable(plan, mode, block_digits, claims)
+    return table.routes(server)
 
 
 def external_conf(plan: NumberingPlan, server: str, external: str = "literal") -> str:
@@ -150,12 +176,14 @@ def external_conf(plan: NumberingPlan, server: str, external: str = "literal") -
 
 
 def link_conf(plan: NumberingPlan, server: str, mode: str = "exact", block_digits: int = 2,
-              claims: dict[tuple[int, str], tuple[str, ...]] | None = None) -> str:
+              claims: dict[tuple[int, str], tuple[str, ...]] | None = None,
+              table: LinkTable | None = None) -> str:
     """link.conf text for ``server``: how to reach the other servers (see module docstring).
 
-    ``claims`` may pass a precomputed :func:`unit_claims` to share work across servers.
+    ``claims`` (a precomputed :func:`unit_claims`) or, better, ``table`` (a :class:`LinkTable`)
+    share work across servers.
     """
-    routes = link_routes(plan, server, mode, block_digits, claims)
+    routes = link_routes(plan, server, mode, block_digits, claims, table)
     lines = [f"; Server {server}: how to reach the linked servers (trixbox link.conf), "
              f"{mode} patterns.",
              "; Priority 1 dials the peer's internal address, priority 2 its external address;",
@@ -172,23 +200,26 @@ def link_conf(plan: NumberingPlan, server: str, mode: str = "exact", block_digit
 
 def link_conf_sizes(plan: NumberingPlan, mode: str = "exact", block_digits: int = 2) -> dict[str, int]:
     """How many patterns each server's own link.conf holds (what its linear matcher scans)."""
-    claims = unit_claims(plan, mode, block_digits)
-    return {s: len(link_routes(plan, s, mode, block_digits, claims)) for s in plan.servers}
+    _check_mode(mode, block_digits)
+    table = LinkTable(plan, mode, block_digits)
+    return {s: len(table.routes(s)) for s in plan.servers}
 
 
 def link_confs(plan: NumberingPlan, mode: str = "exact", block_digits: int = 2) -> dict[str, str]:
-    """Every server's link.conf text, sharing one claim table (faster than one call per server)."""
-    claims = unit_claims(plan, mode, block_digits)
-    return {s: link_conf(plan, s, mode, block_digits, claims) for s in plan.servers}
+    """Every server's link.conf text, sharing one :class:`LinkTable` (faster than one call per server)."""
+    _check_mode(mode, block_digits)
+    table = LinkTable(plan, mode, block_digits)
+    return {s: link_conf(plan, s, mode, block_digits, table=table) for s in plan.servers}
 
 
 def write_server_confs(plan: NumberingPlan, server: str, out_dir: str | Path, mode: str = "exact",
                        block_digits: int = 2, external: str = "literal",
-                       claims: dict[tuple[int, str], tuple[str, ...]] | None = None
-                       ) -> tuple[Path, Path]:
-    """Write ``out_dir/external.conf`` and ``out_dir/link.conf`` for ``server``."""
+                       claims: dict[tuple[int, str], tuple[str, ...]] | None = None,
+                       table: LinkTable | None = None) -> tuple[Path, Path]:
+    """Write ``out_dir/external.conf`` and ``out_dir/link.conf`` for ``server`` (``table``: a
+    shared :class:`LinkTable`, as for :func:`link_conf`)."""
     ext_text = external_conf(plan, server, external)
-    link_text = link_conf(plan, server, mode, block_digits, claims)
+    link_text = link_conf(plan, server, mode, block_digits, claims, table)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext_path, link_path = out / "external.conf", out / "link.conf"
@@ -200,10 +231,11 @@ def write_server_confs(plan: NumberingPlan, server: str, out_dir: str | Path, mo
 def write_all_confs(plan: NumberingPlan, out_dir: str | Path, mode: str = "exact",
                     block_digits: int = 2, external: str = "literal") -> dict[str, Path]:
     """Write ``out_dir/server<ID>/{external,link}.conf`` for every server; returns the folders."""
-    claims = unit_claims(plan, mode, block_digits)
+    _check_mode(mode, block_digits)
+    table = LinkTable(plan, mode, block_digits)
     dirs = {}
     for server in plan.servers:
         folder = Path(out_dir) / f"server{server}"
-        write_server_confs(plan, server, folder, mode, block_digits, external, claims)
+        write_server_confs(plan, server, folder, mode, block_digits, external, table=table)
         dirs[server] = folder
     return dirs

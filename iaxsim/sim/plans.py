@@ -51,7 +51,7 @@ def numbering_plan(scenario: Scenario) -> NumberingPlan:
 
 def build_plans(scenario: Scenario) -> dict[str, ServerPlan]:
     """Every server's numbers and its external.conf / link.conf texts."""
-    from iaxsim.numbering import external_conf, link_conf
+    from iaxsim.numbering import LinkTable, external_conf, link_conf
 
     plan = numbering_plan(scenario)
     nb = scenario.numbering
@@ -59,10 +59,16 @@ def build_plans(scenario: Scenario) -> dict[str, ServerPlan]:
     digits = nb.block_digits if nb else 2
     base = Path(scenario.base_dir)
     out = {}
+    table: LinkTable | None = None  # built on the first generated link.conf, shared by the rest
     for s in scenario.servers:
         numbers = plan.of(s.id)
         ext_text = _read(base, s.external_conf, s.id) if s.external_conf else external_conf(plan, s.id)
-        link_text = _read(base, s.link_conf, s.id) if s.link_conf else link_conf(plan, s.id, mode, digits)
+        if s.link_conf:
+            link_text = _read(base, s.link_conf, s.id)
+        else:
+            if table is None:
+                table = LinkTable(plan, mode, digits)
+            link_text = link_conf(plan, s.id, mode, digits, table=table)
         out[s.id] = ServerPlan(tuple(numbers), ext_text, link_text)
     return out
 

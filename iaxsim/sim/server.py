@@ -1,6 +1,7 @@
 """One simulated PBX: its IAX2 engine, dialplans, CPU cores and channels."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Generator
 
 import numpy as np
@@ -20,6 +21,24 @@ from iaxsim.sim.results import BIN_SECONDS, TimeWeighted
 from iaxsim.sim.scenario import IAX2_PORT, Scenario, ServerSpec
 
 CONTEXT = "external"
+
+
+@lru_cache(maxsize=128)
+def loaded_dialplans(sid: str, external_conf: str, link_conf: str,
+                     account: str) -> tuple[Dialplan, Dialplan, LinkedServer]:
+    """Server ``sid``'s parsed external.conf and link.conf and their :class:`LinkedServer`.
+
+    Remembered per process: the runs of one scenario with other seeds (and the conditions of a
+    study that share a plan) load the same texts, and loaded dialplans never change (their
+    lookup memos and tries answer exactly what a fresh load answers)."""
+    where = f"[servers.{sid}]"
+    try:
+        local = Dialplan.from_string(external_conf, f"{sid}/external.conf", default_context=CONTEXT)
+        link = Dialplan.from_string(link_conf, f"{sid}/link.conf", default_context="link")
+    except ConfigError as err:
+        raise ConfigError(f"{where} dialplan: {err}") from None
+    link_ctx = "link" if "link" in link.contexts else (next(iter(link.contexts), "link"))
+    return local, link, LinkedServer(local, link, account, sid, local_context=CONTEXT, link_context=link_ctx)
 
 _FORMATS = {"ulaw": MediaFormat.ULAW, "alaw": MediaFormat.ALAW, "gsm": MediaFormat.GSM,
             "g729": MediaFormat.G729, "g722": MediaFormat.G722, "slinear": MediaFormat.SLINEAR,
@@ -67,16 +86,8 @@ class SimServer:
         self.traffic = scenario.traffic_of(spec.id)  # worked out once: not per call
         self.numbers = np.array(plan.numbers, dtype=object)
         self.on_incoming = on_incoming
-        where = f"[servers.{spec.id}]"
-        try:
-            local = Dialplan.from_string(plan.external_conf, f"{spec.id}/external.conf",
-                                         default_context=CONTEXT)
-            link = Dialplan.from_string(plan.link_conf, f"{spec.id}/link.conf", default_context="link")
-        except ConfigError as err:
-            raise ConfigError(f"{where} dialplan: {err}") from None
-        link_ctx = "link" if "link" in link.contexts else (next(iter(link.contexts), "link"))
-        self.linked = LinkedServer(local, link, scenario.account, spec.id, local_context=CONTEXT,
-                                   link_context=link_ctx)
+        local, link, self.linked = loaded_dialplans(spec.id, plan.external_conf, plan.link_conf,
+                                                    scenario.account)
         self.local_dp = local
         self.link_dp = link
         self.cpu = simpy.Resource(env, capacity=spec.cores)

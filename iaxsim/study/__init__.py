@@ -11,13 +11,15 @@ print(recommend(result)["recommendations"])
 """
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
 from iaxsim.study.core import (METRICS, Network, Study, StudyOptions, busy_hour_scenario,
-                               default_network, load_network, options_dict, options_from_dict,
-                               recommend, run_metrics, run_study, summary_markdown)
+                               default_network, load_network, load_study, options_dict,
+                               options_from_dict, recommend, run_metrics, run_study, save_study,
+                               summary_markdown)
 from iaxsim.study.figures import bandwidth_figure, capacity_figure, conditions_figure
 from iaxsim.study.output import verify_routes, write_artefacts, write_study
 
 __all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "Network", "Study",
-           "StudyOptions", "busy_hour_scenario", "default_network", "load_network", "options_dict",
+           "StudyOptions", "busy_hour_scenario", "default_network", "load_network", "load_study",
+           "save_study", "options_dict",
            "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",
            "bandwidth_figure", "capacity_figure", "conditions_figure", "verify_routes",
            "write_artefacts", "write_study"]

@@ -26,7 +26,7 @@ from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
            "run_study", "recommend", "METRICS", "default_network", "summary_markdown",
-           "options_dict", "options_from_dict"]
+           "options_dict", "options_from_dict", "save_study", "load_study"]
 
 #: Per-run metrics (:func:`run_metrics`): shares in [0, 1], times in s.
 METRICS: tuple[str, ...] = ("calls", "p_answered", "p_misrouted", "p_rejected", "p_failed",
@@ -326,6 +326,34 @@ def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = N
     return Study(net, opts, lint, lint_exact, proposal, pd.DataFrame(rows),
                  pd.concat(frames, ignore_index=True), matrix, loads, links,
                  _capacity_check(cases, blocked))
+
+
+def save_study(study: Study, path: str | Path) -> Path:
+    """Store ``study`` (every table and finding) so that :func:`load_study` gives it back as it was:
+    the study notebook shows the command's results instead of computing them again."""
+    import pickle
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("wb") as f:
+        pickle.dump(study, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return p
+
+
+def load_study(path: str | Path) -> Study:
+    """The study stored by :func:`save_study` at ``path`` (a file this program wrote: it is
+    unpickled, so never load one from elsewhere)."""
+    import pickle
+
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            study = pickle.load(f)
+    except OSError as err:
+        raise ConfigError(err.strerror or "cannot be read", str(p)) from None
+    if not isinstance(study, Study):
+        raise ConfigError("not a stored study", str(p))
+    return study
 
 
 def _fmt(mean: float, half: float, scale: float = 1.0, unit: str = "", digits: int = 2) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from iaxsim.errors import ConfigError, IaxsimError
-from iaxsim.numbering import NumberingPlan, write_server_confs
+from iaxsim.numbering import LinkTable, NumberingPlan, write_server_confs
 from iaxsim.files import replace_folder
 from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
-                               run_study)
+                               run_study, save_study)
 
 __all__ = ["write_artefacts", "verify_routes", "study_notebook", "write_study", "STYLE"]
 
@@ -35,8 +35,9 @@ def write_artefacts(study: Study, folder: Path, link_mode: str) -> dict[str, Pat
     (server, old, new), ``plan-proposed.csv`` and the calls as CSV and Parquet."""
     plan = study.recommended_plan
     folder.mkdir(parents=True, exist_ok=True)
+    table = LinkTable(plan, link_mode)
     for server in plan.servers:
-        write_server_confs(plan, server, folder / server, mode=link_mode)
+        write_server_confs(plan, server, folder / server, mode=link_mode, table=table)
     if study.proposal is not None:
         mapping = study.proposal.mapping[["server", "old", "new"]]
     else:
@@ -49,26 +50,37 @@ def write_artefacts(study: Study, folder: Path, link_mode: str) -> dict[str, Pat
     return {s: folder / s for s in plan.servers}
 
 
-def verify_routes(plan: NumberingPlan, folders: dict[str, Path]) -> list[str]:
-    """Check with the dialplan engine that each server's external.conf + link.conf route every
-    extension of ``plan`` to its owner (local, or the owner as first dial: trixbox names it
-    ``server<ID>``); returns the failures."""
+def _verify_server(args: tuple[NumberingPlan, str, Path]) -> list[str]:
     from iaxsim.dialplan.linked import LinkedServer
 
-    owners = plan.owners()
+    plan, server, folder = args
+    linked = LinkedServer.from_dir(folder, name=server)
     bad = []
-    for server, folder in folders.items():
-        linked = LinkedServer.from_dir(folder, name=server)
-        for number, who in owners.items():
-            res = linked.resolve(number, engine="trie")
-            if server in who:
-                ok = res.is_local
-            else:
-                peer = res.attempts[0].peer if res.attempts else ""
-                ok = peer in who or (peer.startswith("server") and peer[len("server"):] in who)
-            if not ok:
-                bad.append(f"{server}: {number} does not reach {'/'.join(who)}")
+    for number, who in plan.owners().items():
+        local, first = linked.first_dial(number, engine="trie")
+        if server in who:
+            ok = local is not None
+        else:
+            peer = first.peer if first is not None else ""
+            ok = peer in who or (peer.startswith("server") and peer[len("server"):] in who)
+        if not ok:
+            bad.append(f"{server}: {number} does not reach {'/'.join(who)}")
     return bad
+
+
+def verify_routes(plan: NumberingPlan, folders: dict[str, Path], workers: int = 1) -> list[str]:
+    """Check with the dialplan engine that each server's external.conf + link.conf route every
+    extension of ``plan`` to its owner (local, or the owner as first dial: trixbox names it
+    ``server<ID>``); returns the failures. ``workers`` > 1 checks servers in parallel processes."""
+    jobs = [(plan, server, folder) for server, folder in folders.items()]
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_verify_server, jobs))
+    else:
+        results = [_verify_server(job) for job in jobs]
+    return [line for bad in results for line in bad]
 
 
 def study_notebook() -> Path:
@@ -177,22 +189,25 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
         cache = tmp / ".runs"
-        study = run_study(net, opts, cache_dir=cache, progress=progress, workers=workers)
+        study = run_study(net, opts, progress=progress, workers=workers)
         advice = recommend(study)
         folders = write_artefacts(study, tmp / "artefacts", advice["link_mode"])
-        bad = verify_routes(study.recommended_plan, folders)
+        bad = verify_routes(study.recommended_plan, folders, workers=workers)
         if bad:
             raise IaxsimError(f"generated link.conf misroutes {len(bad)} number(s), first: {bad[0]}")
         (tmp / "artefacts" / "summary.json").write_text(json.dumps(advice, indent=1), encoding="utf-8")
         if notebook:
             import nbformat
 
+            # the notebook shows the command's results (stored, not computed again); the saved
+            # notebook re-simulates when re-run: neither the stored study nor the runs are kept
+            stored = save_study(study, cache / "study.pickle")
             params: dict[str, Any] = {"network": str(Path(input_path).resolve()),
-                                      "options": options_dict(opts), "cache_dir": str(cache.resolve())}
+                                      "options": options_dict(opts), "cache_dir": None,
+                                      "results": str(stored.resolve())}
             nb = execute_study_notebook(params, tmp)
-            # the saved notebook re-simulates when re-run: the runs cache is not kept
             injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
-            injected.source = _params_source({**params, "cache_dir": None})
+            injected.source = _params_source({**params, "results": None})
             nbformat.write(nb, tmp / "study.ipynb")
             export_page(nb, tmp / "study.html")
         (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
