@@ -10,11 +10,31 @@ import numpy as np
 from iaxsim import theory
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from iaxsim.study.core import Study
 
-__all__ = ["conditions_figure", "capacity_figure", "bandwidth_figure", "png_data_uri"]
+__all__ = ["conditions_figure", "capacity_figure", "bandwidth_figure", "explorer_figure", "png_data_uri"]
+
+
+def explorer_figure(frame: pd.DataFrame, title: str) -> Figure:
+    """Estimated mean post-dial delay of a remote call against the number of servers, one line per
+    link mode (a :func:`iaxsim.study.explore.delay_by_servers` frame)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode, group in frame.groupby("link_mode", sort=False):
+        label = "switch =>" if mode == "switch" else f"{mode} link.conf"
+        ax.plot(group["servers"], group["pdd_remote"] * 1000, marker="o", label=label)
+    ax.set_xlabel("linked servers")
+    ax.set_ylabel("mean post-dial delay of a remote call (ms)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def conditions_figure(study: Study) -> Figure:
