@@ -93,7 +93,7 @@ class Estimate:
             f"{'switch =>' if self.link_mode == 'switch' else 'link.conf'}, "
             f"{self.latency * 1000:g} ms one-way, qualify {'on' if self.qualify else 'off'}",
             f"lint: {lint.n_conflicts} conflicts, {lint.n_prefix_hazards} prefix hazards, "
-            f"{lint.n_reserved_collisions} reserved-prefix collisions, overlap score "
+            f"{lint.n_reserved_collisions} reserved-prefix collisions, block overlap score "
             f"{lint.overlap_score:.2f}",
             f"remote call: {self.wrong_addresses:.2f} wrong addresses, {self.dpreqs:.1f} DPREQs on "
             f"average; post-dial delay {self.pdd_remote * 1000:.0f} ms mean, "
