@@ -6,6 +6,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from iaxsim.errors import ConfigError
 from iaxsim.iax2.constants import DEFAULT_PORT as IAX2_PORT
 from iaxsim.iax2.pcap import read_pcap
@@ -21,6 +23,12 @@ def _sim_recoveries(res: SimResult) -> RecoveryIndex:
         path = Path(tmp) / "sim.pcap"
         res.write_pcap(path)
         return RecoveryIndex((d.time, d.src, d.dst, d.data) for d in read_pcap(path))
+
+
+def first_calls(result: SimResult, calls: int) -> pd.DataFrame:
+    """The first ``calls`` calls of a simulated run's measured period, in start order: the call
+    list a validation replays."""
+    return result.calls.sort_values("start", kind="stable").head(calls)
 
 
 def one_way_pairs(scenario: Scenario) -> set[tuple[str, str]]:
@@ -56,7 +64,7 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
     res = simulate(sim_scenario, seed=seed)
     recoveries = _sim_recoveries(res)
     own = {s.id: {(s.internal, IAX2_PORT), (s.external, IAX2_PORT)} for s in sim_scenario.servers}
-    df = res.calls.sort_values("start", kind="stable").head(calls)
+    df = first_calls(res, calls)
     if df.empty:
         raise ConfigError(f"scenario {scenario.name!r}: the simulation has no measured calls")
     rows = []
