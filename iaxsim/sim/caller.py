@@ -10,7 +10,14 @@
    (:mod:`iaxsim.sim.switch`), and the call goes to the first that answers EXISTS;
 4. an attempt that gets no ACCEPT fails after Asterisk's auto-congest time (2 × qualify maxms
    = 4 s) when the peer is qualified, or when the engine's retransmissions give up (≈32 s)
-   when it is not; a peer that qualify found UNREACHABLE fails at once.
+   when it is not; an address that qualify found UNREACHABLE or LAGGED fails at once, without
+   a NEW (chan_iax2.c create_addr);
+5. the call's ``cause_code`` is what the calling Asterisk channel reports: 17 when busy, 34 when
+   the origin has no free channel, when a Dial ends in CONGESTION, and when every Dial of the
+   chain failed (the dialplan runs out and Asterisk's autofallthrough plays Congestion(), which
+   sets cause 34 whatever the last Dial's own cause was: REJECT 3, 27 after retransmissions,
+   20 for an unreachable peer, auto-congest); 3 when no extension or pattern takes the number
+   (Asterisk REJECTs such a NEW with CAUSECODE 3); 0 for answered calls.
 """
 from __future__ import annotations
 
@@ -159,6 +166,7 @@ class CallerSide:
             rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
             rec.post_dial_delay = self.env.now - t_dialled
             return
+        # each priority runs Dial; a Dial that fails lets the next priority run
         final: Outcome | None = None
         for att in res.attempts:
             peer = self.peer_server(att.peer)
@@ -174,8 +182,7 @@ class CallerSide:
                 return
             final = Outcome.FAILED if Outcome.FAILED in (result, final) else Outcome.REJECTED
         rec.outcome = final or Outcome.REJECTED
-        if rec.outcome is Outcome.REJECTED and not rec.cause_code:
-            rec.cause_code = Cause.NO_EXTENSION
+        rec.cause_code = Cause.CONGESTION  # the priorities ran out: autofallthrough's Congestion()
         rec.post_dial_delay = self.env.now - t_dialled
 
     def place_switch(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
@@ -194,7 +201,7 @@ class CallerSide:
                                                  holding, t_dialled)
                 if result in _FINAL:
                     return
-                rec.outcome = result
+                rec.outcome, rec.cause_code = result, Cause.CONGESTION  # as in place_linked
                 rec.post_dial_delay = self.env.now - t_dialled
                 return
         rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
@@ -227,7 +234,8 @@ class CallerSide:
                 t_dialled: float, context: str = CONTEXT) -> Generator[simpy.Event, object, Outcome]:
         """One Dial over IAX2; returns ANSWERED, BUSY, CONGESTION, REJECTED or FAILED."""
         env = self.env
-        if o.spec.qualify and o.peer_status.get(ip) == "unreachable":
+        state = o.qualified.get(ip) if o.spec.qualify else None
+        if state is not None and not state.usable:  # create_addr refuses it: no NEW
             return Outcome.FAILED
         ep = o.endpoint
         cid = ep.place_call((ip, IAX2_PORT), number, now=env.now, context=context, calling_number=o.id)
@@ -247,7 +255,6 @@ class CallerSide:
                     if ep.call_info(cid) is not None:
                         ep.hangup(cid, CAUSE_TEXT[Cause.CONGESTION], Cause.CONGESTION, now=env.now)
                         o.driver.pump()
-                    rec.cause_code = Cause.CONGESTION
                     return Outcome.FAILED
                 kind = type(event)
                 if kind is CallAccepted:
@@ -270,13 +277,13 @@ class CallerSide:
                     return Outcome.ANSWERED
                 elif isinstance(event, CallRejected):
                     code = event.code or 0
-                    rec.cause_code = code
                     if code == Cause.USER_BUSY:
                         rec.outcome = Outcome.BUSY
                     elif code == Cause.CONGESTION:
                         rec.outcome = Outcome.CONGESTION
                     else:
                         return Outcome.REJECTED
+                    rec.cause_code = code
                     rec.post_dial_delay = env.now - t_dialled
                     return rec.outcome
                 elif isinstance(event, (CallBusy, CallCongestion)):
@@ -289,7 +296,6 @@ class CallerSide:
                         o.driver.pump()
                     return rec.outcome
                 elif isinstance(event, (CallFailed, CallHungUp)):
-                    rec.cause_code = event.code or 0
                     return Outcome.FAILED
         finally:
             o.unwatch(cid)

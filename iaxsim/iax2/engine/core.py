@@ -588,6 +588,7 @@ TIMER_HANDLERS: dict[str, Callable[[Core, Dialog, float, str], None]] = {
     "ping": calls.timer_ping,
     "lagrq": calls.timer_lagrq,
     "congest": calls.timer_congest,
+    "pokeexpire": calls.timer_poke,
     "dp": lookup.timer_dp,
     "idle": lookup.timer_idle,
 }
