@@ -102,3 +102,17 @@ def test_busy_and_congestion_causes():
                                      **{"servers.B.channels": 2, "network.internal_scope": "global"}),
                     seed=4).calls
     assert set(full.loc[full.outcome == "congestion", "cause_code"]) == {34}
+
+
+def test_scripted_calls_show_the_boundary_and_name_bad_input():
+    from iaxsim.errors import ConfigError
+    from iaxsim.sim.scripted import scripted_calls
+
+    sc = seed_two_servers(calls_per_hour=0.0, hours=0.05, remote=1.0, warmup=0.0)
+    calls = scripted_calls(sc, [(21.0, "A", "6000"), (23.0, "A", "6001"), (30.0, "B", "7000")], seed=1)
+    assert list(calls.target) == ["B", "B", "A"] and set(calls.outcome) == {"answered"}
+    assert calls.post_dial_delay.to_numpy() == pytest.approx([4.0 + SETUP, SETUP, SETUP], abs=1e-4)
+    with pytest.raises(ConfigError, match="scripted call 1: no server 'Z'"):
+        scripted_calls(sc, [(1.0, "Z", "6000")])
+    with pytest.raises(ConfigError, match="scripted call 1: time"):
+        scripted_calls(sc, [(-1.0, "A", "6000")])
