@@ -100,10 +100,13 @@ def test_local_calls_are_left_out_of_the_remote_figures():
 
 
 def test_failures_by_what_the_caller_hears():
-    outcomes = ["answered", "busy", "congestion", "failed", "rejected", "misrouted"]
-    assert heard(pd.Series(outcomes)).tolist() == ["answered", "busy", "congestion", "congestion",
-                                                   "unobtainable", "misrouted"]
+    outcomes = ["answered", "busy", "congestion", "failed", "rejected", "misrouted", "failed"]
+    causes = [0, 17, 34, 34, 3, 0, 3]  # the last: an attempt got no answer, then the last server said cause 3
+    assert heard(pd.DataFrame({"outcome": outcomes, "cause_code": causes})).tolist() == [
+        "answered", "busy", "congestion", "congestion", "unobtainable", "misrouted", "unobtainable"]
+    outcomes = outcomes[:-1]
     calls = pd.DataFrame({
+        "cause_code": causes[:-1] + [0, 3],
         "origin": ["A"] * 8, "target": ["B"] * 6 + ["A", ""],
         "outcome": outcomes + ["answered", "rejected"],
         "post_dial_delay": [0.1, 0.2, 0.0, 32.0, 0.3, 0.5, 0.0, 0.3],
@@ -122,7 +125,8 @@ def test_intervals_over_seeds_stay_in_range():
     rows = []
     for seed, (busy, pdd) in enumerate([(0, 0.10), (0, 0.12), (1, 0.14)]):
         rows.append({"seed": seed, "origin": "A", "target": "B", "outcome": "busy" if busy else "answered",
-                     "post_dial_delay": pdd, "attempts": 1, "wrong_server": 0, "digit_wait": 0.0})
+                     "post_dial_delay": pdd, "attempts": 1, "wrong_server": 0, "digit_wait": 0.0,
+                     "cause_code": 17 if busy else 0})
     iv = remote_intervals(pd.DataFrame(rows)).set_index(["origin", "target", "metric"])
     busy = iv.loc[("A", "B", "busy_pct")]
     assert busy["mean"] == pytest.approx(100 / 3) and busy.ci_low == 0.0 and busy.ci_high == 100.0

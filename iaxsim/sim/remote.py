@@ -10,10 +10,12 @@ in would hide what linking costs; every figure here is over remote calls only:
   server other than the number's owner: it answers REJECT cause 3, or gets no answer);
 * digit-timeout waits: the share of remote calls that waited out the inter-digit timeout
   because the dialled number is the beginning of a longer one;
-* failures by **what the caller hears**: ``busy`` (busy tone), ``congestion`` (reorder tone:
-  no free channel, or no answer from the peer — Asterisk's Dial reports CONGESTION or
-  CHANUNAVAIL), ``unobtainable`` (number unobtainable: every server refused it, cause 3) and
-  ``misrouted`` (someone answers, but the wrong extension or site).
+* failures by **what the caller hears**, which follows the cause of the call's last refusal:
+  ``busy`` (busy tone), ``congestion`` (reorder tone: no free channel, or no answer from the
+  peer — Asterisk's Dial reports CONGESTION or CHANUNAVAIL), ``unobtainable`` (number
+  unobtainable: the last server tried refused the number, REJECT cause 3 "No such
+  context/extension", or no pattern covers it) and ``misrouted`` (someone answers, but the
+  wrong extension or site).
 
 :func:`remote_metrics` gives these for one set of calls (seconds, shares), :func:`remote_table`
 per origin → target pair in a planner's units (ms, %), :func:`remote_intervals` their mean and
@@ -27,13 +29,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from iaxsim.sim.calls import Outcome
+from iaxsim.sim.calls import Cause, Outcome
 from iaxsim.theory.stats import mean_ci
 
 __all__ = ["HEARD", "FAILURES", "REMOTE_METRICS", "PLANNER_COLUMNS", "is_remote", "heard",
            "remote_metrics", "remote_table", "remote_intervals", "planner_view"]
 
-#: what the caller hears, per call outcome (an answered call is not a failure)
+#: what the caller hears, per call outcome (an answered call is not a failure); a ``failed`` call
+#: whose last attempt was refused with cause 3 is heard as ``unobtainable`` (see :func:`heard`)
 HEARD: dict[str, str] = {Outcome.ANSWERED: "answered", Outcome.BUSY: "busy",
                          Outcome.CONGESTION: "congestion", Outcome.FAILED: "congestion",
                          Outcome.REJECTED: "unobtainable", Outcome.MISROUTED: "misrouted"}
@@ -66,9 +69,14 @@ def is_remote(calls: pd.DataFrame) -> pd.Series:
     return (target != "") & (target != calls["origin"].astype(str))
 
 
-def heard(outcomes: pd.Series) -> pd.Series:
-    """What the caller heard, per call outcome (see :data:`HEARD`)."""
-    return outcomes.astype(str).map(HEARD)
+def heard(calls: pd.DataFrame) -> pd.Series:
+    """What the caller heard, per call (its ``outcome`` and ``cause_code``; see :data:`HEARD`).
+
+    A call fails (``failed``) when one of its attempts got no answer; if its last attempt was
+    refused with cause 3 the caller hears that refusal: number unobtainable."""
+    what = calls["outcome"].astype(str).map(HEARD)
+    refused = (calls["outcome"].astype(str) == Outcome.FAILED) & (calls["cause_code"] == Cause.NO_EXTENSION)
+    return what.mask(refused, "unobtainable")
 
 
 def remote_metrics(calls: pd.DataFrame) -> dict[str, float]:
@@ -85,7 +93,7 @@ def remote_metrics(calls: pd.DataFrame) -> dict[str, float]:
     out["attempts"] = float(remote["attempts"].mean()) if n else math.nan
     out["wrong_server"] = float(remote["wrong_server"].mean()) if n else math.nan
     out["digit_waits"] = float((remote["digit_wait"] > 0).mean()) if n else math.nan
-    what = heard(remote["outcome"])
+    what = heard(remote)
     for f in FAILURES:
         out[f"p_{f}"] = float((what == f).mean()) if n else math.nan
     return out

@@ -152,7 +152,7 @@ class SimResult:
         add("remote_attempts", of_remote(c["attempts"].to_numpy(dtype=float)), "count")
         add("remote_wrong_server", of_remote(c["wrong_server"].to_numpy(dtype=float)), "count")
         add("remote_digit_waits", of_remote((c["digit_wait"] > 0).to_numpy(dtype=float)), "share")
-        what = heard(c["outcome"])
+        what = heard(c)
         for f in FAILURES:
             add(f"remote_p_{f}", of_remote((what == f).to_numpy(dtype=float)), "share")
         for outcome in OUTCOMES:
