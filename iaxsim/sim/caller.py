@@ -171,6 +171,8 @@ class CallerSide:
         for att in res.attempts:
             peer = self.peer_server(att.peer)
             rec.attempts += 1
+            if peer is None or peer.id != rec.target:
+                rec.wrong_server += 1
             if peer is None:
                 final = Outcome.FAILED
                 continue
@@ -197,6 +199,8 @@ class CallerSide:
             status = yield from self.switch.query(o, peer, number, rec)
             if status & DPStatus.EXISTS:
                 rec.attempts += 1
+                if peer.id != rec.target:
+                    rec.wrong_server += 1
                 result = yield from self.attempt(o, peer, self.switch.address(o, peer), number, rec,
                                                  holding, t_dialled)
                 if result in _FINAL:
