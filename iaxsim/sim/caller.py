@@ -189,27 +189,60 @@ class CallerSide:
 
     def place_switch(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
                      t_dialled: float, rng: np.random.Generator) -> Process:
-        """external.conf, then each switch asked with DPREQ; the first that has it gets the call."""
-        ext, cost = o.local_dp.lookup(number, CONTEXT, engine=o.spec.matcher)
-        yield from o.charge_cpu(cost.comparisons, rec)
-        if ext is not None:
-            yield from self.local_call(o, rec, number, tr, holding, t_dialled, rng)
+        """The dialplan queries Asterisk makes for the call, each through the switches
+        (:meth:`SwitchLookup.find`), then the Dial of the peer that said EXISTS.
+
+        1. ``ast_exists_extension``: an en bloc call enters through a Local channel, whose
+           ``local_call`` (main/core_local.c) checks the number before starting the PBX; a
+           digit-by-digit call's digit loop (``__ast_pbx_run``) checks the collected number.
+           Nobody has it: refused, no NEW.
+        2. The PBX spawns priority 1 (``pbx_extension_helper``): the same search again; a
+           switch that says yes runs ``iax2_exec``, which asks that peer once more
+           (``find_cache``) and then Dials it.
+        3. After the call (off its set-up path): :meth:`after_call`.
+        """
+        env = self.env
+        local_channel = tr.dialling != "digits"
+        found = yield from self.switch.find(o, number, rec)
+        if found is None:
+            rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
+            rec.post_dial_delay = env.now - t_dialled
+            # both halves of the Local channel go at once, after the pair was unlinked
+            env.process(self.after_call(o, number, pbx_ran=False, devstate=2 if local_channel else 0))
             return
-        for peer in self.switch.peers(o):
-            status = yield from self.switch.query(o, peer, number, rec)
-            if status & DPStatus.EXISTS:
-                rec.attempts += 1
-                if peer.id != rec.target:
-                    rec.wrong_server += 1
-                result = yield from self.attempt(o, peer, self.switch.address(o, peer), number, rec,
-                                                 holding, t_dialled)
-                if result in _FINAL:
-                    return
-                rec.outcome, rec.cause_code = result, Cause.CONGESTION  # as in place_linked
-                rec.post_dial_delay = self.env.now - t_dialled
+        try:
+            found = yield from self.switch.find(o, number, rec)
+            if found is o:
+                yield from self.local_call(o, rec, number, tr, holding, t_dialled, rng)
                 return
-        rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
-        rec.post_dial_delay = self.env.now - t_dialled
+            status = 0
+            if found is not None:  # iax2_exec: find_cache on the switch that said yes
+                status = yield from self.switch.query(o, found, number, rec)
+            if found is None or not status & DPStatus.EXISTS:
+                rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
+                rec.post_dial_delay = env.now - t_dialled
+                return
+            rec.attempts += 1
+            if found.id != rec.target:
+                rec.wrong_server += 1
+            result = yield from self.attempt(o, found, self.switch.address(o, found), number, rec,
+                                             holding, t_dialled)
+            if result not in _FINAL:
+                rec.outcome, rec.cause_code = result, Cause.CONGESTION  # as in place_linked
+                rec.post_dial_delay = env.now - t_dialled
+        finally:
+            # the Local channel's second half goes after the first: one device-state check
+            env.process(self.after_call(o, number, pbx_ran=True, devstate=1 if local_channel else 0))
+
+    def after_call(self, o: SimServer, number: str, pbx_ran: bool, devstate: int) -> Process:
+        """Queries after a call, not charged to it: the PBX's hang-up check
+        ``ast_exists_extension(…, "h")`` when it ran (every switch is asked unless one has an
+        ``h``), then ``devstate`` device-state checks of the Local channel (main/core_local.c
+        ``local_devicestate`` asks ``ast_exists_extension`` once its pvt is gone)."""
+        if pbx_ran:
+            yield from self.switch.find(o, "h", None)
+        for _ in range(devstate):
+            yield from self.switch.find(o, number, None)
 
     def local_call(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
                    t_dialled: float, rng: np.random.Generator) -> Process:

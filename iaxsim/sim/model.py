@@ -59,7 +59,7 @@ class Model:
             self.servers[spec.id] = SimServer(env, scenario, spec, plans[spec.id], self.network,
                                               int(self.seeds.integers(2 ** 31)) + i, self.called.incoming)
         self.media = Media(env, scenario, list(self.servers))
-        self.switch = SwitchLookup(env, self.network, self.servers)
+        self.switch = SwitchLookup(env, self.network, self.servers, scenario.switch_cache)
         self.caller = CallerSide(env, scenario, self.servers, self.log, self.media, self.switch)
         self.traffic = Traffic(env, scenario, self.servers, self.caller, self.log, progress)
 

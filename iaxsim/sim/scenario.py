@@ -205,6 +205,7 @@ class Scenario:
     cpu: CpuModel = field(default_factory=CpuModel)
     numbering: NumberingSpec | None = None
     linking: str = "linked"
+    switch_cache: float = 0.0
     media: str = "formula"
     codec: str = "ulaw"
     trunk: bool = False
@@ -622,6 +623,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
         cpu=cpu,
         numbering=numbering,
         linking=_str(d, "linking", "linked", where, "", LINKING_MODES),
+        switch_cache=_num(d, "switch_cache", 0.0, where, "", lo=0),
         media=_str(d, "media", "formula", where, "", MEDIA_MODES),
         codec=_codec(d, where),
         trunk=_bool(d, "trunk", False, where, ""),

@@ -187,8 +187,10 @@ def timer_poke(core: Core, d: Dialog, now: float, arg: str) -> None:
 
 
 def send_dpreq(core: Core, d: Dialog, number: str, now: float) -> None:
-    """DPREQ for ``number`` on the TBD call ``d``."""
+    """DPREQ for ``number`` on the TBD call ``d``; the call's idle hang-up is (re)armed
+    ``tbd_idle`` after it (chan_iax2.c iax2_dprequest reschedules auto_hangup on every DPREQ)."""
     d.dp_waiting.add(number)
+    d.timers["idle"] = now + core.config.tbd_idle
     core.send(d, FrameType.IAX, IAXSubclass.DPREQ, now, ies=ies((IEType.CALLED_NUMBER, number)))
 
 
@@ -275,9 +277,8 @@ def send_accept(core: Core, d: Dialog, now: float) -> None:
 
 
 def start_call_timers(core: Core, d: Dialog, now: float) -> None:
-    """In-call PING and LAGRQ (not on TBD calls)."""
-    if d.tbd:
-        return
+    """In-call PING and LAGRQ, TBD calls included (Asterisk schedules both for every call
+    number it allocates, chan_iax2.c)."""
     cfg = core.config
     if cfg.ping_interval:
         d.timers["ping"] = now + cfg.ping_interval

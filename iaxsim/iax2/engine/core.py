@@ -557,7 +557,8 @@ class Core:
             p.deadline = now + p.rto
             self.stats.retransmissions += 1
         for name in [n for n, t in d.timers.items() if t <= now]:
-            del d.timers[name]
+            if d.timers.pop(name, None) is None:
+                continue  # stopped by an earlier handler of this batch (the call is closing)
             kind, _, arg = name.partition(":")
             TIMER_HANDLERS[kind](self, d, now, arg)
             if not d.alive:
