@@ -62,8 +62,9 @@ def call_code(tag: int, holding: float, dialled: str) -> str:
     return f"{tag:0{TAG_DIGITS}d}{ms:0{HOLD_DIGITS}d}{dialled}"
 
 
-def asterisk_conf(instance: Path, build: Path) -> str:
-    """``asterisk.conf``: the instance's own directories, the build's modules and data."""
+def asterisk_conf(instance: Path, build: Path, high_priority: bool = False) -> str:
+    """``asterisk.conf``: the instance's own directories, the build's modules and data;
+    ``high_priority``: Asterisk's real-time scheduling (``highpriority``, as ``-p``)."""
     return "\n".join([
         "[directories]",
         f"astetcdir => {instance / 'etc'}",
@@ -79,6 +80,7 @@ def asterisk_conf(instance: Path, build: Path) -> str:
         f"astcachedir => {instance / 'cache'}",
         "[options]",
         "verbose = 3",
+        f"highpriority = {'yes' if high_priority else 'no'}",
         ""])
 
 

@@ -14,6 +14,8 @@ whatever happens (``core stop now``, then killed by PID).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 import socket
 import subprocess
 import tempfile
@@ -83,6 +85,16 @@ def _wait_qualified(instances: dict[str, AsteriskInstance], timeout: float) -> N
         time.sleep(0.2)
 
 
+def _each(instances: dict[str, AsteriskInstance],
+          action: Callable[[AsteriskInstance], None]) -> None:
+    """``action`` on every instance at once (each in a thread); the first error is raised after
+    all have finished."""
+    with ThreadPoolExecutor(max_workers=max(1, len(instances))) as pool:
+        futures = [pool.submit(action, inst) for inst in instances.values()]
+    for f in futures:
+        f.result()
+
+
 def _logs(instances: dict[str, AsteriskInstance]) -> dict[int, CallLog]:
     return parse_logs(inst.log.read_text(errors="replace") for inst in instances.values()
                       if inst.log.exists())
@@ -127,7 +139,7 @@ def _run(scenario: Scenario, calls: list[ReplayCall], build: Path, seed: int,
         faces = [(v.id, t.id, kind) for v in scenario.servers for t in scenario.servers
                  if t.id != v.id for kind in ("internal", "external")]
         wan = WanProcess(WanConfig.from_scenario(scenario.to_dict(), real, seed=seed), faces,
-                         tap=True)
+                         tap=True, realtime=True)
         longest = max(c.wait for c in calls)
         for s in scenario.servers:
             inst = AsteriskInstance(s.id, root / s.id, build)
@@ -138,7 +150,7 @@ def _run(scenario: Scenario, calls: list[ReplayCall], build: Path, seed: int,
                                                           plans[s.id].external_conf,
                                                           plans[s.id].link_conf, longest))
             instances[s.id] = inst
-            inst.start()
+        _each(instances, AsteriskInstance.start)
         for sid, kinds in real.items():
             for kind, addr in kinds.items():
                 if not _bound_by_someone(addr):
@@ -177,8 +189,7 @@ def _run(scenario: Scenario, calls: list[ReplayCall], build: Path, seed: int,
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        for inst in instances.values():
-            inst.stop()
+        _each(instances, AsteriskInstance.stop)
         if wan is not None:
             wan.stop()
 

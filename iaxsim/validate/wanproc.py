@@ -6,6 +6,7 @@ Its relay thread then never waits for the interpreter lock of the process drivin
 from __future__ import annotations
 
 import multiprocessing
+import os
 from multiprocessing.connection import Connection
 
 from iaxsim.errors import ConfigError
@@ -16,9 +17,27 @@ from iaxsim.net.wan import TapRecord, WanConfig, WanEmulator
 WAN_START_TIMEOUT = 30.0
 
 
-def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], tap: bool,
+def realtime_priority() -> bool:
+    """Put the calling thread (and the threads it starts) in the real-time round-robin class
+    (``SCHED_RR``, lowest priority), ahead of every ordinary process, when the system permits it
+    (root or CAP_SYS_NICE on Linux); returns whether it did. The relay thread sleeps in
+    ``select(2)`` between datagrams, so it never holds the CPU for long."""
+    setter = getattr(os, "sched_setscheduler", None)
+    policy = getattr(os, "SCHED_RR", None)
+    if setter is None or policy is None:
+        return False
+    try:
+        setter(0, policy, os.sched_param(os.sched_get_priority_min(policy)))
+    except OSError:
+        return False
+    return True
+
+
+def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], tap: bool, realtime: bool,
                conn: Connection) -> None:
     """Child process: run the emulator, send its proxy addresses, then answer requests."""
+    if realtime:
+        realtime_priority()
     with WanEmulator(config, tap=tap) as wan:
         conn.send({face: wan.proxy(*face) for face in faces})
         while True:
@@ -33,14 +52,17 @@ def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], tap: bool,
 
 class WanProcess:
     """A :class:`WanEmulator` for ``config`` running in a forked process; ``faces`` are the
-    (viewer, target, kind) proxy addresses to report; ``tap`` keeps the full frames relayed."""
+    (viewer, target, kind) proxy addresses to report; ``tap`` keeps the full frames relayed;
+    ``realtime`` asks for :func:`realtime_priority`, so that a busy machine does not delay the
+    relayed datagrams by whole scheduler slices."""
 
-    def __init__(self, config: WanConfig, faces: list[tuple[str, str, str]], tap: bool = False):
+    def __init__(self, config: WanConfig, faces: list[tuple[str, str, str]], tap: bool = False,
+                 realtime: bool = False):
         # fork: the child needs nothing but the emulator, and spawn would re-import the caller's
         # main module
         ctx = multiprocessing.get_context("fork")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve_wan, args=(config, faces, tap, child), daemon=True)
+        self.process = ctx.Process(target=_serve_wan, args=(config, faces, tap, realtime, child), daemon=True)
         self.process.start()
         child.close()
         try:
