@@ -44,6 +44,9 @@ HOLD_DIGITS = 7
 #: What the replay's dialplan writes to the log: ``iaxsim <what> <tag> <epoch s> [<more>]``.
 LOG_MARK = "iaxsim"
 _NOW = "${STRFTIME(,,%s.%6q)}"
+#: ``Answer()`` waits this long (s) for the first media frame before it returns (main/channel.c,
+#: ``__ast_answer``: the larger of its delay argument and 500 ms); no media flows here.
+ANSWER_MEDIA_WAIT = 0.5
 #: The caller's side of an answered call waits this long (s): the far end hangs up first.
 FOREVER = 86400
 
@@ -55,8 +58,9 @@ def peer_names(server: str) -> tuple[tuple[str, str], ...]:
 
 
 def call_code(tag: int, holding: float, dialled: str) -> str:
-    """The extension placed in ``iaxsim-drive`` for one call."""
-    ms = max(0, round(holding * 1000))
+    """The extension placed in ``iaxsim-drive`` for one call. The holding time it carries is
+    what remains after ``Answer()``, which waits :data:`ANSWER_MEDIA_WAIT` for media itself."""
+    ms = max(0, round((holding - ANSWER_MEDIA_WAIT) * 1000))
     if tag >= 10 ** TAG_DIGITS or ms >= 10 ** HOLD_DIGITS:
         raise ValueError(f"call tag {tag} or holding {holding} s out of range")
     return f"{tag:0{TAG_DIGITS}d}{ms:0{HOLD_DIGITS}d}{dialled}"
