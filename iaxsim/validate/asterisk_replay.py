@@ -114,7 +114,7 @@ def _warm_up(scenario: Scenario, plans: dict[str, ServerPlan],
              instances: dict[str, AsteriskInstance], drivers: list[subprocess.Popen[bytes]]) -> None:
     """One call from every server to every other one, not measured: the first call of an
     instance pays first-use costs (about 10 ms) that later ones do not."""
-    tags = []
+    tags: list[int] = []
     for s in scenario.servers:
         for t in scenario.servers:
             if t.id == s.id or not plans[t.id].numbers:
