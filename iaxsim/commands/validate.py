@@ -73,9 +73,10 @@ def run_validate(args: argparse.Namespace) -> int:
           f"{report.agree:.0%} agree, {len(report.loss_affected)} loss-affected, "
           f"{report.wall:.1f} s wall")
     other = "asterisk" if report.replay == "asterisk" else "node"
-    print(f"{'class':<24}{'calls':>6}{'sim pdd':>12}{other + ' pdd':>14}{'agree':>8}{'loss':>6}")
+    width = max(12, len(other) + 6)
+    print(f"{'class':<24}{'calls':>6}{'sim pdd':>12}{other + ' pdd':>{width}}{'agree':>8}{'loss':>6}")
     for c in report.classes:
-        print(f"{c.name:<24}{c.calls:>6}{_fmt(c.sim_pdd):>12}{_fmt(c.node_pdd):>14}"
+        print(f"{c.name:<24}{c.calls:>6}{_fmt(c.sim_pdd):>12}{_fmt(c.node_pdd):>{width}}"
               f"{c.agree:>8.0%}{c.loss_affected:>6}")
     if report.disagreements:
         print("disagreements:")
