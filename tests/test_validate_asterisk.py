@@ -22,8 +22,8 @@ from iaxsim.iax2 import IE, ControlSubclass, FrameType, FullFrame, IAXSubclass, 
 from iaxsim.net.wan import TapRecord
 from iaxsim.sim import load_scenario
 from iaxsim.sim.plans import build_plans
-from iaxsim.validate.asterisk_conf import (ANSWER_MEDIA_WAIT, call_code, extensions_conf, iax_conf,
-                                           own_extensions)
+from iaxsim.validate.asterisk_conf import (ANSWER_MEDIA_WAIT, call_code, dialled_peers,
+                                           extensions_conf, iax_conf, own_extensions)
 from iaxsim.validate.asterisk_wire import CallLog, measure, parse_logs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +148,14 @@ def test_iax_conf_peers_go_through_the_emulator() -> None:
     assert "port = 6001" in blocks["cBx"] and "sourceaddress = 127.0.1.3:5001" in blocks["cserverBx"]
     assert "qualify = yes" in blocks["cBx"] and "context = external" in blocks["c1000x"]
     assert text.count("bindaddr = ") == 2
+    # only the names the link.conf dials: two qualified peers at one address lose PONGs
+    link = "exten => _6XXX,1,Dial(IAX2/c${ACCOUNT}i@cserverBi/${EXTEN}@external)\n" \
+           "exten => _6XXX,2,Dial(IAX2/cBx/${EXTEN})\n"
+    assert dialled_peers(link) == {"cserverBi", "cBx"}
+    used = iax_conf({"internal": ("127.0.1.2", 5000), "external": ("127.0.1.3", 5001)},
+                    {("B", "internal"): ("127.0.0.1", 6000), ("B", "external"): ("127.0.0.1", 6001)},
+                    "1000", False, dialled_peers(link))
+    assert {b.split("]")[0] for b in used.split("\n[")[1:]} == {"cserverBi", "cBx", "c1000i", "c1000x"}
 
 
 def test_call_code() -> None:

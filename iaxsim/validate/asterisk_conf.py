@@ -29,6 +29,7 @@ call sends) and its name to the holding time, logs the dial time, and goes to th
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from iaxsim.dialplan import Dialplan
@@ -44,6 +45,7 @@ HOLD_DIGITS = 7
 #: What the replay's dialplan writes to the log: ``iaxsim <what> <tag> <epoch s> [<more>]``.
 LOG_MARK = "iaxsim"
 _NOW = "${STRFTIME(,,%s.%6q)}"
+_DIAL_PEER = re.compile(r"Dial\(\s*IAX2/(?:[^@/,)]*@)?([^/,:)\s]+)", re.I)
 #: ``Answer()`` waits this long (s) for the first media frame before it returns (main/channel.c,
 #: ``__ast_answer``: the larger of its delay argument and 500 ms); no media flows here.
 ANSWER_MEDIA_WAIT = 0.5
@@ -98,17 +100,24 @@ def logger_conf() -> str:
     return "[general]\ndateformat = %F %T.%3q\n[logfiles]\nfull => notice,warning,error,verbose\n"
 
 
+def dialled_peers(link_conf: str) -> set[str]:
+    """The peer names the ``Dial(IAX2/…)`` lines of a link.conf use."""
+    return set(_DIAL_PEER.findall(link_conf))
+
+
 def iax_conf(own: dict[str, tuple[str, int]], faces: dict[tuple[str, str], tuple[str, int]],
-             account: str, qualify: bool) -> str:
+             account: str, qualify: bool, used: set[str] | None = None) -> str:
     """``iax.conf`` of one server: ``own`` its real addresses by kind, ``faces`` the WAN
-    emulator's address for each (other server, kind) it reaches."""
+    emulator's address for each (other server, kind) it reaches; ``used``: only these peer names
+    (:func:`dialled_peers`; the rest would duplicate a peer at the same address, and two
+    qualified peers at one address lose each other's PONGs)."""
     lines = ["[general]"]
     lines += [f"bindaddr = {host}:{port}" for host, port in own.values()]
     lines += ["disallow = all", "allow = ulaw", "jitterbuffer = no", "delayreject = no",
               "autokill = no", ""]
     for (server, kind), (host, port) in faces.items():
         for name, name_kind in peer_names(server):
-            if name_kind != kind:
+            if name_kind != kind or (used is not None and name not in used):
                 continue
             src = own.get(kind) or next(iter(own.values()))
             lines += [f"[{name}]", "type = peer", f"host = {host}", f"port = {port}",

@@ -27,7 +27,7 @@ from iaxsim.net.transport import Address
 from iaxsim.net.wan import WanConfig
 from iaxsim.sim import Scenario
 from iaxsim.sim.plans import ServerPlan, build_plans
-from iaxsim.validate.asterisk_conf import call_code, extensions_conf, iax_conf
+from iaxsim.validate.asterisk_conf import call_code, dialled_peers, extensions_conf, iax_conf
 from iaxsim.validate.asterisk_proc import AsteriskInstance, check_build
 from iaxsim.validate.asterisk_wire import CallLog, measure, parse_logs
 from iaxsim.validate.compare import CallResult
@@ -38,11 +38,11 @@ from iaxsim.validate.wanproc import WanProcess
 LEAD = 0.5
 #: Seconds waited after the last call ended, for the last datagrams to cross.
 SETTLE = 0.5
+#: Longest wait (s) for every qualified peer to be OK before the calls start.
+QUALIFY_WAIT = 30.0
 #: Tags of the warm-up calls (the measured calls count from 1), and how long they are waited for.
 WARM_UP_TAGS = 900000
 WARM_UP_WAIT = 5.0
-#: Longest wait (s) for qualified peers to be reachable before the calls start.
-QUALIFY_WAIT = 15.0
 
 
 def unsupported_asterisk(scenario: Scenario) -> list[str]:
@@ -76,13 +76,21 @@ def _addresses(scenario: Scenario) -> dict[str, dict[str, Address]]:
 
 
 def _wait_qualified(instances: dict[str, AsteriskInstance], timeout: float) -> None:
-    """Until no qualified peer is still UNKNOWN (its first POKE unanswered), at most ``timeout``."""
+    """Until every qualified peer of every server is OK, at most ``timeout`` seconds.
+
+    The simulator's measured period starts with its peers' qualify settled. Asterisk's first
+    POKEs, sent to every peer at once when qualify is turned on, lose some PONGs (measured: it
+    logs "Silently dropping frame without existent call number" and marks the peer LAGGED
+    after the POKE's retransmission); such a peer is POKEd again 10 s later and is OK then.
+    A peer that cannot be reached never is: the calls start after ``timeout`` regardless."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any("UNKNOWN" in inst.command("iax2 show peers", check=False)
-                   for inst in instances.values()):
+        statuses = [line for inst in instances.values()
+                    for line in inst.command("iax2 show peers", check=False).splitlines()
+                    if "(S)" in line or "(D)" in line]
+        if all("OK (" in line or "Unmonitored" in line for line in statuses):
             return
-        time.sleep(0.2)
+        time.sleep(0.5)
 
 
 def _each(instances: dict[str, AsteriskInstance],
@@ -141,11 +149,16 @@ def _run(scenario: Scenario, calls: list[ReplayCall], build: Path, seed: int,
         wan = WanProcess(WanConfig.from_scenario(scenario.to_dict(), real, seed=seed), faces,
                          tap=True, realtime=True)
         longest = max(c.wait for c in calls)
+        def iax(sid: str, qualify: bool) -> str:
+            return iax_conf(real[sid], {(t, kind): wan.proxy(sid, t, kind)
+                                        for (v, t, kind) in faces if v == sid},
+                            scenario.account, qualify, dialled_peers(plans[sid].link_conf))
+
         for s in scenario.servers:
             inst = AsteriskInstance(s.id, root / s.id, build)
-            inst.write("iax.conf", iax_conf(real[s.id], {(t, kind): wan.proxy(s.id, t, kind)
-                                                         for (v, t, kind) in faces if v == s.id},
-                                            scenario.account, s.qualify))
+            # qualify only once every server listens: a POKE sent to a server still starting
+            # is lost, and its retransmission's late PONG marks the peer LAGGED (unusable)
+            inst.write("iax.conf", iax(s.id, False))
             inst.write("extensions.conf", extensions_conf(s.id, scenario.account,
                                                           plans[s.id].external_conf,
                                                           plans[s.id].link_conf, longest))
@@ -157,6 +170,9 @@ def _run(scenario: Scenario, calls: list[ReplayCall], build: Path, seed: int,
                     raise ConfigError(f"Asterisk server {sid} did not bind its {kind} address "
                                       f"{addr[0]}:{addr[1]} (see {instances[sid].log})")
         if any(s.qualify for s in scenario.servers):
+            for s in scenario.servers:
+                instances[s.id].write("iax.conf", iax(s.id, s.qualify))
+                instances[s.id].command("iax2 reload")
             _wait_qualified(instances, QUALIFY_WAIT)
         _warm_up(scenario, plans, instances, drivers)
         wan.tapped()  # the warm-up calls and qualify POKEs are no measured call's
