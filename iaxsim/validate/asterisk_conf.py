@@ -5,8 +5,8 @@ Each server gets its own ``asterisk.conf`` (its own directories under an instanc
 replay reads), ``iax.conf`` and ``extensions.conf``:
 
 * ``iax.conf``: ``bindaddr`` for the server's internal and external loopback addresses; a peer
-  for every name a link.conf may dial (``cserverBi``/``cBi`` for B's internal address,
-  ``cserverBx``/``cBx`` for its external one) at the WAN emulator's face for it, sending from
+  for every name its link.conf dials (``cserverBi`` or ``cBi`` for B's internal address,
+  ``cserverBx`` or ``cBx`` for its external one) at the WAN emulator's face for it, sending from
   the server's own address of the same kind (``sourceaddress``), ``qualify`` as the scenario's
   server says; the users ``c<account>i`` and ``c<account>x`` the link.conf dials in with, in
   context ``external``. Call tokens stay at Asterisk's default (required), as the simulator's
