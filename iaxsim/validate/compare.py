@@ -76,8 +76,8 @@ class Report:
     wall: float = 0.0
     #: datagrams each run lost over the whole run ("sim", "node")
     lost: dict[str, int] = field(default_factory=dict)
-    #: what ran the real side: "nodes" (iaxsim nodes) or "asterisk"
-    real: str = "nodes"
+    #: what replayed the calls: "nodes" (iaxsim nodes) or "asterisk" (Asterisk servers)
+    replay: str = "nodes"
     #: every call, both runs side by side (:meth:`Report.as_dict`'s ``per_call``)
     per_call: list[dict[str, Any]] = field(default_factory=list)
 
@@ -93,7 +93,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON object: ``calls``, ``agree`` (share), ``classes``, ``disagreements`` …"""
-        return {"scenario": self.scenario, "real": self.real, "seed": self.seed,
+        return {"scenario": self.scenario, "seed": self.seed, "replay": self.replay,
                 "calls": self.calls,
                 "agree": self.agree, "loss_affected": len(self.loss_affected),
                 "loss_affected_calls": self.loss_affected,
@@ -175,7 +175,7 @@ def compare(rows: list[tuple[int, float, str, str, str]], sim: list[CallResult],
                          "target": target, "class": cls, "agree": not diff,
                          "loss_affected": affected,
                          **{f"{side}_{name}": _json(getattr(run, name))
-                            for side, run in (("sim", s), ("node", n))
+                            for side, run in (("sim", s), ("real", n))
                             for name in ("outcome", "answered_by", "attempts",
                                          "post_dial_delay")}})
     classes = []

@@ -40,22 +40,13 @@ def _read(path: Path) -> dict[str, Any]:
 
 def load_stored(paths: list[Path]) -> pd.DataFrame:
     """Every call of the stored reports ``paths``, one row each (:data:`STORED_COLUMNS`, plus
-    ``scenario``, ``real`` — ``nodes`` or ``asterisk``, from the report — and ``file``); the real
-    run's fields, whatever the report calls that side, are the ``real_*`` columns."""
+    ``scenario``, ``real`` — what replayed the calls, ``nodes`` or ``asterisk`` — and ``file``)."""
     frames = []
     for path in paths:
         report = _read(Path(path))
-        real = str(report.get("real", "nodes"))
-        side = "asterisk" if real == "asterisk" and "asterisk_outcome" in (
-            report["per_call"][0] if report["per_call"] else {}) else "node"
-        rows = []
-        for call in report["per_call"]:
-            row = {k: call.get(k) for k in STORED_COLUMNS[:8]}
-            for name in ("outcome", "answered_by", "attempts", "post_dial_delay"):
-                row[f"sim_{name}"] = call.get(f"sim_{name}")
-                row[f"real_{name}"] = call.get(f"{side}_{name}")
-            rows.append(row)
-        frame = pd.DataFrame(rows, columns=STORED_COLUMNS)
+        real = str(report.get("replay", "nodes"))
+        frame = pd.DataFrame([{k: call.get(k) for k in STORED_COLUMNS} for call in report["per_call"]],
+                             columns=STORED_COLUMNS)
         frame.insert(0, "scenario", str(report.get("scenario", Path(path).stem)))
         frame.insert(1, "real", real)
         frame["file"] = Path(path).name
