@@ -30,7 +30,7 @@ from iaxsim.sim import Scenario
 from iaxsim.sim.plans import build_plans
 from iaxsim.validate.compare import CallResult
 from iaxsim.validate.recovery import RecoveryIndex
-from iaxsim.validate.wanproc import WanProcess
+from iaxsim.validate.wanproc import WanProcess, realtime_while
 
 #: The node's internal context (iax.conf ``[general] context``): external.conf, then link.conf.
 INTERNAL_CONTEXT = "from-internal"
@@ -224,7 +224,8 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
             bound[s.id] = {"internal": a[0], "external": a[1]}
         faces = [(v.id, t.id, kind) for v in scenario.servers for t in scenario.servers
                  if t.id != v.id for kind in ("internal", "external")]
-        wan = WanProcess(WanConfig.from_scenario(scenario.to_dict(), bound, seed=seed), faces)
+        wan = WanProcess(WanConfig.from_scenario(scenario.to_dict(), bound, seed=seed), faces,
+                         realtime=True)
         where: dict[str, dict[Address, tuple[str, str]]] = {}
         for s in scenario.servers:
             (root / s.id / "iax.conf").write_text(_iax_conf(scenario, s.id, wan))
@@ -286,5 +287,6 @@ def replay(scenario: Scenario, calls: list[ReplayCall],
     problems = unsupported(scenario)
     if problems:
         raise ConfigError("cannot replay on nodes: " + "; ".join(problems))
-    with tempfile.TemporaryDirectory(prefix="iaxsim-validate-") as tmp:
+    # nodes and emulator ahead of other work where permitted: real-time calls on a busy machine
+    with tempfile.TemporaryDirectory(prefix="iaxsim-validate-") as tmp, realtime_while():
         return asyncio.run(_replay(scenario, calls, seed, Path(tmp)))

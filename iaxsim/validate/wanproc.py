@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
 from iaxsim.errors import ConfigError
@@ -31,6 +33,23 @@ def realtime_priority() -> bool:
     except OSError:
         return False
     return True
+
+
+@contextmanager
+def realtime_while() -> Iterator[bool]:
+    """Run the ``with`` block at :func:`realtime_priority` when permitted (yields whether it is),
+    then put the calling thread back in the scheduling class it had."""
+    getter = getattr(os, "sched_getscheduler", None)
+    if getter is None:
+        yield False
+        return
+    policy, param = getter(0), os.sched_getparam(0)
+    raised = realtime_priority()
+    try:
+        yield raised
+    finally:
+        if raised:
+            os.sched_setscheduler(0, policy, param)
 
 
 def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], tap: bool, realtime: bool,
