@@ -27,6 +27,10 @@ class Kind(enum.Enum):
     REGISTRAR = "registrar"    # a peer's REGREQ/REGREL to us
     POKE = "poke"              # our qualify POKE
 
+    # Members are singletons, so identity is a fine hash, and object's runs in C: Enum's own
+    # hashes the name in Python, and every frame looks its row up by (kind, state).
+    __hash__ = object.__hash__
+
 
 class State(enum.Enum):
     """Dialog states; ``machine.TRANSITIONS`` says which frames move a dialog between them."""
@@ -38,6 +42,8 @@ class State(enum.Enum):
     RINGING = "ringing"
     UP = "up"
     CLOSING = "closing"              # a final frame (HANGUP, REJECT, REGACK...) awaits its ACK
+
+    __hash__ = object.__hash__  # as Kind's
 
 
 #: States in which a dialog is still open (not waiting for the ACK of its final frame).
