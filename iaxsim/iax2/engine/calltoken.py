@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _NEW, _REJECT, _REGREJ = IAXSubclass.NEW, IAXSubclass.REJECT, IAXSubclass.REGREJ
 _CALLTOKEN_IE = IEType.CALLTOKEN
 _CALL, _REGISTRAR = Kind.CALL, Kind.REGISTRAR
+_WAIT_REPLY = State.WAIT_REPLY
 
 
 def admit(core: Core, f: FullFrame, addr: Address, now: float) -> Optional[Dialog]:
@@ -106,14 +107,15 @@ def token_seen(core: Core, f: FullFrame, new: bool) -> None:
 def resend_with_token(core: Core, d: Dialog, f: FullFrame, now: float) -> None:
     """Client side: resend our request with the token in place of the empty CALLTOKEN IE
     (sequence numbers restarted at 0); a second token reply is ignored."""
-    token = f.ie(IEType.CALLTOKEN)
-    if d.request is None or d.token_sent or d.state is not State.WAIT_REPLY or not token:
+    # the token IE as received goes back as it is (the codec validated it)
+    token = next((item for item in f.ies if item[0] == _CALLTOKEN_IE), None)
+    if d.request is None or d.token_sent or d.state is not _WAIT_REPLY or not token or not token[1]:
         core.stats.unexpected += 1
         return
     subclass, request_ies = d.request
-    if request_ies and request_ies[-1][0] == IEType.CALLTOKEN:
+    if request_ies and request_ies[-1][0] == _CALLTOKEN_IE:
         request_ies = request_ies[:-1]
-    request_ies = request_ies + [IE(IEType.CALLTOKEN, token)]
+    request_ies = request_ies + [token]
     d.request = (subclass, request_ies)
     d.token_sent = True
     d.pending.clear()
