@@ -50,7 +50,7 @@ class Delivery:
     @staticmethod
     def arrive_cb(event: simpy.Event) -> None:
         """The timeout's callback: the datagrams arrive."""
-        d = event.value
+        d: Delivery = event.value
         d.receive(d.datagrams, d.src_addr)
 
 
