@@ -19,7 +19,7 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import simpy
@@ -50,7 +50,7 @@ class Delivery:
     @staticmethod
     def arrive_cb(event: simpy.Event) -> None:
         """The timeout's callback: the datagrams arrive."""
-        d: Delivery = event.value
+        d = cast(Delivery, event.value)  # (the value of deliveries' timeouts only)
         d.receive(d.datagrams, d.src_addr)
 
 
