@@ -40,7 +40,7 @@ from iaxsim.iax2.engine.common import (APATHETIC_CALLNO, EMPTY_CALLTOKEN, OUT_OF
 from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.machine import RECEIVED, SENT
 from iaxsim.iax2.engine.auth import new_challenge
-from iaxsim.iax2.engine.dialog import (OPEN, Address, Dialog, Kind, PeerEntry, Registration,
+from iaxsim.iax2.engine.dialog import (CELLS, OPEN, Address, Dialog, Kind, PeerEntry, Registration,
                                        State, TrunkBuffer)
 from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, classify, first_rto,
                                             next_rto)
@@ -262,6 +262,7 @@ class Core:
         if transition is None or transition.next is None:
             return
         d.state = transition.next
+        d.cell = CELLS[(d.kind, d.state)]
         if transition.next is _CLOSING:
             d.timers.clear()
 
@@ -336,7 +337,7 @@ class Core:
         self.schedule(d, now + rto)
         rows = SENT.get((frametype, subclass))
         if rows is not None:
-            self.advance(d, rows.get((d.kind, d.state)))
+            self.advance(d, rows.get(d.cell))
         return ts
 
     def send_unreliable(self, d: Dialog, subclass: IAXSubclass, ts: int, oseqno: int,
@@ -484,7 +485,7 @@ class Core:
                           ies=[IE(IEType.IAX_UNKNOWN, int(f.subclass) & 0xFF)])
             st.unhandled += 1
         else:
-            row = rows.get((d.kind, d.state))
+            row = rows.get(d.cell)
             if row is None:
                 st.unexpected += 1
             else:

@@ -7,6 +7,7 @@ Every timer owner has ``alive``, ``scheduled`` (the deadline its heap entry is f
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -27,10 +28,6 @@ class Kind(enum.Enum):
     REGISTRAR = "registrar"    # a peer's REGREQ/REGREL to us
     POKE = "poke"              # our qualify POKE
 
-    # Members are singletons, so identity is a fine hash, and object's runs in C: Enum's own
-    # hashes the name in Python, and every frame looks its row up by (kind, state).
-    __hash__ = object.__hash__
-
 
 class State(enum.Enum):
     """Dialog states; ``machine.TRANSITIONS`` says which frames move a dialog between them."""
@@ -43,8 +40,12 @@ class State(enum.Enum):
     UP = "up"
     CLOSING = "closing"              # a final frame (HANGUP, REJECT, REGACK...) awaits its ACK
 
-    __hash__ = object.__hash__  # as Kind's
 
+#: Every (kind, state) pair a dialog can be in, numbered. ``machine``'s tables are indexed by
+#: these numbers and each dialog keeps its own (``Dialog.cell``), so a received frame finds its
+#: row with plain ints rather than hashing two enum members (Enum hashes in Python).
+CELLS: dict[tuple[Kind, State], int] = {
+    pair: number for number, pair in enumerate(itertools.product(Kind, State))}
 
 #: States in which a dialog is still open (not waiting for the ACK of its final frame).
 OPEN = frozenset(State) - {State.CLOSING}
@@ -102,6 +103,11 @@ class Dialog:
     #: the called side's dialplan only starts with that ACK. None: not waiting (caller side,
     #: TBD calls, or the ACK has come).
     held: Optional[list[ControlSubclass]] = None
+    #: ``CELLS[(kind, state)]``, kept by ``Core.advance`` as the state changes
+    cell: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cell = CELLS[(self.kind, self.state)]
 
     def next_deadline(self) -> Optional[float]:
         """Earliest retransmission or timer deadline, or None."""
