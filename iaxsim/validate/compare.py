@@ -76,6 +76,8 @@ class Report:
     wall: float = 0.0
     #: datagrams each run lost over the whole run ("sim", "node")
     lost: dict[str, int] = field(default_factory=dict)
+    #: what replayed the calls: "nodes" (iaxsim nodes) or "asterisk" (Asterisk servers)
+    replay: str = "nodes"
 
     @property
     def agree(self) -> float:
@@ -89,7 +91,8 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON object: ``calls``, ``agree`` (share), ``classes``, ``disagreements`` …"""
-        return {"scenario": self.scenario, "seed": self.seed, "calls": self.calls,
+        return {"scenario": self.scenario, "seed": self.seed, "replay": self.replay,
+                "calls": self.calls,
                 "agree": self.agree, "loss_affected": len(self.loss_affected),
                 "loss_affected_calls": self.loss_affected,
                 "classes": [c.as_dict() for c in self.classes],

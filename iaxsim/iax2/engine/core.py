@@ -568,7 +568,8 @@ class Core:
             p.deadline = now + p.rto
             self.stats.retransmissions += 1
         for name in [n for n, t in d.timers.items() if t <= now]:
-            del d.timers[name]
+            if d.timers.pop(name, None) is None:
+                continue  # stopped by an earlier handler of this batch (the call is closing)
             kind, _, arg = name.partition(":")
             TIMER_HANDLERS[kind](self, d, now, arg)
             if not d.alive:
@@ -599,6 +600,7 @@ TIMER_HANDLERS: dict[str, Callable[[Core, Dialog, float, str], None]] = {
     "ping": calls.timer_ping,
     "lagrq": calls.timer_lagrq,
     "congest": calls.timer_congest,
+    "pokeexpire": calls.timer_poke,
     "dp": lookup.timer_dp,
     "idle": lookup.timer_idle,
 }
