@@ -73,7 +73,9 @@ def asterisk_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``IAXSIM_ASTERISK_ARCHIVE``)."""
     archive = Path(os.environ.get("IAXSIM_ASTERISK_ARCHIVE") or ASTERISK_ARCHIVE)
     if not archive.is_file():
-        _missing(f"the Asterisk build {archive} is not available (set IAXSIM_ASTERISK_ARCHIVE)")
+        # someone else's program, never part of the project: without it the tests skip, even
+        # in CI; with it, a build that cannot run here (missing libraries) fails in CI
+        pytest.skip(f"the Asterisk build {archive} is not available (set IAXSIM_ASTERISK_ARCHIVE)")
     tar = shutil.which("tar")
     if tar is None:
         _missing("tar is not installed")

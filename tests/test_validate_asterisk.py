@@ -1,8 +1,8 @@
 """``iaxsim validate --asterisk``: the simulator against real Asterisk 22 servers, call by call.
 
 The two end-to-end tests start three Asterisk instances each (the ``asterisk_build`` fixture
-unpacks the build once per session; they skip without it, and fail instead under
-``IAXSIM_REQUIRE_ORACLES=1``): the CI scenario must agree, and the same scenario simulated with
+unpacks the build once per session; they skip without its archive, and when the archive is there
+but the build cannot run, fail under ``IAXSIM_REQUIRE_ORACLES=1``): the CI scenario must agree, and the same scenario simulated with
 twice the emulator's latency must not. The rest checks the measurement on datagrams built here,
 the log lines as Asterisk writes them, the generated configuration and the bad-input errors.
 """
