@@ -26,3 +26,8 @@ class ConfigError(IaxsimError, ValueError):
         elif line is not None:
             where = f"line {line}: "
         super().__init__(where + message)
+
+
+class PlanWarning(UserWarning):
+    """A numbering-plan problem a simulation runs past but a planner must hear of (a number
+    owned by more than one server)."""

@@ -1,4 +1,5 @@
-"""Shared fixtures: locating the external oracles (tshark, iaxmodem) and sample files.
+"""Shared fixtures: locating the external oracles (tshark, iaxmodem, an Asterisk build) and sample
+files.
 
 When ``IAXSIM_REQUIRE_ORACLES=1`` (set by CI) a missing oracle fails the test instead of
 skipping it, so a CI machine without tshark cannot turn the cross-checks green.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,42 @@ def asterisk_sample_conf() -> Path:
     if not path.exists():
         pytest.skip("Asterisk's sample extensions.conf is not available beside the project")
     return path
+
+
+#: The Asterisk build the ``--asterisk`` tests run: beside the project, or where the variable says.
+ASTERISK_ARCHIVE = ROOT.parent / "shared" / "asterisk" / "asterisk-22.10.1.tar.xz"
+ASTERISK_LIBS = "libedit2 libjansson4 libxml2 libxslt1.1 libsqlite3-0 libuuid1 libssl3"
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("IAXSIM_REQUIRE_ORACLES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def asterisk_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An unpacked Asterisk 22.10.1 build (the directory holding sbin/asterisk), unpacked once
+    per session under a temporary directory from the archive beside the project (or
+    ``IAXSIM_ASTERISK_ARCHIVE``)."""
+    archive = Path(os.environ.get("IAXSIM_ASTERISK_ARCHIVE") or ASTERISK_ARCHIVE)
+    if not archive.is_file():
+        # someone else's program, never part of the project: without it the tests skip, even
+        # in CI; with it, a build that cannot run here (missing libraries) fails in CI
+        pytest.skip(f"the Asterisk build {archive} is not available (set IAXSIM_ASTERISK_ARCHIVE)")
+    tar = shutil.which("tar")
+    if tar is None:
+        _missing("tar is not installed")
+    root = tmp_path_factory.mktemp("asterisk")
+    done = subprocess.run([str(tar), "-xJf", str(archive), "-C", str(root)], capture_output=True,
+                          text=True, check=False)
+    build = root / "opt" / "asterisk"
+    if done.returncode != 0 or not (build / "sbin" / "asterisk").is_file():
+        pytest.fail(f"cannot unpack {archive}: {done.stderr.strip()}")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(build / "lib"))
+    version = subprocess.run([str(build / "sbin" / "asterisk"), "-V"], env=env,
+                             capture_output=True, text=True, check=False)
+    if version.returncode != 0:
+        _missing(f"Asterisk does not run here ({(version.stderr or version.stdout).strip()}); "
+                 f"Debian: apt-get install {ASTERISK_LIBS}")
+    return build

@@ -1,4 +1,4 @@
-"""The codec's memos (parsed IEs, IE blocks, IE values) change nothing but speed.
+"""The codec's memos (parsed IEs, IE blocks, IE values, sent IEs' bytes) change nothing but speed.
 
 IEs are immutable, so ``decode`` may hand out an IE it parsed before; every frame still gets
 its own list, a changed frame re-encodes from its fields, malformed input raises the same
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iaxsim.iax2 import (IE, AuthMethod, DecodeError, IEType, MediaFormat, decode, encode_ies,
-                         parse_ies)
+from iaxsim.iax2 import (IE, AuthMethod, DecodeError, EncodeError, IEType, MediaFormat, decode,
+                         encode_ies, parse_ies)
 from iaxsim.iax2 import ies as ies_module
 
 H = bytes.fromhex
@@ -161,3 +161,19 @@ def test_warm_and_cold_decodes_agree(datagrams):
     for data, result in zip(datagrams, cold):
         if result[0] == "ok":
             assert result[2] == data
+
+
+def test_sent_ies_memo_stays_bounded_and_refuses_plain_tuples_when_warm():
+    limit = ies_module.MEMO_LIMIT
+    for i in range(limit + 50):
+        digits = str(i)
+        # CALLED_NUMBER (1), length, the digits (RFC 5456 §8.6.1)
+        assert encode_ies([IE(IEType.CALLED_NUMBER, digits)]) == bytes([1, len(digits)]) + digits.encode()
+    assert len(ies_module._WIRE) <= limit
+    warm = IE(IEType.CALLED_NUMBER, "6000")
+    assert encode_ies([warm, warm]) == H("0104") + b"6000" + H("0104") + b"6000"
+    # a plain tuple equal to the remembered IE is still not an IE
+    with pytest.raises(EncodeError, match="expected an IE"):
+        encode_ies([(IEType.CALLED_NUMBER, b"6000")])  # type: ignore[list-item]
+    odd = tuple.__new__(IE, (IEType.CALLED_NUMBER, bytearray(b"6000")))
+    assert encode_ies([odd]) == H("0104") + b"6000"

@@ -20,9 +20,10 @@ exten => _7XXX,1,Answer()
 """
 
 
-def setup(**wire_kw):
-    a = Endpoint(EndpointConfig(), seed=41)
-    b = Endpoint(EndpointConfig(dialplan=Dialplan.from_string(PLAN)), seed=42)
+def setup(keepalive=True, **wire_kw):
+    timers = {} if keepalive else {"ping_interval": None, "lagrq_interval": None}
+    a = Endpoint(EndpointConfig(**timers), seed=41)
+    b = Endpoint(EndpointConfig(dialplan=Dialplan.from_string(PLAN), **timers), seed=42)
     w = Wire(**wire_kw)
     w.attach(A, a)
     w.attach(B, b)
@@ -77,7 +78,8 @@ def test_unacknowledged_dprep_is_resent_after_2s():
 
 
 def test_lookup_times_out_after_5s_then_idle_tbd_call_is_hung_up_after_30s():
-    a, b, w = setup()
+    # (no PING/LAGRQ: a frame of B's after the lost DPREP would be VNAKed, and the DPREP is never let through)
+    a, b, w = setup(keepalive=False)
     w.add_filter(lambda p: "drop" if p.src == B and p.frame_is(S.DPREP) else None)
     seen = []
     w.handlers[A] = lambda e, now: seen.append((e, now))
@@ -86,8 +88,10 @@ def test_lookup_times_out_after_5s_then_idle_tbd_call_is_hung_up_after_30s():
     timeouts = [(e, t) for e, t in seen if isinstance(e, DialplanTimeout)]
     assert [e for e, _ in timeouts] == [DialplanTimeout(cid, "6000")]
     assert timeouts[0][1] == pytest.approx(5.0)
+    # Asterisk 22 hangs a TBD call up 30.0 s after its last DPREQ (here sent on the ACCEPT, at 0.04 s)
+    dpreq = [p for p in w.sent(A) if p.label == "DPREQ"][0]
     hangup = [p for p in w.sent(A) if p.label == "HANGUP"]
-    assert hangup and hangup[0].sent == pytest.approx(35.0)
+    assert hangup and hangup[0].sent == pytest.approx(dpreq.sent + 30.0)
     assert a.active_dialogs == 0 and b.active_dialogs == 0
     assert w.events[B] == []           # TBD calls never reach the callee's application
 
@@ -102,7 +106,7 @@ def test_a_new_tbd_call_is_opened_after_the_idle_one_was_hung_up():
     first = a.dial_lookup(B, "6000", "default", now=0.0)
     w.run(until=1.0)
     assert a.dial_lookup(B, "60", "default", now=w.now) == first      # reused while open
-    w.run(until=40.0)                        # 30 s idle after the last reply: hung up
+    w.run(until=40.0)                        # 30 s after the last DPREQ: hung up
     assert a.call_state(first) is None
     second = a.dial_lookup(B, "6000", "default", now=w.now)
     assert second != first
@@ -110,3 +114,19 @@ def test_a_new_tbd_call_is_opened_after_the_idle_one_was_hung_up():
     got = [e for e in w.events[A] if isinstance(e, DialplanReply)]
     assert [(e.call_id, e.number, int(e.status)) for e in got] == [
         (first, "6000", 1), (first, "60", 0x8002), (second, "6000", 1)]
+
+
+def test_tbd_call_sends_lagrq_every_10s_and_ping_every_21s_until_its_idle_hang_up():
+    # Asterisk 22 on the wire: LAGRQ every 10 s and PING every 21 s on each TBD call, which is
+    # hung up 30.0 s after its last DPREQ
+    a, b, w = setup()
+    a.dial_lookup(B, "6000", "default", now=0.0)
+    w.run(until=45.0)
+    dpreq = [p.sent for p in w.sent(A) if p.label == "DPREQ"]
+    lag = [p.sent for p in w.sent(A) if p.label == "LAGRQ"]
+    ping = [p.sent for p in w.sent(A) if p.label == "PING"]
+    hangup = [p.sent for p in w.sent(A) if p.label == "HANGUP"]
+    accept = [p.sent for p in w.sent(B) if p.label == "ACCEPT"][0] + 0.01   # 10 ms one way here
+    assert len(dpreq) == 1 and hangup == [pytest.approx(dpreq[0] + 30.0)]
+    assert lag == [pytest.approx(accept + 10.0), pytest.approx(accept + 20.0)]
+    assert ping == [pytest.approx(accept + 21.0)]

@@ -10,7 +10,7 @@ import pytest
 
 from iaxsim.iax2.constants import ControlSubclass, FrameType, IAXSubclass
 from iaxsim.iax2.engine import machine
-from iaxsim.iax2.engine.dialog import Dialog, Kind, State
+from iaxsim.iax2.engine.dialog import CELLS, Dialog, Kind, State
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "iaxsim" / "iax2" / "engine"
@@ -41,8 +41,8 @@ def test_only_core_advance_assigns_a_dialog_state():
 
 
 def _dialog(kind: Kind, state: State, caller: bool = False) -> Dialog:
-    d = Dialog(5, ("10.0.0.2", 4569), kind, caller, 0.0, 1.0)
-    d.state = state
+    d = Dialog(5, ("10.0.0.2", 4569), kind, caller, 0.0, 1.0, state=state)
+    assert d.cell == CELLS[(kind, state)]
     return d
 
 

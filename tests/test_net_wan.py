@@ -110,6 +110,29 @@ def test_latency_is_kept_on_real_datagrams(hosts):
     assert b.got[0][2] == wan.proxy("B", "A")               # B sees A at the address it reaches A at
 
 
+def test_tap_keeps_full_frames_in_and_out_with_real_addresses(hosts):
+    from iaxsim.iax2 import FullFrame, IAXSubclass, MiniFrame
+
+    a, b = hosts()
+    new = FullFrame(source_call=7, subclass=IAXSubclass.NEW).encode()
+    mini = MiniFrame(source_call=7, timestamp=1, payload=b"x").encode()
+    with WanEmulator(two(a, b, default=Impairment(latency=0.020)), tap=True) as wan:
+        a.send(new, wan.proxy("A", "B"))
+        a.send(mini, wan.proxy("A", "B"))
+        b.wait(2)
+        time.sleep(0.01)
+        tapped = wan.tapped()
+        assert wan.tapped() == []                            # read once
+    assert len(b.got) == 2                                   # both relayed, only one kept
+    assert [(r.way, r.src, r.dst, r.data) for r in tapped] == [("in", a.addr, b.addr, new),
+                                                              ("out", a.addr, b.addr, new)]
+    assert 0.019 < tapped[1].time - tapped[0].time < 0.030   # sent on after the latency
+    with WanEmulator(two(a, b)) as plain:
+        a.send(new, plain.proxy("A", "B"))
+        b.wait(3)
+        assert plain.tapped() == []                          # no tap unless asked
+
+
 def _loss_run(a: Host, b: Host, seed: int) -> tuple[list[int], dict[str, int]]:
     b.got.clear()
     with WanEmulator(two(a, b, default=Impairment(loss=0.2, duplicate=0.1), seed=seed)) as wan:

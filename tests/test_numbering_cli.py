@@ -99,10 +99,10 @@ def test_help_mentions_every_action(capsys):
 
 def test_readme_lint_example_is_current(capsys):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    marker = "$ iaxsim plan lint data/plans/five_sites.csv --limit 3\n"
+    marker = "$ iaxsim plan lint data/plans/five_sites.csv --limit 1\n"
     assert marker in readme
     shown = readme.split(marker, 1)[1].split("```", 1)[0]
-    main(["plan", "lint", str(PLANS / "five_sites.csv"), "--limit", "3"])
+    main(["plan", "lint", str(PLANS / "five_sites.csv"), "--limit", "1"])
     assert capsys.readouterr().out == shown
 
 

@@ -219,7 +219,8 @@ def test_digit_by_digit_waits_the_digit_timeout_on_ambiguous_prefixes():
 
 
 def test_switch_mode_asks_with_dpreq_then_dials_once():
-    calls = remote_calls({"linking": "switch", "network.internal_scope": "global", "warmup": 0.0})
+    calls = remote_calls({"linking": "switch", "switch_cache": 600.0, "network.internal_scope": "global",
+                          "warmup": 0.0})
     ok = calls[calls.outcome == "answered"]
     assert (calls["attempts"] == 1).all() and len(ok) > 50
     # cached answer: call set-up only; DPREQ/DPREP on the standing TBD call first: +2 trips;

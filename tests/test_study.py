@@ -118,6 +118,22 @@ def test_messy_plan_recommends_renumbering(five_sites_study):
     assert runs.loc["current, block link.conf", "p_waited"].min() > 0.0
 
 
+def test_remote_calls_headline_and_pairs(five_sites_study):
+    advice = recommend(five_sites_study)
+    assert advice["headline"].startswith("Remote calls (to another server's extensions)")
+    runs = five_sites_study.runs.set_index(["condition", "seed"])
+    # exact link.conf of the renumbered plan: every remote number reaches its owner with the
+    # first dial and no number prefixes another (no wrong server, no digit timeout)
+    assert (runs.loc["proposed, exact link.conf", "remote_wrong_server"] == 0).all()
+    assert (runs.loc["proposed, exact link.conf", "remote_digit_waits"] == 0).all()
+    # as written: SALES's numbers in HQ's 21XX and 24XX blocks are tried on HQ first
+    assert runs.loc["current, block link.conf", "remote_wrong_server"].sum() > 0
+    # LAB's 3-digit numbers prefix PLANT's: their callers wait the 5 s digit timeout
+    assert (runs.loc["current, block link.conf", "remote_pdd_p95"] > 5.0).all()
+    table = five_sites_study.remote("current, block link.conf")
+    assert len(table) == 5 * 4 + 1 and table.index[-1] == ("current, block link.conf", "all", "all")
+
+
 def test_generated_link_conf_routes_every_extension_to_its_owner(five_sites_study, tmp_path):
     folders = write_artefacts(five_sites_study, tmp_path, "exact")
     plan = NumberingPlan.from_csv(tmp_path / "plan-proposed.csv")
@@ -156,6 +172,9 @@ def test_study_command_writes_the_report(tmp_path):
     index = (out / "index.html").read_text()
     assert index.index("Executive summary") < index.index("<h2>Figures")
     assert "Renumber:" in index
+    # the remote calls lead: the headline in words, then their table per origin → target pair
+    assert index.index("Remote calls (to another server") < index.index("What is wrong now")
+    assert index.index("Remote calls per origin → target") < index.index("<h2>Figures")
     assert (out / "index.html").stat().st_mode & 0o044  # readable by others, like any report
     calls = pd.read_parquet(out / "artefacts" / "calls.parquet")
     assert set(calls["condition"]) >= {"current, block link.conf", "proposed, exact link.conf"}

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from distributed import Client
 
-from iaxsim.errors import IaxsimError
+from iaxsim.errors import IaxsimError, PlanWarning
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,17 +43,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from iaxsim.sim import load_scenario, simulate
+    from iaxsim.sim import CALL_COLUMNS, load_scenario, simulate
 
     scenario = load_scenario(args.scenario)
     if args.pcap is not None and not scenario.capture:
         scenario = scenario.with_values({"capture": True})
-    result = simulate(scenario, seed=args.seed, progress=not args.no_progress)
+    if args.by is not None and args.by not in CALL_COLUMNS:
+        raise IaxsimError(f"--by {args.by}: no such column (choose from {', '.join(CALL_COLUMNS)})")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlanWarning)
+        result = simulate(scenario, seed=args.seed, progress=not args.no_progress)
+    for w in caught:
+        if issubclass(w.category, PlanWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(f"{scenario.name}: {len(result.calls)} calls, seed {result.seed}, "
           f"{result.wall_seconds:.2f} s wall")
     print(result.calls["outcome"].value_counts().to_string())
-    if args.by is not None and args.by not in result.calls.columns:
-        raise IaxsimError(f"--by {args.by}: no such column (choose from {', '.join(result.calls.columns)})")
+    print("\nRemote calls per origin -> target (post-dial delay of the calls that rang, in ms; "
+          "attempts per call; shares in %):")
+    print(result.remote().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print()
     print(result.summary(by=args.by).to_string(float_format=lambda v: f"{v:.6g}"))
     if args.out is not None:
         result.calls.to_parquet(args.out, index=False)

@@ -6,11 +6,13 @@ engine and matcher (``linking = "linked"`` / ``"switch"``, docs/scenarios.md):
 * **linked** (trixbox/FONcore): external.conf, then link.conf's patterns dial the claimed
   peers at once — internal address, then external; a wrong server answers REJECT (cause 3)
   and the next candidate is tried. Peers are qualified (POKE every 60 s, 10 s while not OK).
-* **switch** (Asterisk's ``switch => IAX2/peer/external``): numbers not found locally are
-  asked of each peer in turn with DPREQ over a standing "TBD" call (opened on first use,
-  hung up after 30 s without lookups; 5 s wait for the DPREP); answers are cached 600 s;
-  dialling digit by digit asks about each prefix no local extension can complete, peer by
-  peer until one answers MATCHMORE.
+* **switch** (Asterisk's ``switch => IAX2/peer/external``): every dialplan query of a call
+  (the entry check, the spawn of priority 1 and ``iax2_exec``'s own check, then "h" and a
+  device-state check after the call) asks the peers in turn with DPREQ over a standing "TBD"
+  call (opened on first use, hung up 30 s after its last DPREQ; 5 s wait for the DPREP).
+  Asterisk 22 caches no answer (``switch_cache = 0``); ``switch_cache = 600`` models the
+  documented 600 s cache. Dialling digit by digit asks about each prefix no local extension
+  can complete, peer by peer until one answers MATCHMORE.
 
 :func:`compare_linking` runs the grid linking mode × number of servers × plan (disjoint or
 interleaved blocks) × dialling (en bloc or digit by digit) × call rate, with replications, through
@@ -85,13 +87,14 @@ def _require_columns(table: pd.DataFrame, columns: Iterable[str], what: str = "t
 def linking_scenario(servers: int = 2, plan: str = "disjoint", linking: str = "linked",
                      dialling: str = "enbloc", *, calls_per_hour: float = 300.0, duration: float = 300.0,
                      extensions_per_server: int = 100, latency: float = 0.02, holding: float = 20.0,
-                     seed: int = 1) -> Scenario:
+                     seed: int = 1, switch_cache: float = 0.0) -> Scenario:
     """The comparison's scenario: ``servers`` sites (A, B, …) with synthetic 4-digit plans.
 
     Each server originates ``calls_per_hour`` attempts (Poisson): half to its own extensions,
     45 % to the other servers' (spread evenly), 5 % to numbers nobody owns. Fixed one-way
     ``latency`` (s) between sites, default addresses (internal reachable only within a site),
     qualify on, fixed ``holding`` (s), extensions never busy, no warm-up (see the module doc).
+    ``switch_cache`` (s): how long the switch keeps DPREP answers (0: Asterisk 22, nothing).
     """
     if plan not in PLANS:
         raise ConfigError(f"plan: must be one of {', '.join(PLANS)}, got {plan!r}")
@@ -100,6 +103,7 @@ def linking_scenario(servers: int = 2, plan: str = "disjoint", linking: str = "l
     return scenario_from_dict({
         "name": f"linking_{linking}_{servers}_servers_{plan}_{dialling}",
         "duration": float(duration), "warmup": 0.0, "seed": int(seed), "linking": linking,
+        "switch_cache": float(switch_cache),
         "numbering": {"extensions_per_server": int(extensions_per_server), "overlap": PLANS[plan],
                       "link_mode": "block", "seed": 0},
         "servers": [{"id": chr(ord("A") + i)} for i in range(int(servers))],
@@ -204,14 +208,15 @@ def compare_linking(*, servers: Sequence[int] = (2, 3, 5), plans: Sequence[str] 
                     calls_per_hour: Sequence[float] = (300.0,), replications: int = 3, seed: int = 1,
                     duration: float = 300.0, settle: float = 60.0, extensions_per_server: int = 100,
                     latency: float = 0.02, holding: float = 20.0, workers: int = 1,
-                    cache_dir: str | Path | None = None) -> pd.DataFrame:
+                    cache_dir: str | Path | None = None, switch_cache: float = 0.0) -> pd.DataFrame:
     """Run linked against switch over the grid; one row per run × mode × condition (:data:`COLUMNS`).
 
     Replications use seeds ``seed``, ``seed + 1`` … at every grid point, so both modes see the
     same arrivals and dialled numbers. ``duration`` (s) is the simulated period, of which the
     first ``settle`` seconds are not measured; ``workers`` > 1 runs on a local process pool.
     Runs are cached in ``cache_dir`` (a fresh temporary folder when not given; the cache key
-    does not know the measuring rules, so keep one folder per ``settle``).
+    does not know the measuring rules, so keep one folder per ``settle``). ``switch_cache`` (s)
+    is the switch's DPREP cache (0, the default: Asterisk 22, which keeps nothing).
     """
     plans = _check_choice("plans", plans, PLANS)
     dialling = _check_choice("dialling", dialling, DIALLING_MODES)
@@ -230,7 +235,7 @@ def compare_linking(*, servers: Sequence[int] = (2, 3, 5), plans: Sequence[str] 
         for n in servers:
             base = linking_scenario(n, plans[0], linking[0], dialling[0], calls_per_hour=rates[0],
                                     duration=duration, extensions_per_server=extensions_per_server,
-                                    latency=latency, holding=holding, seed=seed)
+                                    latency=latency, holding=holding, seed=seed, switch_cache=switch_cache)
             folder = Path(cache_dir) / f"servers_{n}" if cache_dir is not None else Path(tmp) / f"servers_{n}"
             runs = run_sweep(base, grid, replications=replications, seed=seed, cache_dir=folder,
                              runner=runner, workers=workers, progress=False)
@@ -261,8 +266,10 @@ def headline(table: pd.DataFrame, metrics: Sequence[str] = ("pdd_remote", "attem
 def cache_break_even(table: pd.DataFrame) -> pd.DataFrame:
     """Per condition: link.conf's mean post-dial delay of remote calls, the switch's for cache misses
     and hits, the switch's observed hit share, and the break-even hit share ``(miss − linked) /
-    (miss − hit)`` above which the switch's mean delay is below link.conf's (≤ 0: the switch is
-    quicker even uncached; ≥ 1: never quicker). Means over replications; delays in seconds."""
+    (miss − hit)`` above which the switch's mean delay is below link.conf's, cut to [0, 1] (0: the
+    switch is quicker even uncached; 1: never quicker). Meaningful for runs with ``switch_cache`` >
+    0 (Asterisk 22 caches nothing: every switch call is a miss). Means over replications; delays
+    in seconds."""
     keys = _CONDITION
     _require_columns(table, [*keys, "linking", "pdd_remote", "pdd_remote_miss", "pdd_remote_hit", "hit_share"])
     modes = set(table["linking"])
@@ -274,5 +281,6 @@ def cache_break_even(table: pd.DataFrame) -> pd.DataFrame:
     switch.columns = ["pdd_switch", "pdd_switch_miss", "pdd_switch_hit", "hit_share"]
     out = pd.concat([linked, switch], axis=1, join="inner")
     spread = out["pdd_switch_miss"] - out["pdd_switch_hit"]
-    out["break_even_hit_share"] = (out["pdd_switch_miss"] - out["pdd_linked"]) / spread.where(spread > 0)
+    share = (out["pdd_switch_miss"] - out["pdd_linked"]) / spread.where(spread > 0)
+    out["break_even_hit_share"] = share.clip(0.0, 1.0)  # a share lies in [0, 1]; the ends say "always", "never"
     return out.reset_index()

@@ -580,7 +580,8 @@ def _wire_ie(ie_id: int, data: bytes) -> IE:
 # --- memos -------------------------------------------------------------------------------------
 # IEs and their values are immutable, and a simulation sends the same few IEs over and over, so
 # the work on them is done once per distinct IE: the typed value of an IE, the IE parsed from
-# its wire bytes, the IEs of a whole block. Each memo is bounded: emptied when it is full.
+# its wire bytes, the IEs of a whole block, an IE's wire bytes when sent. Each memo is bounded:
+# emptied when it is full.
 
 #: Entries each memo holds at most.
 MEMO_LIMIT = 4096
@@ -590,6 +591,8 @@ _VALUES: dict[IE, Any] = {}
 _IE_MEMO: dict[bytes, IE] = {}
 #: The wire bytes of a whole IE block → its IEs, every one validated.
 _BLOCK_MEMO: dict[bytes, tuple[IE, ...]] = {}
+#: An IE → its wire bytes (2-byte header and data), made the first time it is sent.
+_WIRE: dict[IE, bytes] = {}
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -607,6 +610,7 @@ def clear_memos() -> None:
     _VALUES.clear()
     _IE_MEMO.clear()
     _BLOCK_MEMO.clear()
+    _WIRE.clear()
 
 
 def ie_value(item: IE) -> Any:
@@ -680,10 +684,6 @@ def _walk(block: bytes, base: int) -> tuple[IE, ...]:
     return tuple(ies)
 
 
-#: (IE number << 8 | data length) → the IE's 2-byte header, made the first time it is needed.
-_HEADERS: dict[int, bytes] = {}
-
-
 def encode_ies(ies: Iterable[IE]) -> bytes:
     """Concatenate IEs as they go on the wire (order and duplicates kept)."""
     return encode_ies_after(b"", ies)
@@ -692,21 +692,32 @@ def encode_ies(ies: Iterable[IE]) -> bytes:
 def encode_ies_after(head: bytes, ies: Iterable[IE]) -> bytes:
     """``head + encode_ies(ies)``, joined once (a full frame's header and its IEs)."""
     parts = [head]
+    wire = _WIRE
     for item in ies:
-        if not isinstance(item, IE):
-            raise EncodeError(f"expected an IE, got {item!r}")
-        iid, data = item
-        ln = len(data)
-        if not (0 <= iid <= 255 and ln <= 255):  # only a hand-made IE tuple gets here
-            raise EncodeError(f"IE {iid} with {ln} bytes of data: number and length must be "
-                              "0..255")
-        key = iid << 8 | ln
-        header = _HEADERS.get(key)
-        if header is None:
-            header = _HEADERS[key] = bytes((iid, ln))
-        parts.append(header)
-        parts.append(data)
+        # (a plain tuple equals the IE it spells, so only an IE is looked up)
+        try:
+            found = wire.get(item) if item.__class__ is IE else None
+        except TypeError:  # a hand-made IE holding unhashable data
+            found = None
+        parts.append(found if found is not None else _ie_wire(item))
     return b"".join(parts)
+
+
+def _ie_wire(item: IE) -> bytes:
+    """One IE's wire bytes (remembered when it is an IE); EncodeError when ``item`` is not an
+    IE or does not fit."""
+    if not isinstance(item, IE):
+        raise EncodeError(f"expected an IE, got {item!r}")
+    iid, data = item
+    ln = len(data)
+    if not (0 <= iid <= 255 and ln <= 255):  # only a hand-made IE tuple gets here
+        raise EncodeError(f"IE {iid} with {ln} bytes of data: number and length must be 0..255")
+    encoded = bytes((iid, ln)) + data
+    try:
+        _remember(_WIRE, item, encoded)
+    except TypeError:  # a hand-made IE holding unhashable data: nothing to remember
+        pass
+    return encoded
 
 
 def calltoken_last(ies: list[IE]) -> list[IE]:

@@ -51,7 +51,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from heapq import heappop, heappush
 from types import TracebackType
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from iaxsim.net.transport import Address, NetError, parse_hostport
 
@@ -358,6 +358,18 @@ class _Direction:
         self.last_due = 0.0
 
 
+class TapRecord(NamedTuple):
+    """A full frame the emulator saw: when (:func:`time.monotonic`), ``"in"`` (arrived from
+    ``src``) or ``"out"`` (sent on towards ``dst``), the real addresses of its direction (a NAT
+    server's replies carry its real address as ``dst``), and the datagram."""
+
+    time: float
+    way: str
+    src: Address
+    dst: Address
+    data: bytes
+
+
 @dataclass(frozen=True)
 class Face:
     """An address the emulator listens on: where ``viewer`` reaches ``target``'s ``kind``
@@ -378,8 +390,10 @@ class WanEmulator:
     :meth:`counters` can be read at any time.
     """
 
-    def __init__(self, config: WanConfig):
+    def __init__(self, config: WanConfig, tap: bool = False):
+        """``tap``: keep every full frame the emulator receives and sends (:meth:`tapped`)."""
         self.config = config
+        self._tap: list[TapRecord] | None = [] if tap else None
         self.faces: list[Face] = []
         self._socks: list[socket.socket] = []
         self._proxy: dict[tuple[str, str, str], Address] = {}
@@ -474,6 +488,15 @@ class WanEmulator:
             if d.src == src and d.dst == dst:
                 total.add(d.counters)
         return total
+
+    def tapped(self) -> list[TapRecord]:
+        """The full frames seen since the last call (and clears them), in order: each as it
+        arrived (``"in"``, before loss or drop rules) and as it was sent on (``"out"``), with
+        the real addresses of its direction; empty unless the emulator was made with ``tap``."""
+        if self._tap is None:
+            return []
+        out, self._tap = self._tap, []
+        return out
 
     def totals(self) -> WanCounters:
         """All directions' counters added up."""
@@ -714,6 +737,8 @@ class WanEmulator:
     def _offer(self, d: _Direction, data: bytes, now: float) -> None:
         c = d.counters
         c.received += 1
+        if self._tap is not None and data[:1] >= b"\x80":
+            self._tap.append(TapRecord(now, "in", d.pair[0], d.pair[1], data))
         if d.blocked_by_scope:
             c.dropped_scope += 1
             return
@@ -754,6 +779,8 @@ class WanEmulator:
         try:
             d.sock.sendto(data, d.to)
             d.counters.forwarded += 1
+            if self._tap is not None and data[:1] >= b"\x80":
+                self._tap.append(TapRecord(time.monotonic(), "out", d.pair[0], d.pair[1], data))
         except OSError:
             d.counters.send_errors += 1
 

@@ -10,7 +10,14 @@
    (:mod:`iaxsim.sim.switch`), and the call goes to the first that answers EXISTS;
 4. an attempt that gets no ACCEPT fails after Asterisk's auto-congest time (2 × qualify maxms
    = 4 s) when the peer is qualified, or when the engine's retransmissions give up (≈32 s)
-   when it is not; a peer that qualify found UNREACHABLE fails at once.
+   when it is not; an address that qualify found UNREACHABLE or LAGGED fails at once, without
+   a NEW (chan_iax2.c create_addr);
+5. the call's ``cause_code`` is what the calling Asterisk channel reports: 17 when busy, 34 when
+   the origin has no free channel, when a Dial ends in CONGESTION, and when every Dial of the
+   chain failed (the dialplan runs out and Asterisk's autofallthrough plays Congestion(), which
+   sets cause 34 whatever the last Dial's own cause was: REJECT 3, 27 after retransmissions,
+   20 for an unreachable peer, auto-congest); 3 when no extension or pattern takes the number
+   (Asterisk REJECTs such a NEW with CAUSECODE 3); 0 for answered calls.
 """
 from __future__ import annotations
 
@@ -159,10 +166,13 @@ class CallerSide:
             rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
             rec.post_dial_delay = self.env.now - t_dialled
             return
+        # each priority runs Dial; a Dial that fails lets the next priority run
         final: Outcome | None = None
         for att in res.attempts:
             peer = self.peer_server(att.peer)
             rec.attempts += 1
+            if peer is None or peer.id != rec.target:
+                rec.wrong_server += 1
             if peer is None:
                 final = Outcome.FAILED
                 continue
@@ -174,31 +184,65 @@ class CallerSide:
                 return
             final = Outcome.FAILED if Outcome.FAILED in (result, final) else Outcome.REJECTED
         rec.outcome = final or Outcome.REJECTED
-        if rec.outcome is Outcome.REJECTED and not rec.cause_code:
-            rec.cause_code = Cause.NO_EXTENSION
+        rec.cause_code = Cause.CONGESTION  # the priorities ran out: autofallthrough's Congestion()
         rec.post_dial_delay = self.env.now - t_dialled
 
     def place_switch(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
                      t_dialled: float, rng: np.random.Generator) -> Process:
-        """external.conf, then each switch asked with DPREQ; the first that has it gets the call."""
-        ext, cost = o.local_dp.lookup(number, CONTEXT, engine=o.spec.matcher)
-        yield from o.charge_cpu(cost.comparisons, rec)
-        if ext is not None:
-            yield from self.local_call(o, rec, number, tr, holding, t_dialled, rng)
+        """The dialplan queries Asterisk makes for the call, each through the switches
+        (:meth:`SwitchLookup.find`), then the Dial of the peer that said EXISTS.
+
+        1. ``ast_exists_extension``: an en bloc call enters through a Local channel, whose
+           ``local_call`` (main/core_local.c) checks the number before starting the PBX; a
+           digit-by-digit call's digit loop (``__ast_pbx_run``) checks the collected number.
+           Nobody has it: refused, no NEW.
+        2. The PBX spawns priority 1 (``pbx_extension_helper``): the same search again; a
+           switch that says yes runs ``iax2_exec``, which asks that peer once more
+           (``find_cache``) and then Dials it.
+        3. After the call (off its set-up path): :meth:`after_call`.
+        """
+        env = self.env
+        local_channel = tr.dialling != "digits"
+        found = yield from self.switch.find(o, number, rec)
+        if found is None:
+            rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
+            rec.post_dial_delay = env.now - t_dialled
+            # both halves of the Local channel go at once, after the pair was unlinked
+            env.process(self.after_call(o, number, pbx_ran=False, devstate=2 if local_channel else 0))
             return
-        for peer in self.switch.peers(o):
-            status = yield from self.switch.query(o, peer, number, rec)
-            if status & DPStatus.EXISTS:
-                rec.attempts += 1
-                result = yield from self.attempt(o, peer, self.switch.address(o, peer), number, rec,
-                                                 holding, t_dialled)
-                if result in _FINAL:
-                    return
-                rec.outcome = result
-                rec.post_dial_delay = self.env.now - t_dialled
+        try:
+            found = yield from self.switch.find(o, number, rec)
+            if found is o:
+                yield from self.local_call(o, rec, number, tr, holding, t_dialled, rng)
                 return
-        rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
-        rec.post_dial_delay = self.env.now - t_dialled
+            status = 0
+            if found is not None:  # iax2_exec: find_cache on the switch that said yes
+                status = yield from self.switch.query(o, found, number, rec)
+            if found is None or not status & DPStatus.EXISTS:
+                rec.outcome, rec.cause_code = Outcome.REJECTED, Cause.NO_EXTENSION
+                rec.post_dial_delay = env.now - t_dialled
+                return
+            rec.attempts += 1
+            if found.id != rec.target:
+                rec.wrong_server += 1
+            result = yield from self.attempt(o, found, self.switch.address(o, found), number, rec,
+                                             holding, t_dialled)
+            if result not in _FINAL:
+                rec.outcome, rec.cause_code = result, Cause.CONGESTION  # as in place_linked
+                rec.post_dial_delay = env.now - t_dialled
+        finally:
+            # the Local channel's second half goes after the first: one device-state check
+            env.process(self.after_call(o, number, pbx_ran=True, devstate=1 if local_channel else 0))
+
+    def after_call(self, o: SimServer, number: str, pbx_ran: bool, devstate: int) -> Process:
+        """Queries after a call, not charged to it: the PBX's hang-up check
+        ``ast_exists_extension(…, "h")`` when it ran (every switch is asked unless one has an
+        ``h``), then ``devstate`` device-state checks of the Local channel (main/core_local.c
+        ``local_devicestate`` asks ``ast_exists_extension`` once its pvt is gone)."""
+        if pbx_ran:
+            yield from self.switch.find(o, "h", None)
+        for _ in range(devstate):
+            yield from self.switch.find(o, number, None)
 
     def local_call(self, o: SimServer, rec: CallRecord, number: str, tr: TrafficSpec, holding: float,
                    t_dialled: float, rng: np.random.Generator) -> Process:
@@ -227,7 +271,8 @@ class CallerSide:
                 t_dialled: float, context: str = CONTEXT) -> Generator[simpy.Event, object, Outcome]:
         """One Dial over IAX2; returns ANSWERED, BUSY, CONGESTION, REJECTED or FAILED."""
         env = self.env
-        if o.spec.qualify and o.peer_status.get(ip) == "unreachable":
+        state = o.qualified.get(ip) if o.spec.qualify else None
+        if state is not None and not state.usable:  # create_addr refuses it: no NEW
             return Outcome.FAILED
         ep = o.endpoint
         cid = ep.place_call((ip, IAX2_PORT), number, now=env.now, context=context, calling_number=o.id)
@@ -247,7 +292,6 @@ class CallerSide:
                     if ep.call_info(cid) is not None:
                         ep.hangup(cid, CAUSE_TEXT[Cause.CONGESTION], Cause.CONGESTION, now=env.now)
                         o.driver.pump()
-                    rec.cause_code = Cause.CONGESTION
                     return Outcome.FAILED
                 kind = type(event)
                 if kind is CallAccepted:
@@ -270,13 +314,13 @@ class CallerSide:
                     return Outcome.ANSWERED
                 elif isinstance(event, CallRejected):
                     code = event.code or 0
-                    rec.cause_code = code
                     if code == Cause.USER_BUSY:
                         rec.outcome = Outcome.BUSY
                     elif code == Cause.CONGESTION:
                         rec.outcome = Outcome.CONGESTION
                     else:
                         return Outcome.REJECTED
+                    rec.cause_code = code
                     rec.post_dial_delay = env.now - t_dialled
                     return rec.outcome
                 elif isinstance(event, (CallBusy, CallCongestion)):
@@ -289,7 +333,6 @@ class CallerSide:
                         o.driver.pump()
                     return rec.outcome
                 elif isinstance(event, (CallFailed, CallHungUp)):
-                    rec.cause_code = event.code or 0
                     return Outcome.FAILED
         finally:
             o.unwatch(cid)

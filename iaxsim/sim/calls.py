@@ -51,13 +51,15 @@ class CallRecord:
     duration: float = 0.0
     cause_code: int = 0
     digit_wait: float = 0.0
+    wrong_server: int = 0
 
-    def row(self) -> tuple[float, str, str, str, str, str, float, int, int, int, int, float, float, int, float]:
+    def row(self) -> tuple[float, str, str, str, str, str, float, int, int, int, int, float, float, int, float,
+                           int]:
         """The record as a row of ``SimResult.calls`` (the outcome as its plain string)."""
         return (self.start, self.origin, self.dialled, self.target, self.answered_by,
                 "" if self.outcome is None else str(self.outcome), self.post_dial_delay,
                 self.comparisons, self.attempts, self.frames, self.bytes, self.lookup_cpu,
-                self.duration, self.cause_code, self.digit_wait)
+                self.duration, self.cause_code, self.digit_wait, self.wrong_server)
 
 
 class CallLog:

@@ -88,18 +88,20 @@ class EngineDriver:
     def receive(self, datagrams: list[bytes], addr: Address) -> None:
         """Datagrams arrived together from ``addr``: each is handed to the engine, then its
         replies and events go out (after the CPU time of any lookup the engine made)."""
-        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
-        self.net.batch(True)
+        ep, now, proxy, net = self.ep, self.env.now, self.dp_proxy, self.net
+        receive, pump = ep.receive_datagram, self.pump
+        net.batch(True)
         try:
             for data in datagrams:
-                ep.receive_datagram(data, addr, now)
-                work = proxy.take() if proxy is not None and proxy.work else 0
-                if work and self.cpu_charge is not None:
-                    self.env.process(self._pump_after_cpu(work))
-                else:
-                    self.pump(now)
+                receive(data, addr, now)
+                if proxy is not None and proxy.work:
+                    work = proxy.take()
+                    if self.cpu_charge is not None:
+                        self.env.process(self._pump_after_cpu(work))
+                        continue
+                pump(now)
         finally:
-            self.net.batch(False)
+            net.batch(False)
 
     def _pump_after_cpu(self, comparisons: int) -> Generator[simpy.Event, object, None]:
         charge = self.cpu_charge
@@ -123,22 +125,22 @@ class EngineDriver:
     def pump(self, now: float | None = None) -> None:
         """Send what the engine queued, dispatch its events, re-arm its timer (``now``: the
         simulated time, when the caller has it at hand)."""
-        ep, net = self.ep, self.net
+        ep = self.ep
         if now is None:
             now = self.env.now
-        sid, account = self.sid, self.on_sent
-        handlers, default = self.handlers, self.default_handler
+        next_event = ep.next_event
         while True:
             out = ep.datagrams_to_send(now)
             if out:
-                if account is not None:
-                    account(out)
-                net.send_all(sid, out, now)
-            event = ep.next_event()
+                if self.on_sent is not None:
+                    self.on_sent(out)
+                self.net.send_all(self.sid, out, now)
+            event = next_event()
             if event is None:
                 # sending never calls back into the engine (deliveries are scheduled), so
                 # with no event to dispatch nothing new can have been queued: done
                 break
+            handlers, default = self.handlers, self.default_handler
             while event is not None:
                 # a call id announced by IncomingCall is new: a handler left under the same
                 # (reused) number by a dialog the engine closed silently must not take it
@@ -146,7 +148,7 @@ class EngineDriver:
                     default(event)
                 else:
                     (handlers.get(getattr(event, "call_id", -1)) or default)(event)
-                event = ep.next_event()
+                event = next_event()
         t = ep.get_timer()
         if t is not None and (self._wake_at is None or t < self._wake_at):
             self._wake_at = t

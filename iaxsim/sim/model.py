@@ -59,24 +59,30 @@ class Model:
             self.servers[spec.id] = SimServer(env, scenario, spec, plans[spec.id], self.network,
                                               int(self.seeds.integers(2 ** 31)) + i, self.called.incoming)
         self.media = Media(env, scenario, list(self.servers))
-        self.switch = SwitchLookup(env, self.network, self.servers)
+        self.switch = SwitchLookup(env, self.network, self.servers, scenario.switch_cache)
         self.caller = CallerSide(env, scenario, self.servers, self.log, self.media, self.switch)
         self.traffic = Traffic(env, scenario, self.servers, self.caller, self.log, progress)
+
+    def start_qualify(self, rng: np.random.Generator) -> None:
+        """Linked servers with qualify on POKE each address of every other server, each
+        address's first POKE at its own offset in the first second (drawn from ``rng``)."""
+        if self.scenario.linking != "linked":
+            return
+        env = self.env
+        for o in self.servers.values():
+            if not o.spec.qualify:
+                continue
+            for peer in self.servers.values():
+                if peer.id == o.id:
+                    continue
+                for ip in (peer.spec.internal, peer.spec.external):
+                    env.process(qualify(env, o, ip, float(rng.uniform(0, 1.0))))
 
     def run(self) -> SimResult:
         """Run the scenario until the last call attempt has ended; returns the results."""
         env = self.env
         wall = time.perf_counter()
-        rng0 = np.random.default_rng(self.seeds.integers(2 ** 63))
-        if self.scenario.linking == "linked":
-            for o in self.servers.values():
-                if not o.spec.qualify:
-                    continue
-                for peer in self.servers.values():
-                    if peer.id == o.id:
-                        continue
-                    for ip in (peer.spec.internal, peer.spec.external):
-                        env.process(qualify(env, o, ip, float(rng0.uniform(0, 1.0))))
+        self.start_qualify(np.random.default_rng(self.seeds.integers(2 ** 63)))
         procs = [env.process(self.traffic.arrivals(srv, rng)) for srv, rng in
                  zip(self.servers.values(), self.traffic_rngs)]
         env.run(until=env.all_of(procs))

@@ -19,7 +19,7 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import simpy
@@ -32,24 +32,26 @@ from iaxsim.sim.scenario import IAX2_PORT, NetworkSpec, ServerSpec
 Address = tuple[str, int]
 
 
-def _arrive(event: simpy.Event) -> None:
-    if isinstance(event, Delivery):  # always: the callback of deliveries only
-        event.receive(event.datagrams, event.src_addr)
+class Delivery:
+    """Datagrams from one source address arriving together at one server. It travels as the
+    value of a SimPy timeout due at the arrival time, whose callback (:meth:`arrive_cb`)
+    hands them to the receiver."""
 
+    __slots__ = ("receive", "dst_id", "src_addr", "arrive", "datagrams")
 
-class Delivery(simpy.Timeout):
-    """Datagrams from one source address arriving together at one server: a SimPy timeout,
-    due at the arrival time, whose callback hands them to the receiver."""
-
-    def __init__(self, env: simpy.Environment, delay: float, receive: Callable[[list[bytes], Address], None],
-                 dst_id: str, src_addr: Address, arrive: float, data: bytes):
+    def __init__(self, receive: Callable[[list[bytes], Address], None], dst_id: str,
+                 src_addr: Address, arrive: float, data: bytes):
         self.receive = receive
         self.dst_id = dst_id
         self.src_addr = src_addr
         self.arrive = arrive
         self.datagrams = [data]
-        super().__init__(env, delay)
-        self.callbacks.append(_arrive)
+
+    @staticmethod
+    def arrive_cb(event: simpy.Event) -> None:
+        """The timeout's callback: the datagrams arrive."""
+        d = cast(Delivery, event.value)  # (the value of deliveries' timeouts only)
+        d.receive(d.datagrams, d.src_addr)
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ class _Route:
     common case: UDP 4569, no NAT translation, no firewall rule): kept per (server, address)."""
 
     __slots__ = ("counters", "scope_drop", "ips", "path", "delay", "dst_id", "src_addr", "src_ip",
-                 "port")
+                 "port", "fixed", "receive")
 
     def __init__(self, counters: "LinkCounters", scope_drop: bool, ips: tuple[str, str], path: _Path,
-                 delay: float | None, dst_id: str, src_addr: Address, src_ip: str, port: int):
+                 delay: float | None, dst_id: str, src_addr: Address, src_ip: str, port: int,
+                 receive: Callable[[list[bytes], Address], None]):
         self.counters = counters
         self.scope_drop = scope_drop
         self.ips = ips
@@ -77,6 +80,9 @@ class _Route:
         self.src_addr = src_addr
         self.src_ip = src_ip
         self.port = port
+        #: a fixed latency, no jitter, no loss: every datagram arrives ``delay`` later, in order
+        self.fixed = delay is not None and not path.jitter and not path.loss and not scope_drop
+        self.receive = receive
 
 
 @dataclass
@@ -187,7 +193,7 @@ class Network:
         path = self._paths[pair]
         delay = self._latency_cache[pair]
         return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, dst_id,
-                      (src_ip, IAX2_PORT), src_ip, port)
+                      (src_ip, IAX2_PORT), src_ip, port, self.receivers[dst_id])
 
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
         """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
@@ -235,6 +241,21 @@ class Network:
         counters = route.counters
         counters.sent += 1
         counters.sent_bytes += len(data)
+        if route.fixed:  # the common case, in one stretch: delivered ``delay`` later
+            counters.delivered += 1
+            delay = route.delay
+            assert delay is not None  # (route.fixed)
+            arrive = now + delay
+            if self.capture is not None:
+                self.capture.append((arrive, route.src_ip, IAX2_PORT, route.ips[1], route.port, data))
+            op = self._open
+            if op is not None and op.arrive == arrive and op.dst_id == route.dst_id \
+                    and op.src_addr == route.src_addr:
+                op.datagrams.append(data)
+            else:
+                self._open_delivery(route.receive, route.dst_id, route.src_addr, arrive, delay, now,
+                                    data)
+            return True
         if route.scope_drop:
             counters.dropped_scope += 1
             return False
@@ -273,9 +294,16 @@ class Network:
         if op is not None and op.arrive == arrive and op.dst_id == dst_id and op.src_addr == src_addr:
             op.datagrams.append(data)
             return
+        self._open_delivery(self.receivers[dst_id], dst_id, src_addr, arrive, delay, now, data)
+
+    def _open_delivery(self, receive: Callable[[list[bytes], Address], None], dst_id: str,
+                       src_addr: Address, arrive: float, delay: float, now: float, data: bytes) -> None:
+        """A new delivery of ``data`` on SimPy's event queue, which later datagrams of this batch
+        may join."""
+        op = Delivery(receive, dst_id, src_addr, arrive, data)
         # due at ``now + delay == arrive``: a datagram held back to the arrival of the one before
         # it (FIFO) must not overtake that one by a rounding (clock.delay_until)
-        op = Delivery(self.env, delay, self.receivers[dst_id], dst_id, src_addr, arrive, data)
+        self.env.timeout(delay, op).callbacks.append(Delivery.arrive_cb)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
 

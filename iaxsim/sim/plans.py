@@ -7,11 +7,13 @@ the CLI uses — so the simulator runs exactly the link.conf a planner would dep
 """
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from iaxsim.errors import ConfigError
+from iaxsim.errors import ConfigError, PlanWarning
 from iaxsim.sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -49,11 +51,35 @@ def numbering_plan(scenario: Scenario) -> NumberingPlan:
     return NumberingPlan.from_dict(mapping)
 
 
+def conflict_text(owners: Mapping[str, tuple[str, ...]], name: str, limit: int = 20) -> str:
+    """The warning for numbers owned by more than one server (``owners``: number → servers), or
+    "" when there are none: the numbers grouped by the servers that share them."""
+    shared: dict[tuple[str, ...], list[str]] = {}
+    for number, servers in owners.items():
+        if len(servers) > 1:
+            shared.setdefault(servers, []).append(number)
+    if not shared:
+        return ""
+    count = sum(len(v) for v in shared.values())
+    groups = []
+    for servers, numbers in shared.items():
+        shown = ", ".join(numbers[:limit])
+        more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
+        groups.append(f"{' and '.join(servers)} both own {shown}{more}" if len(servers) == 2 else
+                      f"{', '.join(servers)} all own {shown}{more}")
+    return (f"scenario {name!r}: {count} number(s) belong to more than one server ({'; '.join(groups)}); "
+            "a call from elsewhere reaches whichever owner its server's link.conf tries first, "
+            "a call from an owner stays local")
+
+
 def build_plans(scenario: Scenario) -> dict[str, ServerPlan]:
     """Every server's numbers and its external.conf / link.conf texts."""
     from iaxsim.numbering import LinkTable, external_conf, link_conf
 
     plan = numbering_plan(scenario)
+    text = conflict_text(plan.owners(), scenario.name)
+    if text:
+        warnings.warn(text, PlanWarning, stacklevel=4)
     nb = scenario.numbering
     mode = nb.link_mode if nb else "block"
     digits = nb.block_digits if nb else 2

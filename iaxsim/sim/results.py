@@ -17,8 +17,9 @@ import pandas as pd
 
 from iaxsim.sim.calls import CallRecord, Outcome
 from iaxsim.sim.capture import Captured
+from iaxsim.sim.remote import FAILURES, heard, is_remote, remote_metrics, remote_table
 from iaxsim.sim.scenario import Scenario
-from iaxsim.theory.stats import batch_means_ci
+from iaxsim.theory.stats import batch_means_ci, quantile_ci
 
 #: every outcome a call can have (:class:`~iaxsim.sim.calls.Outcome` members, equal to their strings)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
@@ -41,6 +42,7 @@ CALL_COLUMNS = {
     "answered_by": "object", "outcome": "object", "post_dial_delay": "float64",
     "comparisons": "int64", "attempts": "int64", "frames": "int64", "bytes": "int64",
     "lookup_cpu": "float64", "duration": "float64", "cause_code": "int64", "digit_wait": "float64",
+    "wrong_server": "int64",
 }
 
 
@@ -100,15 +102,27 @@ class SimResult:
     def summary(self, batches: int = 20, by: str | None = None) -> pd.DataFrame:
         """Means and 95% confidence intervals (batch means over the measured period).
 
-        Rows: the share of each outcome (``p_congestion`` is the blocking), post-dial delay
-        (all calls, and answered calls only), comparisons, attempts, lookup CPU, frames and
-        bytes per call. ``by`` names a column of ``calls`` (e.g. ``"origin"``) to summarise
-        each group separately (an outer index level).
+        The first rows are the headline, over **remote calls** only (to a number another server
+        owns; :mod:`iaxsim.sim.remote`): ``remote_post_dial_delay`` (mean, of the remote calls
+        that rang) and ``remote_post_dial_delay_p95`` (95th percentile, interval between order
+        statistics), ``remote_attempts`` and ``remote_wrong_server`` (dial attempts per remote
+        call), ``remote_digit_waits`` (share that waited a digit timeout) and the shares the
+        caller hears as ``remote_p_busy``, ``remote_p_congestion``, ``remote_p_unobtainable``,
+        ``remote_p_misrouted``. Then, over all calls: the share of each outcome
+        (``p_congestion`` is the blocking), post-dial delay (all calls, and answered calls
+        only), comparisons, attempts, lookup CPU, frames and bytes per call. ``by`` names a
+        column of ``calls`` (e.g. ``"origin"``) to summarise each group separately (an outer
+        index level).
         """
         if by is not None:
             parts = {key: self._summary(group, batches) for key, group in self.calls.groupby(by, sort=True)}
             return pd.concat(parts, names=[by])
         return self._summary(self.calls, batches)
+
+    def remote(self) -> pd.DataFrame:
+        """The remote calls per origin → target pair and in all, in a planner's units (ms, %):
+        :func:`iaxsim.sim.remote.remote_table` of this run."""
+        return remote_table(self.calls)
 
     def _summary(self, c: pd.DataFrame, batches: int) -> pd.DataFrame:
         start = self.scenario.warmup
@@ -123,10 +137,26 @@ class SimResult:
             rows.append({"metric": name, "mean": mean, "ci_low": lo, "ci_high": hi, "unit": unit,
                          "n": int(np.sum(~np.isnan(values)))})
 
-        for outcome in OUTCOMES:
-            add(f"p_{outcome}", (c["outcome"] == outcome).to_numpy(dtype=float), "share")
+        remote = is_remote(c).to_numpy()
         answered = c["outcome"].isin(("answered", "misrouted")).to_numpy()
         pdd = c["post_dial_delay"].to_numpy(dtype=float).copy()
+
+        def of_remote(values: np.ndarray) -> np.ndarray:
+            return np.where(remote, values, np.nan)
+
+        rang = np.where(remote & answered, pdd, np.nan)
+        add("remote_post_dial_delay", rang, "s")
+        p95, lo, hi = quantile_ci(rang, 0.95)
+        rows.append({"metric": "remote_post_dial_delay_p95", "mean": p95, "ci_low": lo, "ci_high": hi,
+                     "unit": "s", "n": int(np.sum(~np.isnan(rang)))})
+        add("remote_attempts", of_remote(c["attempts"].to_numpy(dtype=float)), "count")
+        add("remote_wrong_server", of_remote(c["wrong_server"].to_numpy(dtype=float)), "count")
+        add("remote_digit_waits", of_remote((c["digit_wait"] > 0).to_numpy(dtype=float)), "share")
+        what = heard(c)
+        for f in FAILURES:
+            add(f"remote_p_{f}", of_remote((what == f).to_numpy(dtype=float)), "share")
+        for outcome in OUTCOMES:
+            add(f"p_{outcome}", (c["outcome"] == outcome).to_numpy(dtype=float), "share")
         add("post_dial_delay", pdd, "s")
         pdd_ok = np.where(answered, pdd, np.nan)
         add("post_dial_delay_answered", pdd_ok, "s")
@@ -138,10 +168,19 @@ class SimResult:
         return pd.DataFrame(rows).set_index("metric")
 
     def metrics(self) -> dict[str, Any]:
-        """One flat row of run-level figures, for sweeps."""
+        """One flat row of run-level figures, for sweeps: the remote calls' headline
+        (``remote_calls``, ``remote_mean_pdd``, ``remote_p95_pdd`` in s, ``remote_attempts``,
+        ``remote_wrong_server``, ``remote_digit_waits``, ``remote_p_busy``,
+        ``remote_p_congestion``, ``remote_p_unobtainable``, ``remote_p_misrouted``), then
+        figures over all calls."""
         c = self.calls
         n = len(c)
         row: dict[str, Any] = {"calls": n}
+        rm = remote_metrics(c)
+        row["remote_calls"] = int(rm.pop("calls"))
+        row["remote_mean_pdd"] = rm.pop("pdd_mean")
+        row["remote_p95_pdd"] = rm.pop("pdd_p95")
+        row.update({f"remote_{k}": v for k, v in rm.items()})
         for outcome in OUTCOMES:
             row[f"p_{outcome}"] = float((c["outcome"] == outcome).mean()) if n else math.nan
         row["blocking"] = row["p_congestion"]

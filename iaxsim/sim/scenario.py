@@ -115,7 +115,9 @@ class TrafficSpec:
 
     Give ``calls_per_hour`` (call attempts) or ``erlangs`` (then attempts = erlangs × 3600 /
     mean holding). The calling matrix ``local`` + ``remote`` + Σ ``to`` + ``unassigned`` = 1;
-    ``remote`` is spread evenly over the other servers.
+    ``remote`` is spread evenly over the other servers. With none of ``local``, ``remote`` and
+    ``to`` given, the plan decides (:meth:`calling_shares`): every extension of the plan is called
+    alike. A missing ``local`` is what the other shares leave; a missing ``remote`` is 0.
     """
 
     calls_per_hour: float | None = None
@@ -124,8 +126,8 @@ class TrafficSpec:
     answer_delay: Distribution = field(default_factory=lambda: Distribution.fixed(0.0))
     dialling: str = "enbloc"
     digit_interval: Distribution = field(default_factory=lambda: Distribution.fixed(0.3))
-    local: float = 1.0
-    remote: float = 0.0
+    local: float | None = None
+    remote: float | None = None
     to: Mapping[str, float] = field(default_factory=dict)
     unassigned: float = 0.0
     extension_busy: bool = True
@@ -137,6 +139,32 @@ class TrafficSpec:
         if self.erlangs is not None:
             return float(self.erlangs) * 3600.0 / self.holding.mean
         return 0.0
+
+    @property
+    def by_plan(self) -> bool:
+        """True when none of ``local``, ``remote`` and ``to`` is given: calls spread over the plan."""
+        return self.local is None and self.remote is None and not self.to
+
+    def calling_shares(self, own: int = 0, others: Mapping[str, int] | None = None) -> tuple[float, dict[str, float]]:
+        """(local share, share per other server) of the calls.
+
+        As given: ``local`` (default: what ``remote``, ``to`` and ``unassigned`` leave) and, per
+        other server, its ``to`` share plus an even part of ``remote``. When none of ``local``,
+        ``remote`` and ``to`` is given (:attr:`by_plan`), the calls that are not ``unassigned``
+        go to every extension of the plan alike: the local share is ``own`` (this server's
+        extensions) over all extensions, each other server's is its ``others[id]`` over all.
+        """
+        others = dict(others or {})
+        rest = 1.0 - self.unassigned
+        if self.by_plan:
+            total = own + sum(others.values())
+            if total == 0:
+                return rest, {o: 0.0 for o in others}
+            return rest * own / total, {o: rest * n / total for o, n in others.items()}
+        remote = self.remote or 0.0
+        local = self.local if self.local is not None else rest - remote - sum(self.to.values())
+        even = remote / len(others) if others else 0.0
+        return local, {o: self.to.get(o, 0.0) + even for o in others}
 
 
 @dataclass(frozen=True)
@@ -177,6 +205,7 @@ class Scenario:
     cpu: CpuModel = field(default_factory=CpuModel)
     numbering: NumberingSpec | None = None
     linking: str = "linked"
+    switch_cache: float = 0.0
     media: str = "formula"
     codec: str = "ulaw"
     trunk: bool = False
@@ -547,9 +576,17 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
                 raise where.error(t, "to", f"unknown server {target!r}")
             if target == sid:
                 raise where.error(t, "to", f"server {sid!r} cannot list itself; use `local`")
-        if tr.remote > 0 and len(ids) < 2:
+        if tr.remote and len(ids) < 2:
             raise where.error(t, "remote", "needs at least two servers")
-        total = tr.local + tr.remote + tr.unassigned + sum(tr.to.values())
+        if tr.by_plan:
+            continue  # the plan's extensions decide the split; it sums to 1 by construction
+        others = (tr.remote or 0.0) + tr.unassigned + sum(tr.to.values())
+        if tr.local is None:
+            if others > 1.0 + 1e-9:
+                raise where.error(t, "remote", f"calling matrix shares (remote + to + unassigned) exceed 1, "
+                                               f"got {others:g} for server {sid!r}")
+            continue
+        total = tr.local + others
         if abs(total - 1.0) > 1e-9:
             raise where.error(t, "local", f"calling matrix shares (local + remote + to + unassigned) must "
                                           f"sum to 1, got {total:g} for server {sid!r}")
@@ -586,6 +623,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | None = None, text
         cpu=cpu,
         numbering=numbering,
         linking=_str(d, "linking", "linked", where, "", LINKING_MODES),
+        switch_cache=_num(d, "switch_cache", 0.0, where, "", lo=0),
         media=_str(d, "media", "formula", where, "", MEDIA_MODES),
         codec=_codec(d, where),
         trunk=_bool(d, "trunk", False, where, ""),

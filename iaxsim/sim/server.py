@@ -11,7 +11,7 @@ from iaxsim import theory
 from iaxsim.dialplan import Dialplan
 from iaxsim.dialplan.linked import LinkedServer
 from iaxsim.errors import ConfigError
-from iaxsim.iax2.engine import Endpoint, EndpointConfig, Event, IncomingCall
+from iaxsim.iax2.engine import Endpoint, EndpointConfig, Event, IncomingCall, Qualify
 from iaxsim.iax2.media import MediaFormat
 from iaxsim.sim.calls import CallRecord
 from iaxsim.sim.driver import Address, EngineDriver, Mailbox
@@ -97,7 +97,7 @@ class SimServer:
         self.busy_ext: set[str] = set()
         self.tw_channels = TimeWeighted(BIN_SECONDS)
         self.tw_cpu = TimeWeighted(BIN_SECONDS)
-        self.peer_status: dict[str, str] = {}  # peer address -> "ok" / "unreachable" (qualify)
+        self.qualified: dict[str, Qualify] = {}  # peer address -> its qualify state
         self.dp_cache: dict[tuple[str, str], tuple[float, int]] = {}  # (peer, number) -> (until, DPSTATUS)
         self.meter = DialplanMeter(local, spec.matcher)
         trunk_peers: list[Address] = []

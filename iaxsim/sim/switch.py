@@ -1,9 +1,14 @@
 """``linking = "switch"``: numbers not found locally are asked of the peers with DPREQ.
 
-The origin's dialplan is external.conf plus one ``switch => IAX2/<peer>/external`` per peer.
-As chan_iax2 does (``iax2_exists`` → ``find_cache``), a lookup goes out as a DPREQ over a
-standing TBD call to the peer, waits at most ``iaxdefaulttimeout`` (5 s) for the DPREP, and
-its answer is cached (600 s, a timeout 60 s).
+The origin's dialplan is external.conf plus one ``switch => IAX2/<peer>/external`` per peer,
+in scenario order. Every dialplan query a call makes (``ast_exists_extension``, the spawn of a
+priority, ...) runs ``pbx_find_extension`` (main/pbx.c): the context's own extensions first,
+then each switch in order until one says yes. An IAX2 switch answers through
+``find_cache`` (chan_iax2.c): a DPREQ over the standing TBD call to the peer (opened on first
+use, hung up 30 s after its last DPREQ), waiting at most ``iaxdefaulttimeout`` (5 s) for the
+DPREP. Asterisk 22 keeps nothing between queries, so every query asks again
+(``switch_cache = 0``, the default); ``switch_cache = 600`` keeps answers 600 s (timeouts
+60 s), as chan_iax2's ``iaxdefaultdpcache`` documents.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Generator
 
 import simpy
 
+from iaxsim.iax2.constants import DPStatus
 from iaxsim.iax2.engine import (CallFailed, CallHungUp, CallRejected, DialplanReply, DialplanTimeout,
                                 Event)
 from iaxsim.sim.calls import CallRecord
@@ -20,15 +26,16 @@ from iaxsim.sim.network import Network
 from iaxsim.sim.scenario import IAX2_PORT
 from iaxsim.sim.server import CONTEXT, SimServer
 
-DP_CACHE = 600.0
-DP_CACHE_TIMEOUT = 60.0
+DP_CACHE_TIMEOUT = 60.0  # chan_iax2 find_cache: a timed-out answer is kept 60 s (when caching)
 
 
 class SwitchLookup:
-    """DPREQ lookups of the origin's switches, through its answer cache."""
+    """The origin's switches: dialplan queries through them, DPREQ lookups (cached if asked to)."""
 
-    def __init__(self, env: simpy.Environment, network: Network, servers: dict[str, SimServer]):
+    def __init__(self, env: simpy.Environment, network: Network, servers: dict[str, SimServer],
+                 cache_seconds: float = 0.0):
         self.env = env
+        self.cache_seconds = cache_seconds
         self.network = network
         self.servers = servers
         # per origin server and TBD call number: the waiters of each number asked, and the dialog
@@ -43,14 +50,31 @@ class SwitchLookup:
         """The peer's address the origin's switch names: internal if reachable, else external."""
         return peer.spec.internal if self.network.reachable(o.id, peer.spec.internal) else peer.spec.external
 
+    def find(self, o: SimServer, number: str,
+             rec: CallRecord | None) -> Generator[simpy.Event, object, SimServer | None]:
+        """Generator: one dialplan query (``pbx_find_extension``) of ``number`` at the origin:
+        external.conf first (``o`` if it has the number), then each switch in order until one
+        answers EXISTS (that peer), or None."""
+        ext, cost = o.local_dp.lookup(number, CONTEXT, engine=o.spec.matcher)
+        yield from o.charge_cpu(cost.comparisons, rec)
+        if ext is not None:
+            return o
+        for peer in self.peers(o):
+            status = yield from self.query(o, peer, number, rec)
+            if status & DPStatus.EXISTS:
+                return peer
+        return None
+
     def query(self, o: SimServer, peer: SimServer, number: str,
-              rec: CallRecord) -> Generator[simpy.Event, object, int]:
-        """Generator: DPSTATUS of ``number`` at ``peer`` via DPREQ, through the origin's cache."""
+              rec: CallRecord | None) -> Generator[simpy.Event, object, int]:
+        """Generator: DPSTATUS of ``number`` at ``peer`` via DPREQ (from the origin's cache
+        when ``switch_cache`` > 0 and the answer is still kept)."""
         env = self.env
         key = (peer.id, number)
-        hit = o.dp_cache.get(key)
-        if hit is not None and hit[0] > env.now:
-            return hit[1]
+        if self.cache_seconds > 0:
+            hit = o.dp_cache.get(key)
+            if hit is not None and hit[0] > env.now:
+                return hit[1]
         ip = self.address(o, peer)
         cid = o.endpoint.dial_lookup((ip, IAX2_PORT), number, CONTEXT, now=env.now)
         dialog = o.endpoint.call_info(cid)
@@ -66,12 +90,16 @@ class SwitchLookup:
         o.driver.pump()
         # Asterisk's dialplan thread waits at most iaxdefaulttimeout for the answer
         event = yield from mb.wait(o.endpoint.config.dp_timeout)
+        cost = peer.meter.last_cost.pop(number, 0)
+        if rec is not None:
+            rec.comparisons += cost
         if isinstance(event, DialplanReply):
             status = int(event.status)
-            o.dp_cache[key] = (env.now + DP_CACHE, status)
-            rec.comparisons += peer.meter.last_cost.pop(number, 0)
+            if self.cache_seconds > 0:
+                o.dp_cache[key] = (env.now + self.cache_seconds, status)
             return status
-        o.dp_cache[key] = (env.now + DP_CACHE_TIMEOUT, 0)  # timeout, or the TBD call died
+        if self.cache_seconds > 0:
+            o.dp_cache[key] = (env.now + min(DP_CACHE_TIMEOUT, self.cache_seconds), 0)  # timeout, or the TBD call died
         return 0
 
     def _tbd_event(self, o: SimServer, cid: int, event: Event) -> None:

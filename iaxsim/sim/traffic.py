@@ -42,17 +42,11 @@ class Traffic:
 
     def destinations(self, sid: str, tr: TrafficSpec) -> tuple[list[str], np.ndarray]:
         """Where ``sid``'s calls go: "local", another server's id, or "" (an unassigned
-        number), with their probabilities."""
-        others = [s for s in self.servers if s != sid]
-        kinds = ["local"]
-        shares = [tr.local]
-        for o in others:
-            share = tr.to.get(o, 0.0) + (tr.remote / len(others) if others else 0.0)
-            kinds.append(o)
-            shares.append(share)
-        kinds.append("")
-        shares.append(tr.unassigned)
-        p = np.array(shares, dtype=float)
+        number), with their probabilities (:meth:`TrafficSpec.calling_shares`)."""
+        others = {s: len(srv.numbers) for s, srv in self.servers.items() if s != sid}
+        local, to = tr.calling_shares(len(self.servers[sid].numbers), others)
+        kinds = ["local", *to, ""]
+        p = np.array([local, *to.values(), tr.unassigned], dtype=float)
         return kinds, p / p.sum()
 
     def arrivals(self, srv: SimServer, rng: np.random.Generator) -> Generator[simpy.Event, object, None]:

@@ -10,14 +10,15 @@ print(recommend(result)["recommendations"])
 :mod:`iaxsim.study.output` writes the report folder of ``iaxsim study``.
 """
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
-from iaxsim.study.core import (METRICS, Network, Study, StudyOptions, busy_hour_scenario,
+from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, busy_hour_scenario,
                                default_network, load_network, load_study, options_dict,
-                               options_from_dict, recommend, run_metrics, run_study, save_study,
-                               summary_markdown)
+                               options_from_dict, recommend, remote_headline, run_metrics,
+                               run_study, save_study, summary_markdown)
 from iaxsim.study.figures import bandwidth_figure, capacity_figure, conditions_figure
 from iaxsim.study.output import verify_routes, write_artefacts, write_study
 
-__all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "Network", "Study",
+__all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "REMOTE", "remote_headline",
+           "Network", "Study",
            "StudyOptions", "busy_hour_scenario", "default_network", "load_network", "load_study",
            "save_study", "options_dict",
            "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,25 @@ import pandas as pd
 
 from iaxsim import theory
 from iaxsim.dialplan import Dialplan
-from iaxsim.errors import ConfigError
+from iaxsim.errors import ConfigError, PlanWarning
 from iaxsim.numbering import NumberingPlan, PlanAnalysis, RenumberResult, analyze, renumber
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
-           "run_study", "recommend", "METRICS", "default_network", "summary_markdown",
+           "run_study", "recommend", "METRICS", "REMOTE", "remote_headline", "default_network",
+           "summary_markdown",
            "options_dict", "options_from_dict", "save_study", "load_study"]
 
+#: The remote calls' headline metrics (:func:`iaxsim.sim.remote.remote_metrics`, prefixed
+#: ``remote_``): calls, mean and 95th-percentile post-dial delay of those that rang, dial and
+#: wrong-server attempts per call, digit-timeout waits, failures by what the caller hears.
+REMOTE: tuple[str, ...] = ("remote_calls", "remote_pdd_mean", "remote_pdd_p95", "remote_attempts",
+                           "remote_wrong_server", "remote_digit_waits", "remote_p_busy",
+                           "remote_p_congestion", "remote_p_unobtainable", "remote_p_misrouted")
+
 #: Per-run metrics (:func:`run_metrics`): shares in [0, 1], times in s.
-METRICS: tuple[str, ...] = ("calls", "p_answered", "p_misrouted", "p_rejected", "p_failed",
-                            "p_congestion", "p_waited", "pdd", "pdd_remote", "attempts")
+METRICS: tuple[str, ...] = REMOTE + ("calls", "p_answered", "p_misrouted", "p_rejected", "p_failed",
+                                     "p_congestion", "p_waited", "pdd", "pdd_remote", "attempts")
 
 
 @dataclass(frozen=True)
@@ -165,11 +174,15 @@ def _mean(values: pd.Series) -> float:
 
 
 def run_metrics(calls: pd.DataFrame) -> dict[str, float]:
-    """One run's :data:`METRICS` from its calls table. ``p_waited``: share of calls that waited
-    out a digit timeout (their number prefixes another); ``pdd_remote``: mean post-dial delay of
-    answered calls to another server."""
+    """One run's :data:`METRICS` from its calls table: the remote calls' headline
+    (:data:`REMOTE`), then over all calls. ``p_waited``: share of calls that waited out a digit
+    timeout (their number prefixes another); ``pdd_remote``: mean post-dial delay of answered
+    calls to another server."""
+    from iaxsim.sim.remote import remote_metrics
+
     n = len(calls)
-    row: dict[str, float] = {"calls": float(n)}
+    row: dict[str, float] = {f"remote_{k}": v for k, v in remote_metrics(calls).items()}
+    row["calls"] = float(n)
     for outcome in ("answered", "misrouted", "rejected", "failed", "congestion"):
         row[f"p_{outcome}"] = float((calls["outcome"] == outcome).mean()) if n else math.nan
     row["p_waited"] = float((calls["digit_wait"] > 0).mean()) if n else math.nan
@@ -189,7 +202,9 @@ def _simulate(scenario: dict[str, Any], seed: int, cache_dir: Path | None) -> pd
     cached = cache_dir / f"{key}.parquet" if cache_dir is not None else None
     if cached is not None and cached.exists():
         return pd.read_parquet(cached)
-    calls = simulate(scenario_from_dict(scenario), seed=seed).calls
+    with warnings.catch_warnings():  # the lint's findings already name numbers owned twice
+        warnings.simplefilter("ignore", PlanWarning)
+        calls = simulate(scenario_from_dict(scenario), seed=seed).calls
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         calls.to_parquet(cached)
@@ -229,6 +244,18 @@ class Study:
                 row[f"{m}_ci"] = (hi - lo) / 2 if not math.isnan(hi) else math.nan
             rows.append(row)
         return pd.DataFrame(rows).set_index("condition")
+
+    def remote(self, condition: str | None = None) -> pd.DataFrame:
+        """Remote calls per origin → target pair (and ``all → all``) of every condition, or of
+        ``condition`` only: mean (95 % interval over seeds) as a table to read
+        (:func:`iaxsim.sim.remote.planner_view`)."""
+        from iaxsim.sim.remote import planner_view, remote_intervals
+
+        calls = self.calls if condition is None else self.calls[self.calls["condition"] == condition]
+        iv = remote_intervals(calls, seed="seed", groups=["condition"])
+        order = {c: i for i, c in enumerate(self.runs["condition"].drop_duplicates())}
+        iv = iv.sort_values("condition", key=lambda c: c.map(order), kind="stable")
+        return planner_view(iv)
 
 
 def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str, NumberingPlan, str, str]]:
@@ -377,13 +404,16 @@ def recommend(study: Study) -> dict[str, Any]:
     """The executive summary: findings (what is wrong now), recommendations and what they buy.
 
     Returns ``{"clean": bool, "renumber": bool, "link_mode": "exact"|"block", "linking":
-    "linked"|"switch", "qualify": [servers], "findings": [str], "recommendations": [str]}``.
+    "linked"|"switch", "qualify": [servers], "headline": str, "findings": [str],
+    "recommendations": [str]}``; ``headline`` is the remote calls of the network as it is, in
+    words (:func:`remote_headline`).
     """
     lint = study.lint
     ci: dict[str, dict[str, float]] = {
         str(cond): {str(k): float(v) for k, v in row.items()} for cond, row in study.intervals().iterrows()}
     cur = ci["current, block link.conf"]
     findings: list[str] = []
+    headline = remote_headline(cur)
     if lint.n_conflicts:
         findings.append(f"{lint.n_conflicts} number(s) belong to more than one server: a call to them "
                         "may ring the wrong site.")
@@ -417,17 +447,23 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(cur['p_misrouted'], cur['p_misrouted_ci'], 100, ' %')} → "
                     f"{_fmt(after['p_misrouted'], after['p_misrouted_ci'], 100, ' %')}, calls waiting a "
                     f"digit timeout {_fmt(cur['p_waited'], cur['p_waited_ci'], 100, ' %')} → "
-                    f"{_fmt(after['p_waited'], after['p_waited_ci'], 100, ' %')}, mean post-dial delay "
-                    f"{_fmt(cur['pdd'], cur['pdd_ci'], 1000, ' ms', 0)} → "
-                    f"{_fmt(after['pdd'], after['pdd_ci'], 1000, ' ms', 0)}.")
+                    f"{_fmt(after['p_waited'], after['p_waited_ci'], 100, ' %')}, remote calls' post-dial "
+                    f"delay {_fmt(cur['remote_pdd_mean'], cur['remote_pdd_mean_ci'], 1000, ' ms', 0)} → "
+                    f"{_fmt(after['remote_pdd_mean'], after['remote_pdd_mean_ci'], 1000, ' ms', 0)} on "
+                    f"average, 95th percentile "
+                    f"{_fmt(cur['remote_pdd_p95'], cur['remote_pdd_p95_ci'], 1000, ' ms', 0)} → "
+                    f"{_fmt(after['remote_pdd_p95'], after['remote_pdd_p95_ci'], 1000, ' ms', 0)}.")
     else:
         recs.append("Keep the numbering plan: no conflict, no prefix hazard, no reserved-prefix collision.")
     exact = ci["current, exact link.conf"]
     if not renum and lint.overlap_score > 0:
         mode = "exact"
         recs.append("Write link.conf with exact patterns (artefacts/<server>/link.conf): block patterns "
-                    f"overlap; attempts per call {_fmt(cur['attempts'], cur['attempts_ci'])} → "
-                    f"{_fmt(exact['attempts'], exact['attempts_ci'])}.")
+                    f"overlap; dial attempts per remote call "
+                    f"{_fmt(cur['remote_attempts'], cur['remote_attempts_ci'])} → "
+                    f"{_fmt(exact['remote_attempts'], exact['remote_attempts_ci'])}, of them to a wrong server "
+                    f"{_fmt(cur['remote_wrong_server'], cur['remote_wrong_server_ci'])} → "
+                    f"{_fmt(exact['remote_wrong_server'], exact['remote_wrong_server_ci'])}.")
     elif renum:
         mode = "exact"
         recs.append("Deploy the link.conf generated from the proposed plan (artefacts/<server>/link.conf, "
@@ -435,22 +471,22 @@ def recommend(study: Study) -> dict[str, Any]:
     else:
         mode = "block"
         recs.append("Block link.conf patterns are fine: they do not overlap, so exact ones buy nothing "
-                    f"(attempts per call {_fmt(cur['attempts'], cur['attempts_ci'])} with block, "
-                    f"{_fmt(exact['attempts'], exact['attempts_ci'])} with exact).")
+                    f"(dial attempts per remote call {_fmt(cur['remote_attempts'], cur['remote_attempts_ci'])} "
+                    f"with block, {_fmt(exact['remote_attempts'], exact['remote_attempts_ci'])} with exact).")
     best = ci["proposed, exact link.conf" if renum else
                   ("current, exact link.conf" if mode == "exact" else "current, block link.conf")]
     sw = ci["recommended plan, switch =>"]
-    if _differs(best, sw, "pdd_remote") and sw["pdd_remote"] < best["pdd_remote"]:
+    if _differs(best, sw, "remote_pdd_mean") and sw["remote_pdd_mean"] < best["remote_pdd_mean"]:
         linking = "switch"
-        recs.append("Use switch => IAX2 lookups instead of link.conf: remote calls set up in "
-                    f"{_fmt(sw['pdd_remote'], sw['pdd_remote_ci'], 1000, ' ms', 0)} instead of "
-                    f"{_fmt(best['pdd_remote'], best['pdd_remote_ci'], 1000, ' ms', 0)}.")
+        recs.append("Use switch => IAX2 lookups instead of link.conf: remote calls ring after "
+                    f"{_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} instead of "
+                    f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average.")
     else:
         linking = "linked"
-        recs.append("Keep link.conf rather than switch =>: remote calls set up in "
-                    f"{_fmt(best['pdd_remote'], best['pdd_remote_ci'], 1000, ' ms', 0)} with link.conf, "
-                    f"{_fmt(sw['pdd_remote'], sw['pdd_remote_ci'], 1000, ' ms', 0)} with switch => "
-                    "(whose DPREQ round trips come first).")
+        recs.append("Keep link.conf rather than switch =>: remote calls ring after "
+                    f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average "
+                    f"with link.conf, {_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} "
+                    "with switch => (whose DPREQ round trips come first).")
     if study.network.qualify_off:
         recs.append(f"Turn qualify=yes on for {', '.join(study.network.qualify_off)}'s peers.")
     big = study.links.drop_duplicates(["a", "b"]).sort_values("erlangs", ascending=False).head(1)
@@ -464,7 +500,22 @@ def recommend(study: Study) -> dict[str, Any]:
         findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
                            "pattern, no reserved-prefix collision.")
     return {"clean": clean, "renumber": renum, "link_mode": mode, "linking": linking,
-            "qualify": list(study.network.qualify_off), "findings": findings, "recommendations": recs}
+            "qualify": list(study.network.qualify_off), "headline": headline, "findings": findings,
+            "recommendations": recs}
+
+
+def remote_headline(ci: dict[str, float]) -> str:
+    """One condition's remote calls in words (``ci``: a row of :meth:`Study.intervals`)."""
+    heard = ", ".join(f"{name} {_fmt(ci[f'remote_p_{key}'], ci[f'remote_p_{key}_ci'], 100, ' %')}"
+                      for key, name in (("busy", "busy"), ("congestion", "congestion"),
+                                        ("unobtainable", "number unobtainable"), ("misrouted", "misrouted")))
+    return ("Remote calls (to another server's extensions) with the current plan and block link.conf ring after "
+            f"{_fmt(ci['remote_pdd_mean'], ci['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average, "
+            f"{_fmt(ci['remote_pdd_p95'], ci['remote_pdd_p95_ci'], 1000, ' ms', 0)} at the 95th percentile; "
+            f"each takes {_fmt(ci['remote_attempts'], ci['remote_attempts_ci'])} dial attempts, "
+            f"{_fmt(ci['remote_wrong_server'], ci['remote_wrong_server_ci'])} of them to a wrong server; "
+            f"{_fmt(ci['remote_digit_waits'], ci['remote_digit_waits_ci'], 100, ' %')} wait out a digit "
+            f"timeout; the caller hears {heard}.")
 
 
 def options_dict(opts: StudyOptions) -> dict[str, Any]:
@@ -491,6 +542,6 @@ def default_network() -> Network:
 def summary_markdown(study: Study, advice: dict[str, Any]) -> str:
     """The executive summary (findings, then recommendations) as Markdown."""
     head = "**Nothing is wrong with this network.**" if advice["clean"] else "**What is wrong now**"
-    lines = [head, ""] + [f"- {f}" for f in advice["findings"]]
+    lines = [advice["headline"], "", head, ""] + [f"- {f}" for f in advice["findings"]]
     lines += ["", "**Recommendation**", ""] + [f"- {r}" for r in advice["recommendations"]]
     return "\n".join(lines)

@@ -38,24 +38,37 @@ def explorer_figure(frame: pd.DataFrame, title: str) -> Figure:
 
 
 def conditions_figure(study: Study) -> Figure:
-    """Post-dial delay and the share of calls that wait or go wrong, per simulated condition (95 % CI)."""
+    """Remote calls per simulated condition (95 % CI over seeds): post-dial delay (mean and 95th
+    percentile) and the shares that wait a digit timeout or fail, by what the caller hears."""
     import matplotlib.pyplot as plt
 
     ci = study.intervals()
     names = list(ci.index)
     y = np.arange(len(names))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(names) + 2.0), sharey=True)
-    ax1.barh(y, ci["pdd"] * 1000, xerr=ci["pdd_ci"].fillna(0) * 1000, color="tab:blue", capsize=3)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.7 * len(names) + 3.0), sharey=True)
+    for offset, metric, label, colour in ((-0.2, "remote_pdd_mean", "mean", "tab:blue"),
+                                          (0.2, "remote_pdd_p95", "95th percentile", "tab:purple")):
+        ax1.barh(y + offset, ci[metric] * 1000, height=0.4, xerr=ci[f"{metric}_ci"].fillna(0) * 1000,
+                 color=colour, capsize=3, label=label)
     ax1.set_yticks(y, names)
     ax1.invert_yaxis()
-    ax1.set_xlabel("mean post-dial delay (ms)")
-    ax1.set_title("Time from dialling to ringing")
-    bad = (ci["p_waited"] + ci["p_misrouted"]) * 100
-    half = (ci["p_waited_ci"].fillna(0) + ci["p_misrouted_ci"].fillna(0)) * 100
-    ax2.barh(y, bad, xerr=half, color="tab:red", capsize=3)
-    ax2.set_xlabel("calls waiting a digit timeout or misrouted (%)")
-    ax2.set_title("Calls that wait or go wrong")
-    fig.suptitle(f"Busy hour simulated, {study.options.seeds} seeds, 95 % intervals")
+    ax1.set_xlabel("post-dial delay of remote calls that rang (ms)")
+    ax1.set_title("Remote calls: dialling to ringing")
+    ax1.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    parts = (("remote_digit_waits", "waited a digit timeout"), ("remote_p_busy", "busy"),
+             ("remote_p_congestion", "congestion"), ("remote_p_unobtainable", "number unobtainable"),
+             ("remote_p_misrouted", "misrouted"))
+    h = 0.8 / len(parts)
+    for i, (metric, label) in enumerate(parts):
+        mean = ci[metric].to_numpy(dtype=float) * 100
+        half = ci[f"{metric}_ci"].fillna(0).to_numpy(dtype=float) * 100
+        # a share's interval stays within 0–100 %
+        err = np.vstack([np.minimum(half, mean), np.minimum(half, 100 - mean)])
+        ax2.barh(y - 0.4 + h * (i + 0.5), mean, height=h, xerr=err, capsize=2, label=label)
+    ax2.set_xlabel("share of remote calls (%)")
+    ax2.set_title("Remote calls that wait or fail, by what the caller hears")
+    ax2.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
+    fig.suptitle(f"Busy hour simulated, remote calls only, {study.options.seeds} seeds, 95 % intervals")
     fig.tight_layout()
     return fig
 

@@ -150,10 +150,14 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
     recs = "".join(f"<li>{esc(r)}</li>" for r in advice["recommendations"])
     o = study.options
     figs = "".join(f'<p><img alt="{esc(alt)}" src="{png_data_uri(f)}"></p>' for alt, f in (
-        ("post-dial delay and calls that wait, per condition", conditions_figure(study)),
+        ("remote calls: post-dial delay and failures by what the caller hears, per condition",
+         conditions_figure(study)),
         ("channels per server against Erlang B", capacity_figure(study)),
         ("WAN bandwidth per link", bandwidth_figure(study))))
     ci = study.intervals().reset_index()
+    pairs = study.remote("current, block link.conf").reset_index()
+    per_condition = study.remote().reset_index()
+    per_condition = per_condition[per_condition["origin"] == "all"].drop(columns=["origin", "target"])
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Study of {esc(study.network.source)}</title>
 <style>{STYLE}</style></head><body>
@@ -162,12 +166,18 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
 <p>{len(study.network.plan.servers)} servers, {len(study.network.plan)} extensions; busy hour of
 {o.attempts_per_hour:g} call attempts per server, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
 one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals).</p>
+<p><strong>{esc(advice["headline"])}</strong></p>
 <h3>What is wrong now</h3><ul>{findings}</ul>
 <h3>Recommendation</h3><ul>{recs}</ul></div>
 <p>Pages: <a href="study.html">the full study</a> (open <a href="study.ipynb">study.ipynb</a> in JupyterLab
 to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>.</p>
+<h2>Remote calls per origin → target (current plan, block link.conf)</h2>
+<p>Post-dial delay of the remote calls that rang (ms); dial attempts and wrong-server attempts per remote
+call; shares of remote calls (%) that waited a digit timeout and that the caller hears as busy, congestion,
+number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval).</p>{_table(pairs)}
+<h2>Remote calls per condition</h2>{_table(per_condition)}
 <h2>Figures</h2>{figs}
-<h2>Simulated conditions</h2>{_table(ci)}
+<h2>Simulated conditions (all calls)</h2>{_table(ci)}
 <h2>Capacity per link</h2>{_table(study.links.nlargest(40, "erlangs"))}
 <p>{_more(len(study.links), 40)}</p>
 <h2>Capacity check: Erlang B against the simulation</h2>{_table(study.capacity_check)}

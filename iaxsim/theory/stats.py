@@ -53,3 +53,24 @@ def batch_means_ci(times: np.ndarray, values: np.ndarray, start: float, end: flo
         if len(chunk):
             means.append(chunk.mean())
     return mean_ci(means)
+
+
+def quantile_ci(values: Sequence[float] | np.ndarray, q: float = 0.95) -> tuple[float, float, float]:
+    """(estimate, low, high): the ``q`` quantile of independent values (linear interpolation) and
+    its distribution-free 95 % interval between two order statistics.
+
+    The ranks come from the binomial distribution of the number of values below the quantile
+    (as tabulated for the median by Campbell & Gardner, BMJ 1988: ranks 40 and 61 of 100). NaNs
+    are ignored; a bound that would need a rank beyond the sample is NaN.
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    estimate = float(np.quantile(x, q))
+    lo_rank = int(_scipy_stats.binom.ppf(0.025, n, q))          # 1-based rank of the lower bound
+    hi_rank = int(_scipy_stats.binom.ppf(0.975, n, q)) + 1      # 1-based rank of the upper bound
+    low = float(x[lo_rank - 1]) if lo_rank >= 1 else math.nan
+    high = float(x[hi_rank - 1]) if hi_rank <= n else math.nan
+    return estimate, low, high

@@ -76,6 +76,10 @@ class Report:
     wall: float = 0.0
     #: datagrams each run lost over the whole run ("sim", "node")
     lost: dict[str, int] = field(default_factory=dict)
+    #: what replayed the calls: "nodes" (iaxsim nodes) or "asterisk" (Asterisk servers)
+    replay: str = "nodes"
+    #: every call, both runs side by side (:meth:`Report.as_dict`'s ``per_call``)
+    per_call: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def agree(self) -> float:
@@ -89,12 +93,14 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON object: ``calls``, ``agree`` (share), ``classes``, ``disagreements`` …"""
-        return {"scenario": self.scenario, "seed": self.seed, "calls": self.calls,
+        return {"scenario": self.scenario, "seed": self.seed, "replay": self.replay,
+                "calls": self.calls,
                 "agree": self.agree, "loss_affected": len(self.loss_affected),
                 "loss_affected_calls": self.loss_affected,
                 "classes": [c.as_dict() for c in self.classes],
                 "disagreements": [d.as_dict() for d in self.disagreements],
                 "lost_datagrams": self.lost,
+                "per_call": self.per_call,
                 "tolerance": {"pdd_share": PDD_SHARE, "pdd_floor": PDD_FLOOR}}
 
 
@@ -144,6 +150,7 @@ def compare(rows: list[tuple[int, float, str, str, str]], sim: list[CallResult],
     """
     disagreements: list[Disagreement] = []
     loss_affected: list[int] = []
+    per_call: list[dict[str, Any]] = []
     per_class: dict[str, list[tuple[float, float, bool, bool]]] = {}
     for (index, start, origin, dialled, target), s, n in zip(rows, sim, node):
         cls = call_class(origin, target, s, n, one_way_pairs)
@@ -164,6 +171,13 @@ def compare(rows: list[tuple[int, float, str, str, str]], sim: list[CallResult],
             disagreements.append(Disagreement(index, start, origin, dialled, cls, diff))
         per_class.setdefault(cls, []).append((s.post_dial_delay, n.post_dial_delay, not diff,
                                               affected))
+        per_call.append({"index": index, "start": start, "origin": origin, "dialled": dialled,
+                         "target": target, "class": cls, "agree": not diff,
+                         "loss_affected": affected,
+                         **{f"{side}_{name}": _json(getattr(run, name))
+                            for side, run in (("sim", s), ("real", n))
+                            for name in ("outcome", "answered_by", "attempts",
+                                         "post_dial_delay")}})
     classes = []
     for name in sorted(per_class):
         items = per_class[name]
@@ -171,7 +185,7 @@ def compare(rows: list[tuple[int, float, str, str, str]], sim: list[CallResult],
                                 _mean([i[1] for i in items]),
                                 sum(i[2] for i in items) / len(items), sum(i[3] for i in items)))
     return Report(scenario, seed, len(rows), len(rows) - len(disagreements), loss_affected,
-                  classes, disagreements)
+                  classes, disagreements, per_call=per_call)
 
 
 def _mean(values: list[float]) -> float:

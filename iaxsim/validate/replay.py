@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import multiprocessing
 import re
 import tempfile
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from iaxsim.errors import ConfigError
@@ -27,11 +25,12 @@ from iaxsim.iax2.engine import (CallAnswered, CallBusy, CallCongestion, CallFail
 from iaxsim.iax2.pcap import Datagram
 from iaxsim.net.node import CallRecord, Node
 from iaxsim.net.transport import Address, Transport
-from iaxsim.net.wan import WanConfig, WanEmulator
+from iaxsim.net.wan import WanConfig
 from iaxsim.sim import Scenario
 from iaxsim.sim.plans import build_plans
 from iaxsim.validate.compare import CallResult
 from iaxsim.validate.recovery import RecoveryIndex
+from iaxsim.validate.wanproc import WanProcess, realtime_while
 
 #: The node's internal context (iax.conf ``[general] context``): external.conf, then link.conf.
 INTERNAL_CONTEXT = "from-internal"
@@ -40,8 +39,6 @@ INTERNAL_CONTEXT = "from-internal"
 CALL_TIMEOUT = 60.0
 #: How long a warm-up call is waited for (one to an unreachable address is then hung up).
 WARM_UP_WAIT = 5.0
-#: Seconds the emulator's process may take to start.
-WAN_START_TIMEOUT = 30.0
 _ATTEMPT = re.compile(r"-> (\S+):(\d+) \(call (\d+)\)")
 _DIAL_PEER = re.compile(r"IAX2/(?:[^@/]*@)?([^/,:\s]+)")
 
@@ -98,7 +95,7 @@ def link_attempts(rec: CallRecord, link_peers: set[str]) -> int:
     return n
 
 
-def _iax_conf(scenario: Scenario, viewer: str, wan: _WanProcess) -> str:
+def _iax_conf(scenario: Scenario, viewer: str, wan: WanProcess) -> str:
     lines = ["[general]", f"account = {scenario.account}", f"context = {INTERNAL_CONTEXT}",
              "answer = echo", ""]
     for s in scenario.servers:
@@ -109,56 +106,6 @@ def _iax_conf(scenario: Scenario, viewer: str, wan: _WanProcess) -> str:
             for name in _peer_names(s.id)[0:2] if kind == "internal" else _peer_names(s.id)[2:]:
                 lines += [f"[{name}]", "type = peer", f"host = {host}", f"port = {port}", ""]
     return "\n".join(lines)
-
-
-def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], conn: Connection) -> None:
-    """Child process: run the emulator, send its proxy addresses, on request its lost count."""
-    with WanEmulator(config) as wan:
-        conn.send({face: wan.proxy(*face) for face in faces})
-        while conn.recv() == "lost":
-            conn.send(wan.totals().lost)
-
-
-class _WanProcess:
-    """The WAN emulator in a process of its own, so that its relay thread never waits for the
-    nodes' interpreter lock (which would add up to the 5 ms switch interval per hop)."""
-
-    def __init__(self, config: WanConfig, faces: list[tuple[str, str, str]]):
-        # fork: the child needs nothing but the emulator, and spawn would re-import the caller's
-        # main module
-        ctx = multiprocessing.get_context("fork")
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve_wan, args=(config, faces, child), daemon=True)
-        self.process.start()
-        child.close()
-        try:
-            if not self.conn.poll(WAN_START_TIMEOUT):
-                raise EOFError
-            self.faces: dict[tuple[str, str, str], Address] = self.conn.recv()
-        except EOFError:
-            self.stop()
-            raise ConfigError("the WAN emulator did not start") from None
-
-    def proxy(self, viewer: str, target: str, kind: str) -> Address:
-        """Where ``viewer`` reaches ``target``'s ``kind`` address."""
-        return self.faces[(viewer, target, kind)]
-
-    def lost(self) -> int:
-        """Datagrams lost so far."""
-        self.conn.send("lost")
-        return int(self.conn.recv())
-
-    def stop(self) -> None:
-        """Stop the emulator and wait for its process."""
-        try:
-            self.conn.send("stop")
-        except OSError:
-            pass
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
-        self.conn.close()
 
 
 class _Caller:
@@ -261,7 +208,7 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
     captures: dict[str, list[Datagram]] = {s.id: [] for s in scenario.servers}
     bound: dict[str, dict[str, Address]] = {}
     callers: dict[str, _Caller] = {}
-    wan: _WanProcess | None = None
+    wan: WanProcess | None = None
     try:
         for k, s in enumerate(scenario.servers):
             d = root / s.id
@@ -277,7 +224,8 @@ async def _replay(scenario: Scenario, calls: list[ReplayCall], seed: int,
             bound[s.id] = {"internal": a[0], "external": a[1]}
         faces = [(v.id, t.id, kind) for v in scenario.servers for t in scenario.servers
                  if t.id != v.id for kind in ("internal", "external")]
-        wan = _WanProcess(WanConfig.from_scenario(scenario.to_dict(), bound, seed=seed), faces)
+        wan = WanProcess(WanConfig.from_scenario(scenario.to_dict(), bound, seed=seed), faces,
+                         realtime=True)
         where: dict[str, dict[Address, tuple[str, str]]] = {}
         for s in scenario.servers:
             (root / s.id / "iax.conf").write_text(_iax_conf(scenario, s.id, wan))
@@ -339,5 +287,6 @@ def replay(scenario: Scenario, calls: list[ReplayCall],
     problems = unsupported(scenario)
     if problems:
         raise ConfigError("cannot replay on nodes: " + "; ".join(problems))
-    with tempfile.TemporaryDirectory(prefix="iaxsim-validate-") as tmp:
+    # nodes and emulator ahead of other work where permitted: real-time calls on a busy machine
+    with tempfile.TemporaryDirectory(prefix="iaxsim-validate-") as tmp, realtime_while():
         return asyncio.run(_replay(scenario, calls, seed, Path(tmp)))

@@ -6,10 +6,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from iaxsim.errors import ConfigError
 from iaxsim.iax2.constants import DEFAULT_PORT as IAX2_PORT
 from iaxsim.iax2.pcap import read_pcap
 from iaxsim.sim import Scenario, SimResult, simulate
+from iaxsim.validate.asterisk_proc import check_build
+from iaxsim.validate.asterisk_replay import replay_asterisk, unsupported_asterisk
 from iaxsim.validate.compare import CallResult, Report, compare
 from iaxsim.validate.recovery import RecoveryIndex
 from iaxsim.validate.replay import CALL_TIMEOUT, ReplayCall, replay
@@ -21,6 +25,12 @@ def _sim_recoveries(res: SimResult) -> RecoveryIndex:
         path = Path(tmp) / "sim.pcap"
         res.write_pcap(path)
         return RecoveryIndex((d.time, d.src, d.dst, d.data) for d in read_pcap(path))
+
+
+def first_calls(result: SimResult, calls: int) -> pd.DataFrame:
+    """The first ``calls`` calls of a simulated run's measured period, in start order: the call
+    list a validation replays."""
+    return result.calls.sort_values("start", kind="stable").head(calls)
 
 
 def one_way_pairs(scenario: Scenario) -> set[tuple[str, str]]:
@@ -39,15 +49,22 @@ def one_way_pairs(scenario: Scenario) -> set[tuple[str, str]]:
 
 
 def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
-             model: Scenario | None = None) -> Report:
+             model: Scenario | None = None, asterisk: Path | None = None) -> Report:
     """Run ``scenario`` in the simulator and its first ``calls`` measured calls on real nodes
     through the WAN emulator, and compare them call by call.
 
     ``model`` (default: ``scenario``) is what the simulator runs: give a deliberately changed
     copy to check that the comparison catches a wrong model; the nodes always run ``scenario``.
+    ``asterisk``: the directory of an Asterisk build (holding ``sbin/asterisk``); the calls are
+    then replayed on Asterisk servers instead of nodes (:mod:`iaxsim.validate.asterisk_replay`).
     """
     if calls < 1:
         raise ConfigError(f"--calls must be at least 1, got {calls}")
+    if asterisk is not None:  # bad input is refused before the simulation runs
+        check_build(asterisk)
+        problems = unsupported_asterisk(scenario)
+        if problems:
+            raise ConfigError("cannot replay on Asterisk: " + "; ".join(problems))
     seed = scenario.seed if seed is None else int(seed)
     wall = time.perf_counter()
     sim_scenario = model if model is not None else scenario
@@ -56,7 +73,7 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
     res = simulate(sim_scenario, seed=seed)
     recoveries = _sim_recoveries(res)
     own = {s.id: {(s.internal, IAX2_PORT), (s.external, IAX2_PORT)} for s in sim_scenario.servers}
-    df = res.calls.sort_values("start", kind="stable").head(calls)
+    df = first_calls(res, calls)
     if df.empty:
         raise ConfigError(f"scenario {scenario.name!r}: the simulation has no measured calls")
     rows = []
@@ -75,10 +92,14 @@ def validate(scenario: Scenario, calls: int = 30, seed: int | None = None,
         sim_results.append(CallResult(outcome, str(r["answered_by"] or ""), int(r["attempts"]),
                                       pdd, recovered=recoveries.any_between(own[origin],
                                                                             start, until)))
-    node_results, node_lost = replay(scenario, replay_calls, seed)
+    if asterisk is not None:
+        node_results, node_lost = replay_asterisk(scenario, replay_calls, asterisk, seed)
+    else:
+        node_results, node_lost = replay(scenario, replay_calls, seed)
     sim_lost = int(res.link_totals["lost"].sum()) if len(res.link_totals) else 0
     report = compare(rows, sim_results, node_results, one_way_pairs=one_way_pairs(scenario),
                      scenario=scenario.name, seed=seed)
+    report.replay = "asterisk" if asterisk is not None else "nodes"
     report.lost = {"sim": sim_lost, "node": node_lost}
     report.wall = time.perf_counter() - wall
     return report

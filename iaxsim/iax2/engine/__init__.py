@@ -17,6 +17,7 @@ from iaxsim.iax2.engine.events import (CallAccepted, CallAnswered, CallBusy, Cal
                                        LagReply, PeerRegistered, PeerUnregistered, PokeTimeout,
                                        PongReceived, Registered, RegistrationFailed,
                                        VoiceReceived)
+from iaxsim.iax2.engine.qualify import PeerStatus, Qualify
 from iaxsim.iax2.engine.stats import EndpointStats
 
 __all__ = [
@@ -25,5 +26,5 @@ __all__ = [
     "CallStarted", "CallAnswered", "CallBusy", "CallCongestion", "CallRejected", "CallHungUp", "CallFailed",
     "VoiceReceived", "DtmfReceived", "Registered", "RegistrationFailed", "PeerRegistered",
     "PeerUnregistered", "PongReceived", "LagReply", "PokeTimeout", "DialplanReply",
-    "DialplanTimeout",
+    "DialplanTimeout", "Qualify", "PeerStatus",
 ]

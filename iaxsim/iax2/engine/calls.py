@@ -164,17 +164,33 @@ def lagrq(core: Core, call_id: int, now: float) -> None:
     core.send(d, FrameType.IAX, IAXSubclass.LAGRQ, now)
 
 
-def poke(core: Core, addr: Address, now: float) -> int:
+def poke(core: Core, addr: Address, now: float, timeout: Optional[float] = None) -> int:
     """See ``Endpoint.poke``."""
+    cfg = core.config
+    if timeout is None:  # iax2_poke_peer's pokeexpire for a peer not known to be unreachable
+        timeout = min(2 * cfg.max_retry + cfg.qualify_maxms, cfg.qualify_freq_ok * 5 / 6)
+    elif not timeout > 0:
+        raise EngineError(f"poke timeout must be positive, got {timeout!r}")
     d = core.new_dialog((addr[0], addr[1]), Kind.POKE, True, now,
-                        pingtime=core.config.qualify_maxms / 8.0)
+                        pingtime=cfg.qualify_maxms / 8.0)
+    d.timers["pokeexpire"] = now + timeout
     core.send_ping(d, now, IAXSubclass.POKE)
+    core.schedule(d, d.timers["pokeexpire"])
     return d.callno
 
 
+def timer_poke(core: Core, d: Dialog, now: float, arg: str) -> None:
+    """No PONG within the poke timeout: the POKE call is destroyed and ``PokeTimeout`` tells
+    the application (Asterisk's iax2_poke_noanswer), whatever retransmissions were left."""
+    core.destroy(d, now)
+    core.events.append(ev.PokeTimeout(d.callno, d.addr))
+
+
 def send_dpreq(core: Core, d: Dialog, number: str, now: float) -> None:
-    """DPREQ for ``number`` on the TBD call ``d``."""
+    """DPREQ for ``number`` on the TBD call ``d``; the call's idle hang-up is (re)armed
+    ``tbd_idle`` after it (chan_iax2.c iax2_dprequest reschedules auto_hangup on every DPREQ)."""
     d.dp_waiting.add(number)
+    d.timers["idle"] = now + core.config.tbd_idle
     core.send(d, FrameType.IAX, IAXSubclass.DPREQ, now, ies=ies((IEType.CALLED_NUMBER, number)))
 
 
@@ -261,9 +277,8 @@ def send_accept(core: Core, d: Dialog, now: float) -> None:
 
 
 def start_call_timers(core: Core, d: Dialog, now: float) -> None:
-    """In-call PING and LAGRQ (not on TBD calls)."""
-    if d.tbd:
-        return
+    """In-call PING and LAGRQ, TBD calls included (Asterisk schedules both for every call
+    number it allocates, chan_iax2.c)."""
     cfg = core.config
     if cfg.ping_interval:
         d.timers["ping"] = now + cfg.ping_interval

@@ -20,18 +20,24 @@ from iaxsim.iax2.ies import IE
 if TYPE_CHECKING:
     from iaxsim.iax2.engine.core import Core
 
+# read for every NEW: module constants (an enum member read goes through the enum metaclass)
+_NEW, _REJECT, _REGREJ = IAXSubclass.NEW, IAXSubclass.REJECT, IAXSubclass.REGREJ
+_CALLTOKEN_IE = IEType.CALLTOKEN
+_CALL, _REGISTRAR = Kind.CALL, Kind.REGISTRAR
+_WAIT_REPLY = State.WAIT_REPLY
+
 
 def admit(core: Core, f: FullFrame, addr: Address, now: float) -> Optional[Dialog]:
     """NEW/REGREQ/REGREL from a stranger: the new dialog, or None when the gate answered
     (token issued, refusal) without creating one."""
     st = core.stats
     cfg = core.config
-    new = f.subclass == IAXSubclass.NEW
-    refusal = IAXSubclass.REJECT if new else IAXSubclass.REGREJ
+    new = f.subclass == _NEW
+    refusal = _REJECT if new else _REGREJ
     token = None
     for item in f.ies:   # f.ie(IEType.CALLTOKEN) where present, in one pass
-        if item[0] == IEType.CALLTOKEN:
-            token = item.value
+        if item[0] == _CALLTOKEN_IE:
+            token = item[1]  # the IE's value is its wire data (bytes)
             break
     wall = cfg.wallclock_offset + now
     if token is not None:
@@ -56,7 +62,7 @@ def admit(core: Core, f: FullFrame, addr: Address, now: float) -> Optional[Dialo
         return None
     trunk = new and addr in cfg.trunk_peers
     try:
-        d = core.new_dialog(addr, Kind.CALL if new else Kind.REGISTRAR, False, now, trunk=trunk)
+        d = core.new_dialog(addr, _CALL if new else _REGISTRAR, False, now, trunk=trunk)
     except EngineError:
         core.send_apathetic(f, addr, refusal)
         return None
@@ -101,14 +107,15 @@ def token_seen(core: Core, f: FullFrame, new: bool) -> None:
 def resend_with_token(core: Core, d: Dialog, f: FullFrame, now: float) -> None:
     """Client side: resend our request with the token in place of the empty CALLTOKEN IE
     (sequence numbers restarted at 0); a second token reply is ignored."""
-    token = f.ie(IEType.CALLTOKEN)
-    if d.request is None or d.token_sent or d.state is not State.WAIT_REPLY or not token:
+    # the token IE as received goes back as it is (the codec validated it)
+    token = next((item for item in f.ies if item[0] == _CALLTOKEN_IE), None)
+    if d.request is None or d.token_sent or d.state is not _WAIT_REPLY or not token or not token[1]:
         core.stats.unexpected += 1
         return
     subclass, request_ies = d.request
-    if request_ies and request_ies[-1][0] == IEType.CALLTOKEN:
+    if request_ies and request_ies[-1][0] == _CALLTOKEN_IE:
         request_ies = request_ies[:-1]
-    request_ies = request_ies + [IE(IEType.CALLTOKEN, token)]
+    request_ies = request_ies + [token]
     d.request = (subclass, request_ies)
     d.token_sent = True
     d.pending.clear()

@@ -73,8 +73,12 @@ class EndpointConfig:
     #: In-call PING and LAGRQ intervals (None disables).
     ping_interval: Optional[float] = 21.0
     lagrq_interval: Optional[float] = 10.0
-    #: Qualify: POKE retransmits use ping time = qualify_maxms / 8.
+    #: Qualify: POKE retransmits use ping time = qualify_maxms / 8; a PONG later than
+    #: qualify_maxms means LAGGED (maxms, DEFAULT_MAXMS).
     qualify_maxms: float = 2.0
+    #: Qualify: POKE interval while the peer is fine / not (pokefreqok, pokefreqnotok).
+    qualify_freq_ok: float = 60.0
+    qualify_freq_notok: float = 10.0
     #: Registration (server side): REFRESH clamp and expiry grace.
     min_reg_expire: int = 60
     max_reg_expire: int = 60
@@ -105,7 +109,8 @@ class EndpointConfig:
         if self.max_sends < 1:
             raise ConfigError(f"max_sends must be at least 1, got {self.max_sends}")
         for name in ("initial_pingtime", "min_retry", "max_retry", "token_lifetime",
-                     "trunk_freq", "dp_timeout", "qualify_maxms"):
+                     "trunk_freq", "dp_timeout", "qualify_maxms", "qualify_freq_ok",
+                     "qualify_freq_notok"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.min_reg_expire > self.max_reg_expire:
@@ -172,7 +177,7 @@ _TYPED_SETTINGS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("token_lifetime", "formats", "preferred_format", "max_calls", "max_calls_nonvalidated",
       "max_sends", "min_reg_expire", "max_reg_expire", "dp_refresh", "trunk_mtu"), "int"),
     (("callno_hold_off", "initial_pingtime", "min_retry", "max_retry", "retry_factor",
-      "qualify_maxms", "reg_expire_grace", "reg_retry", "dp_timeout", "tbd_idle", "trunk_freq",
+      "qualify_maxms", "qualify_freq_ok", "qualify_freq_notok", "reg_expire_grace", "reg_retry", "dp_timeout", "tbd_idle", "trunk_freq",
       "wallclock_offset"), "float"),
     (("ping_interval", "lagrq_interval"), "optional float"),
     (("default_context",), "str"),

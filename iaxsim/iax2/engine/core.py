@@ -40,7 +40,7 @@ from iaxsim.iax2.engine.common import (APATHETIC_CALLNO, EMPTY_CALLTOKEN, OUT_OF
 from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.machine import RECEIVED, SENT
 from iaxsim.iax2.engine.auth import new_challenge
-from iaxsim.iax2.engine.dialog import (OPEN, Address, Dialog, Kind, PeerEntry, Registration,
+from iaxsim.iax2.engine.dialog import (CELLS, OPEN, Address, Dialog, Kind, PeerEntry, Registration,
                                        State, TrunkBuffer)
 from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, classify, first_rto,
                                             next_rto)
@@ -54,10 +54,19 @@ TimerOwner = Union[Dialog, Registration, PeerEntry, TrunkBuffer]
 
 _pack_full_header = struct.Struct("!HHIBBBB").pack
 
-# Read for every full frame received (and every ACK sent): an enum attribute costs a class-dict look-up through
-# the enum machinery each time, a module constant one global read.
+# Read for every full frame received or sent: reading an enum member off its class goes
+# through the enum metaclass's attribute hook each time (Python 3.11), a module constant is
+# one global read.
 _IAX = FrameType.IAX
+_VIDEO = FrameType.VIDEO
 _INVAL = IAXSubclass.INVAL
+_ACK = IAXSubclass.ACK
+_POKE = IAXSubclass.POKE
+_PONG = IAXSubclass.PONG
+_CALLTOKEN = IAXSubclass.CALLTOKEN
+_CLOSING = State.CLOSING
+#: IAX subclasses that may create a dialog when they come from a stranger.
+_OPENERS = frozenset({IAXSubclass.NEW, IAXSubclass.REGREQ, IAXSubclass.REGREL})
 
 #: ``machine.RECEIVED``'s rows for IAX frames, by subclass number alone (the receive path's
 #: one look-up per frame, without building a (frametype, subclass) key).
@@ -71,16 +80,19 @@ def _encode_full(source_call: int, dest_call: int, ts: int, oseqno: int, iseqno:
     directly when the subclass byte is the subclass itself (< 0x80, not video) -- every IAX
     and control frame -- instead of building a frame object first; anything else (and every
     error) goes through ``FullFrame``."""
-    if (0 <= subclass < 0x80 and frametype != FrameType.VIDEO
+    iax = frametype == _IAX
+    if (0 <= subclass < 0x80 and frametype != _VIDEO
             and 0 <= source_call <= 0x7FFF and 0 <= dest_call <= 0x7FFF
-            and (not payload if frametype == FrameType.IAX else not ies)):
+            and (not payload if iax else not ies)):
         try:
             head = _pack_full_header(0x8000 | source_call, dest_call, ts, oseqno, iseqno,
                                      frametype, subclass)
         except struct.error:
             pass  # out of range: FullFrame.encode names the field
         else:
-            return encode_ies_after(head, ies) if frametype == FrameType.IAX else head + payload
+            if not iax:
+                return head + payload
+            return encode_ies_after(head, ies) if ies else head
     return FullFrame(source_call, dest_call, ts, oseqno, iseqno, frametype, subclass, ies,
                      payload).encode()
 
@@ -250,7 +262,8 @@ class Core:
         if transition is None or transition.next is None:
             return
         d.state = transition.next
-        if transition.next is State.CLOSING:
+        d.cell = CELLS[(d.kind, d.state)]
+        if transition.next is _CLOSING:
             d.timers.clear()
 
     def wait_for_application(self, d: Dialog) -> None:
@@ -324,7 +337,7 @@ class Core:
         self.schedule(d, now + rto)
         rows = SENT.get((frametype, subclass))
         if rows is not None:
-            self.advance(d, rows.get((d.kind, d.state)))
+            self.advance(d, rows.get(d.cell))
         return ts
 
     def send_unreliable(self, d: Dialog, subclass: IAXSubclass, ts: int, oseqno: int,
@@ -342,24 +355,23 @@ class Core:
                 d.aseqno = d.iseqno
                 return
         f = FullFrame(source_call=d.callno, dest_call=d.peer_callno or 0, timestamp=ts,
-                      oseqno=oseqno, iseqno=d.iseqno, frametype=FrameType.IAX,
+                      oseqno=oseqno, iseqno=d.iseqno, frametype=_IAX,
                       subclass=subclass, ies=ies or [])
         self.out.append((f.encode(), d.addr))
         d.aseqno = d.iseqno
 
     def send_ack(self, d: Dialog, f: FullFrame) -> None:
         """ACK echoing ``f``'s timestamp; its oseqno is ``f``'s iseqno (Asterisk)."""
-        self.send_unreliable(d, IAXSubclass.ACK, f.timestamp, f.iseqno)
+        self.send_unreliable(d, _ACK, f.timestamp, f.iseqno)
         self.stats.acks_sent += 1
 
     def send_apathetic(self, f: FullFrame, addr: Address, subclass: IAXSubclass,
                        ies: Optional[list[IE]] = None) -> None:
         """A stateless reply from call number 1 (no dialog allocated), as Asterisk's
         send_apathetic_reply: timestamp echoed, oseqno 0, iseqno = received iseqno + 1."""
-        r = FullFrame(source_call=APATHETIC_CALLNO, dest_call=f.source_call,
-                      timestamp=f.timestamp, oseqno=0, iseqno=(f.iseqno + 1) & 0xFF,
-                      frametype=FrameType.IAX, subclass=subclass, ies=ies or [])
-        self.out.append((r.encode(), addr))
+        self.out.append((_encode_full(APATHETIC_CALLNO, f.source_call, f.timestamp, 0,
+                                      (f.iseqno + 1) & 0xFF, _IAX, subclass, ies or [], b""),
+                         addr))
         self.stats.apathetic_sent += 1
 
     def send_request(self, d: Dialog, subclass: IAXSubclass, request_ies: list[IE],
@@ -368,11 +380,11 @@ class Core:
         if self.config.send_calltoken:
             request_ies = request_ies + [EMPTY_CALLTOKEN]
         d.request = (subclass, request_ies)
-        self.send(d, FrameType.IAX, subclass, now, ies=request_ies)
+        self.send(d, _IAX, subclass, now, ies=request_ies)
 
     def send_ping(self, d: Dialog, now: float, subclass: IAXSubclass = IAXSubclass.PING) -> None:
         """PING (or POKE), remembering when its timestamp went out for the round trip."""
-        ts = self.send(d, FrameType.IAX, subclass, now)
+        ts = self.send(d, _IAX, subclass, now)
         if len(d.ping_sent) > 8:
             d.ping_sent.clear()
         d.ping_sent[ts] = now
@@ -380,13 +392,13 @@ class Core:
     def reject(self, d: Dialog, cause: str, code: int, now: float,
                subclass: IAXSubclass = IAXSubclass.REJECT) -> None:
         """REJECT (or REGREJ) with CAUSE and CAUSECODE: a final frame."""
-        self.send(d, FrameType.IAX, subclass, now,
+        self.send(d, _IAX, subclass, now,
                   ies=ies((IEType.CAUSE, cause), (IEType.CAUSECODE, code)), final=True)
 
     def challenge(self, d: Dialog, subclass: IAXSubclass, now: float) -> None:
         """AUTHREQ (or REGAUTH) with a fresh MD5 challenge."""
         d.challenge = new_challenge(self.rng)
-        self.send(d, FrameType.IAX, subclass, now, ies=ies(
+        self.send(d, _IAX, subclass, now, ies=ies(
             (IEType.AUTHMETHODS, AuthMethod.MD5), (IEType.CHALLENGE, d.challenge),
             (IEType.USERNAME, d.username)))
 
@@ -413,13 +425,13 @@ class Core:
         else:
             found = self.by_peer.get((addr, f.source_call))
             if found is None:
-                if sub in (IAXSubclass.NEW, IAXSubclass.REGREQ, IAXSubclass.REGREL):
+                if sub in _OPENERS:
                     created = calltoken.admit(self, f, addr, now)
                     if created is not None:
                         self.on_dialog_frame(created, f, sub, now)
-                elif sub == IAXSubclass.POKE:
+                elif sub == _POKE:
                     # Answered without allocating a call number (no state for strangers).
-                    self.send_apathetic(f, addr, IAXSubclass.PONG)
+                    self.send_apathetic(f, addr, _PONG)
                     st.pokes_answered += 1
                 else:
                     st.unknown_call += 1
@@ -432,7 +444,7 @@ class Core:
         if sub in UNSEQUENCED or sub == IAXSubclass.CALLTOKEN:
             return
         r = FullFrame(source_call=f.dest_call, dest_call=f.source_call, timestamp=f.timestamp,
-                      oseqno=f.iseqno, iseqno=(f.oseqno + 1) & 0xFF, frametype=FrameType.IAX,
+                      oseqno=f.iseqno, iseqno=(f.oseqno + 1) & 0xFF, frametype=_IAX,
                       subclass=IAXSubclass.INVAL)
         self.out.append((r.encode(), addr))
         self.stats.invals_sent += 1
@@ -441,24 +453,23 @@ class Core:
         """The receive path every full frame of a dialog takes (see the module docstring)."""
         st = self.stats
         if d.peer_callno is None:
-            if sub == IAXSubclass.CALLTOKEN:
+            if sub == _CALLTOKEN:
                 calltoken.resend_with_token(self, d, f, now)
                 return
             d.peer_callno = f.source_call
             self.by_peer[(d.addr, f.source_call)] = d
-        if sub != _INVAL:
+        if sub != _INVAL and f.iseqno != d.rseqno:  # (an iseqno equal to rseqno acks nothing)
             self.implicit_ack(d, f.iseqno, now)
             if not d.alive:
                 return
         sequenced = sub not in UNSEQUENCED
         if sequenced:
-            verdict = classify(d.iseqno, f.oseqno)
-            if verdict == "duplicate":
-                st.duplicates += 1
-                self.send_ack(d, f)
-                return
-            if verdict == "ahead":
-                st.out_of_order += 1
+            if f.oseqno != d.iseqno:  # (the expected oseqno is "ok")
+                if classify(d.iseqno, f.oseqno) == "duplicate":
+                    st.duplicates += 1
+                    self.send_ack(d, f)
+                    return
+                st.out_of_order += 1  # ahead
                 d.rx_ooo += 1
                 self.send_unreliable(d, IAXSubclass.VNAK, self.next_ts(d, now), d.iseqno)
                 st.vnaks_sent += 1
@@ -469,12 +480,12 @@ class Core:
         else:
             rows = RECEIVED.get(machine.frame_key(f.frametype, f.subclass))
         if rows is None:
-            if f.frametype == FrameType.IAX and not isinstance(sub, IAXSubclass):
-                self.send(d, FrameType.IAX, IAXSubclass.UNSUPPORT, now,
+            if f.frametype == _IAX and not isinstance(sub, IAXSubclass):
+                self.send(d, _IAX, IAXSubclass.UNSUPPORT, now,
                           ies=[IE(IEType.IAX_UNKNOWN, int(f.subclass) & 0xFF)])
             st.unhandled += 1
         else:
-            row = rows.get((d.kind, d.state))
+            row = rows.get(d.cell)
             if row is None:
                 st.unexpected += 1
             else:
@@ -557,7 +568,8 @@ class Core:
             p.deadline = now + p.rto
             self.stats.retransmissions += 1
         for name in [n for n, t in d.timers.items() if t <= now]:
-            del d.timers[name]
+            if d.timers.pop(name, None) is None:
+                continue  # stopped by an earlier handler of this batch (the call is closing)
             kind, _, arg = name.partition(":")
             TIMER_HANDLERS[kind](self, d, now, arg)
             if not d.alive:
@@ -588,6 +600,7 @@ TIMER_HANDLERS: dict[str, Callable[[Core, Dialog, float, str], None]] = {
     "ping": calls.timer_ping,
     "lagrq": calls.timer_lagrq,
     "congest": calls.timer_congest,
+    "pokeexpire": calls.timer_poke,
     "dp": lookup.timer_dp,
     "idle": lookup.timer_idle,
 }

@@ -7,6 +7,7 @@ Every timer owner has ``alive``, ``scheduled`` (the deadline its heap entry is f
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -39,6 +40,12 @@ class State(enum.Enum):
     UP = "up"
     CLOSING = "closing"              # a final frame (HANGUP, REJECT, REGACK...) awaits its ACK
 
+
+#: Every (kind, state) pair a dialog can be in, numbered. ``machine``'s tables are indexed by
+#: these numbers and each dialog keeps its own (``Dialog.cell``), so a received frame finds its
+#: row with plain ints rather than hashing two enum members (Enum hashes in Python).
+CELLS: dict[tuple[Kind, State], int] = {
+    pair: number for number, pair in enumerate(itertools.product(Kind, State))}
 
 #: States in which a dialog is still open (not waiting for the ACK of its final frame).
 OPEN = frozenset(State) - {State.CLOSING}
@@ -96,6 +103,11 @@ class Dialog:
     #: the called side's dialplan only starts with that ACK. None: not waiting (caller side,
     #: TBD calls, or the ACK has come).
     held: Optional[list[ControlSubclass]] = None
+    #: ``CELLS[(kind, state)]``, kept by ``Core.advance`` as the state changes
+    cell: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cell = CELLS[(self.kind, self.state)]
 
     def next_deadline(self) -> Optional[float]:
         """Earliest retransmission or timer deadline, or None."""

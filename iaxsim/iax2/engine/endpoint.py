@@ -177,10 +177,14 @@ class Endpoint:
         """Stop refreshing and send REGREL for the registration."""
         registration.unregister(self._core, reg_id, now)
 
-    def poke(self, addr: Address, *, now: float) -> int:
-        """Qualify ``addr``: POKE it (RTO from qualify_maxms / 8); ``PongReceived`` or
-        ``PokeTimeout`` follows. Returns the call id."""
-        return calls.poke(self._core, addr, now)
+    def poke(self, addr: Address, *, now: float, timeout: Optional[float] = None) -> int:
+        """Qualify ``addr``: POKE it (retransmitted at 2 x qualify_maxms / 8, x10, capped);
+        ``PongReceived`` follows, or ``PokeTimeout`` once ``timeout`` seconds passed without a
+        PONG. The default is Asterisk's for a peer not known to be unreachable,
+        min(2 x max_retry + qualify_maxms, qualify_freq_ok x 5/6) = 22 s;
+        :meth:`Qualify.poke_timeout <iaxsim.iax2.engine.qualify.Qualify.poke_timeout>` gives the
+        right one for a peer's state. Returns the call id."""
+        return calls.poke(self._core, addr, now, timeout)
 
     def dial_lookup(self, addr: Address, number: str, context: str = "default", *, now: float,
                     username: Optional[str] = None, secret: Optional[str] = None) -> int:

@@ -211,7 +211,8 @@ class LagReply(Event):
 
 @dataclass(frozen=True, slots=True)
 class PokeTimeout(Event):
-    """Our POKE got no PONG before its retransmissions ran out (peer unreachable)."""
+    """Our POKE got no PONG within its timeout (peer unreachable; Asterisk's
+    iax2_poke_noanswer, 22 s after the POKE by default)."""
 
     call_id: int
     addr: Address

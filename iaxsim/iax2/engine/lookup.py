@@ -2,8 +2,9 @@
 dp_lookup, iax2_exists and the dpcache).
 
 The asking side opens one TBD call per (peer, context, username), queues DPREQs until it is
-accepted, reports ``DialplanReply`` or ``DialplanTimeout`` and hangs the call up after
-``tbd_idle`` seconds without lookups; the answering side replies from its dialplan.
+accepted, reports ``DialplanReply`` or ``DialplanTimeout`` and hangs the call up ``tbd_idle``
+seconds after its last DPREQ (chan_iax2.c iax2_dprequest and auto_hangup); the answering side
+replies from its dialplan.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ def dial_lookup(core: Core, addr: Address, number: str, context: str, now: float
     else:
         calls.send_dpreq(core, d, number, now)
     d.timers["dp:" + number] = now + core.config.dp_timeout
-    d.timers.pop("idle", None)
     core.schedule(d, now + core.config.dp_timeout)
     return d.callno
 
@@ -80,7 +80,6 @@ def on_dprep(core: Core, d: Dialog, f: FullFrame, now: float) -> None:
     core.events.append(ev.DialplanReply(
         d.callno, number, DPStatus(int(status)) if status is not None else DPStatus(0),
         f.ie(IEType.REFRESH)))
-    arm_idle(core, d, now)
 
 
 def timer_dp(core: Core, d: Dialog, now: float, number: str) -> None:
@@ -90,17 +89,11 @@ def timer_dp(core: Core, d: Dialog, now: float, number: str) -> None:
         if number in d.dp_queue:
             d.dp_queue.remove(number)
         core.events.append(ev.DialplanTimeout(d.callno, number))
-    arm_idle(core, d, now)
 
 
 def timer_idle(core: Core, d: Dialog, now: float, arg: str) -> None:
-    """The TBD call had no lookups for ``tbd_idle`` seconds: hang it up."""
+    """No DPREQ on the TBD call for ``tbd_idle`` seconds: hang it up."""
     if d.state in OPEN:
         core.send(d, FrameType.IAX, IAXSubclass.HANGUP, now, ies=ies((IEType.CAUSECODE, 16)),
                   final=True)
 
-
-def arm_idle(core: Core, d: Dialog, now: float) -> None:
-    """Start the idle hang-up of our TBD call once no lookup is pending."""
-    if d.tbd and d.caller and not d.dp_waiting and not d.dp_queue:
-        d.timers["idle"] = now + core.config.tbd_idle

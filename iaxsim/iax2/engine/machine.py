@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from iaxsim.iax2.constants import ControlSubclass, FrameType, IAXSubclass
 from iaxsim.iax2.engine import calls, lookup, registration
-from iaxsim.iax2.engine.dialog import OPEN, Dialog, Kind, State
+from iaxsim.iax2.engine.dialog import CELLS, OPEN, Dialog, Kind, State
 from iaxsim.iax2.frames import FullFrame
 
 if TYPE_CHECKING:
@@ -179,21 +179,23 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
-def _index(via: Via) -> dict[Optional[FrameKey], dict[tuple[Kind, State], Transition]]:
-    table: dict[Optional[FrameKey], dict[tuple[Kind, State], Transition]] = {}
+def _index(via: Via) -> dict[Optional[FrameKey], dict[int, Transition]]:
+    table: dict[Optional[FrameKey], dict[int, Transition]] = {}
     for row in TRANSITIONS:
         if row.via is not via:
             continue
         cells = table.setdefault(row.frame, {})
         for kind in row.kinds:
             for state in row.states:
-                if (kind, state) in cells:
+                cell = CELLS[(kind, state)]
+                if cell in cells:
                     raise AssertionError(f"two rows for {row.frame} in {kind} {state}")
-                cells[(kind, state)] = row
+                cells[cell] = row
     return table
 
 
-#: The table indexed for the receive path and for sending: frame -> (kind, state) -> row.
+#: The table indexed for the receive path and for sending: frame -> dialog cell -> row (a
+#: dialog's cell numbers its kind and state: ``dialog.CELLS``, ``Dialog.cell``).
 RECEIVED = _index(Via.RECEIVED)
 SENT = _index(Via.SENT)
 _TOLD = _index(Via.TOLD)[None]
@@ -209,18 +211,21 @@ def frame_key(frametype: int, subclass: int) -> FrameKey:
 def received_rows(frametype: int,
                   subclass: int) -> Optional[dict[tuple[Kind, State], Transition]]:
     """The rows for a received frame, by (kind, state); None when no row names the frame."""
-    return RECEIVED.get(frame_key(frametype, subclass))
+    rows = RECEIVED.get(frame_key(frametype, subclass))
+    if rows is None:
+        return None
+    return {pair: rows[cell] for pair, cell in CELLS.items() if cell in rows}
 
 
 def sent(d: Dialog, frametype: int, subclass: int) -> Optional[Transition]:
     """The row for sending this frame on ``d`` (None: the state stays)."""
     rows = SENT.get((frametype, subclass))
-    return rows.get((d.kind, d.state)) if rows is not None else None
+    return rows.get(d.cell) if rows is not None else None
 
 
 def told_application(d: Dialog) -> Optional[Transition]:
     """The row for handing ``d`` (an incoming call) to the application."""
-    return _TOLD.get((d.kind, d.state))
+    return _TOLD.get(d.cell)
 
 
 # ---------------------------------------------------------------------- documentation
