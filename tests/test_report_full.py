@@ -17,7 +17,8 @@ from iaxsim.report.build import notebook_title
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 STUDY = ["01_quickstart", "02_overlap_and_lookup_cost", "03_capacity", "04_firewalls_and_addresses",
-         "05_numbering_plan_explorer", "06_protocol_tour", "07_linked_or_switch", "09_explorer"]
+         "05_numbering_plan_explorer", "06_protocol_tour", "07_linked_or_switch",
+         "08_is_the_simulator_right", "09_explorer"]
 
 
 def test_the_study_notebooks_are_there() -> None:
