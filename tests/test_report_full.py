@@ -66,7 +66,7 @@ def test_notebooks_are_thin_and_committed_executed() -> None:
     the standard library and the plotting/data stack; every code cell stored with its outputs run."""
     import ast
 
-    allowed = {"iaxsim", "pandas", "numpy", "matplotlib", "pathlib", "tempfile", "asyncio", "sys", "re",
+    allowed = {"iaxsim", "pandas", "numpy", "matplotlib", "pathlib", "tempfile", "asyncio", "sys", "re", "warnings",
                "ipywidgets"}
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
