@@ -295,6 +295,11 @@ def _capacity_check(cases: list[tuple[float, int, dict[str, Any]]], blocked: lis
                                        "ci_high", "agrees"])
 
 
+def _switch_first(scenario: dict[str, Any]) -> int:
+    """Sort key putting switch-mode scenarios before the others."""
+    return 0 if scenario.get("linking") == "switch" else 1
+
+
 def _job(args: tuple[dict[str, Any], int, Path | None]) -> pd.DataFrame:
     return _simulate(*args)
 
@@ -335,10 +340,15 @@ def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = N
     with tqdm(total=len(jobs), desc="study", unit="run", disable=not progress) as bar:
         results: list[pd.DataFrame] = []
         if workers > 1:
+            # the costliest runs first (switch mode: a DPREQ round trip per dialplan query), so
+            # that no worker is left with one alone at the end; results keep the jobs' order
+            order = sorted(range(len(jobs)), key=lambda i: _switch_first(jobs[i][0]))
+            done: dict[int, pd.DataFrame] = {}
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                for calls in pool.map(_job, jobs):
-                    results.append(calls)
+                for i, calls in zip(order, pool.map(_job, [jobs[i] for i in order])):
+                    done[i] = calls
                     bar.update()
+            results = [done[i] for i in range(len(jobs))]
         else:
             for job in jobs:
                 results.append(_job(job))
