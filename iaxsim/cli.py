@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     A reader that closes the pipe early (``iaxsim pcap big.pcap | head``) is not an error: the
     command stops quietly, with exit status 0 when it was cut short, or its own status when only
-    the final flush of its output found the reader gone.
+    the final flush of its output found the reader gone. Ctrl-C ends a command with one line and
+    exit status 130 (128 + SIGINT), as shells report it, instead of a traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left while the command was still writing
         _discard_stdout()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the command has cleaned up on its way out
+        print("iaxsim: interrupted", file=sys.stderr)
+        return 130
     except OSError as err:
         print(f"iaxsim: error: {err}", file=sys.stderr)
         code = 2

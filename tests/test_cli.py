@@ -106,3 +106,22 @@ def test_every_sub_command_help_renders_cleanly() -> None:
         text = sub.format_help()
         assert "%%" not in text and "%(" not in text, name
         assert f"iaxsim {name}" in text, name
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_status_130() -> None:
+    """A replay still waiting on a call (the fallback scenario's NEW to an unreachable address is
+    given up only after 32 s) interrupted with SIGINT, as Ctrl-C sends it: one line, exit 130
+    (128 + SIGINT, as a shell reports it), no traceback."""
+    import signal
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(_iaxsim("validate", str(root / "data/scenarios/validate/fallback.toml"),
+                                    "--calls", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=root)
+    time.sleep(6.0)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "iaxsim: interrupted" and "Traceback" not in err
