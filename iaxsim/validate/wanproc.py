@@ -5,7 +5,6 @@ Its relay thread then never waits for the interpreter lock of the process drivin
 """
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections.abc import Iterator
@@ -56,10 +55,6 @@ def realtime_while() -> Iterator[bool]:
 def _serve_wan(config: WanConfig, faces: list[tuple[str, str, str]], tap: bool, realtime: bool,
                conn: Connection) -> None:
     """Child process: run the emulator, send its proxy addresses, then answer requests."""
-    # forked from the caller, the child shares its heap page by page until it writes to one:
-    # keep the collector off the inherited objects, whose pages it would otherwise copy in the
-    # middle of relaying (milliseconds each when the caller is large, e.g. a test session)
-    gc.freeze()
     if realtime:
         realtime_priority()
     with WanEmulator(config, tap=tap) as wan:
