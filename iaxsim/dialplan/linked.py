@@ -98,13 +98,19 @@ class LinkedServer:
     # do not change once loaded, and a busy server dials the same numbers again and again
     _target_cache: dict[tuple[int, str], tuple[Priority, list[Target]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    # a Dial line's application data → its targets split with the placeholder for the number
+    # (None: the split refused it). Generated link.conf files repeat one line per peer address.
+    _templates: dict[str, list[Target] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.warnings = list(self.local.warnings) + list(self.link.warnings)
         ctx = self.link.contexts.get(self.link_context)
         for ext in (ctx.extensions if ctx else []):
             for prio in ext.priorities:
-                self._targets(prio, "0")  # validates every Dial line at load time
+                # validates every Dial line at load time (an error names its file and line)
+                if prio.app.lower() == "dial" and self._template(prio) is None:
+                    self._parse_targets(prio, "0")
 
     @classmethod
     def from_strings(cls, external: str, link: str, account: str = "1001", name: str = "server",
@@ -137,18 +143,8 @@ class LinkedServer:
         if hit is not None and hit[0] is prio:
             return hit[1]
         out: list[Target] | None = None
-        if number.isdigit() and number.isascii() and _HOLE not in prio.data and _HOLE not in self.account:
-            tkey = (id(prio), _HOLE)
-            thit = cache.get(tkey)
-            if thit is not None and thit[0] is prio:
-                template: list[Target] | None = thit[1]
-            else:
-                try:
-                    template = self._parse_targets(prio, _HOLE)
-                except ConfigError:
-                    template = None
-                else:
-                    cache[tkey] = (prio, template)
+        if number.isdigit() and number.isascii():
+            template = self._template(prio)
             if template is not None:
                 out = [(peer.replace(_HOLE, number), address, dial.replace(_HOLE, number),
                         ctx.replace(_HOLE, number), num.replace(_HOLE, number))
@@ -159,6 +155,23 @@ class LinkedServer:
             cache.clear()
         cache[key] = (prio, out)
         return out
+
+    def _template(self, prio: Priority) -> list[Target] | None:
+        """``prio``'s targets split once with the placeholder for the number, remembered by the
+        line's text; None when the line or the account already holds the placeholder, or the
+        split refuses it (the full parse then raises the error with the real number)."""
+        data = prio.data
+        templates = self._templates
+        if data in templates:
+            return templates[data]
+        template: list[Target] | None = None
+        if _HOLE not in data and _HOLE not in self.account:
+            try:
+                template = self._parse_targets(prio, _HOLE)
+            except ConfigError:
+                template = None
+        templates[data] = template
+        return template
 
     def _parse_targets(self, prio: Priority, number: str) -> list[Target]:
         if prio.app.lower() != "dial":
