@@ -14,7 +14,7 @@ from iaxsim.cli import main
 from iaxsim.dialplan.linked import LinkedServer
 from iaxsim.errors import ConfigError
 from iaxsim.numbering import NumberingPlan
-from iaxsim.study import (StudyOptions, link_capacity, load_network, recommend, run_study,
+from iaxsim.study import (StudyOptions, busy_hour_scenario, link_capacity, load_network, recommend, run_study,
                           server_loads, traffic_matrix, verify_routes, write_artefacts)
 from iaxsim.study.output import study_notebook
 
@@ -206,6 +206,7 @@ def test_notebook_template_runs_with_its_bundled_parameters():
     ("server,extension\nA,100\nB,1x\n", [], "bad.csv:3:"),
     ("server,extension\nA,100\nB,200\n", ["--remote", "1.5"], "remote share"),
     ("server,extension\nA,100\nB,200\n", ["--seeds", "1"], "seeds"),
+    ("server,extension\nA,100\nB,200\n", ["--max-calls", "10"], "max calls"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, content, args, needle):
     plan = tmp_path / "bad.csv"
@@ -245,6 +246,18 @@ def test_options_reject_calls_and_erlangs_together():
         StudyOptions(calls_per_hour=100.0, erlangs=5.0)
     assert StudyOptions(erlangs=5.0, holding=180.0).attempts_per_hour == pytest.approx(100.0)
     assert theory.channels_for(5.0, 0.01) == 11
+
+
+def test_a_large_network_measures_a_shorter_stretch_at_the_full_rate():
+    """50 servers × 600 attempts/h offer 30,000 attempts an hour: a 6,000-call budget is 12 min
+    (6,000 / 30,000 h); five servers (3,000 an hour) keep the whole hour."""
+    opts = StudyOptions()
+    assert opts.measured_seconds(50) == pytest.approx(720.0)
+    assert opts.measured_seconds(5) == 3600.0
+    plan = NumberingPlan.from_dict({f"S{i}": [str(1000 + 10 * i + k) for k in range(10)] for i in range(50)})
+    scenario = busy_hour_scenario(plan, opts)
+    assert scenario["duration"] == pytest.approx(720.0)
+    assert scenario["traffic"]["calls_per_hour"] == 600.0  # the busy hour's rate, unchanged
 
 
 def test_stored_study_loads_as_it_was(five_sites_study, tmp_path):

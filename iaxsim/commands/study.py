@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
     p.add_argument("--duration", type=float, default=3600.0, metavar="S",
                    help="simulated busy hour, s (default 3600)")
+    p.add_argument("--max-calls", type=int, default=6000, metavar="N",
+                   help="call attempts measured per run, all servers together (default 6000): a "
+                        "larger network measures a shorter stretch of its busy hour at the full "
+                        "rate; the report says how long")
     p.add_argument("--dialling", choices=("digits", "enbloc"), default="digits",
                    help="phones dial digit by digit (default) or en bloc")
     p.add_argument("--gos", type=float, default=0.01, help="target blocking for capacity (default 0.01)")
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     opts = StudyOptions(calls_per_hour=args.calls, erlangs=args.erlangs, remote=args.remote,
                         latency=args.latency, holding=args.holding, seeds=args.seeds, seed=args.seed,
-                        duration=args.duration, dialling=args.dialling, gos=args.gos,
+                        duration=args.duration, max_calls=args.max_calls, dialling=args.dialling, gos=args.gos,
                         codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()))
     out = write_study(args.input, args.out, opts, progress=not args.no_progress,
                       notebook=not args.no_notebook, workers=max(1, args.workers))

@@ -53,7 +53,8 @@ class StudyOptions:
     holding: float = 180.0                # mean holding time (exponential), s
     seeds: int = 3                        # replications (seeds seed, seed + 1, …)
     seed: int = 1
-    duration: float = 3600.0              # measured period, s
+    duration: float = 3600.0              # measured period, s (at most; see max_calls)
+    max_calls: int = 6000                 # call attempts measured per run, all servers together
     warmup: float = 120.0                 # simulated before measuring (qualify learns addresses), s
     dialling: str = "digits"              # phones dial digit by digit
     gos: float = 0.01                     # target blocking for capacity (Erlang B)
@@ -71,6 +72,7 @@ class StudyOptions:
             (self.seeds >= 2, f"seeds must be ≥ 2 (an interval needs two runs), got {self.seeds}"),
             (self.seed >= 0, f"seed must be ≥ 0, got {self.seed}"),
             (self.duration > 0, f"duration must be > 0 s, got {self.duration}"),
+            (self.max_calls >= 100, f"max calls per run must be ≥ 100, got {self.max_calls}"),
             (self.warmup >= 0, f"warm-up must be ≥ 0 s, got {self.warmup}"),
             (self.dialling in ("digits", "enbloc"), f"dialling must be digits or enbloc, got {self.dialling!r}"),
             (0 < self.gos < 1, f"grade of service must lie strictly between 0 and 1, got {self.gos}"),
@@ -87,6 +89,14 @@ class StudyOptions:
         if self.erlangs is not None:
             return self.erlangs * 3600.0 / self.holding
         return 600.0 if self.calls_per_hour is None else float(self.calls_per_hour)
+
+    def measured_seconds(self, servers: int) -> float:
+        """The busy-hour stretch each run measures on a network of ``servers``: ``duration``, or
+        less when that would offer more than ``max_calls`` attempts (the rate stays the busy
+        hour's, so load-dependent delays are the same; only the number of calls averaged
+        shrinks, and the intervals show it)."""
+        rate = self.attempts_per_hour * max(servers, 1) / 3600.0
+        return min(float(self.duration), self.max_calls / rate)
 
 
 @dataclass
@@ -157,7 +167,7 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
     """The scenario (as a dict for :func:`iaxsim.sim.scenario_from_dict`) of ``plan``'s busy hour:
     link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site."""
     return {
-        "name": name, "duration": float(opts.duration), "warmup": float(opts.warmup),
+        "name": name, "duration": opts.measured_seconds(len(plan.servers)), "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
         "numbering": {"link_mode": link_mode},
         "servers": [{"id": s, "extensions": list(plan.of(s))} for s in plan.servers],
@@ -276,7 +286,7 @@ def _capacity_scenarios(servers: pd.DataFrame, opts: StudyOptions) -> list[tuple
     for load, channels in sorted({(round(float(e), 6), int(c)) for e, c in
                                   zip(servers["erlangs"], servers["channels"]) if c > 0}):
         out.append((load, channels, {
-            "name": f"erlang_{load:g}", "duration": float(opts.duration), "warmup": 600.0,
+            "name": f"erlang_{load:g}", "duration": opts.measured_seconds(1), "warmup": 600.0,
             "seed": opts.seed, "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
             "traffic": {"erlangs": load, "local": 1.0, "extension_busy": False,
                         "holding": {"dist": "exponential", "mean": float(opts.holding)}}}))
