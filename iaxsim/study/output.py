@@ -50,13 +50,13 @@ def write_artefacts(study: Study, folder: Path, link_mode: str) -> dict[str, Pat
     return {s: folder / s for s in plan.servers}
 
 
-def _verify_server(args: tuple[NumberingPlan, str, Path]) -> list[str]:
+def _verify_server(args: tuple[dict[str, tuple[str, ...]], str, Path]) -> list[str]:
     from iaxsim.dialplan.linked import LinkedServer
 
-    plan, server, folder = args
+    owners, server, folder = args
     linked = LinkedServer.from_dir(folder, name=server)
     bad = []
-    for number, who in plan.owners().items():
+    for number, who in owners.items():
         local, first = linked.first_dial(number, engine="trie")
         if server in who:
             ok = local is not None
@@ -72,12 +72,13 @@ def verify_routes(plan: NumberingPlan, folders: dict[str, Path], workers: int = 
     """Check with the dialplan engine that each server's external.conf + link.conf route every
     extension of ``plan`` to its owner (local, or the owner as first dial: trixbox names it
     ``server<ID>``); returns the failures. ``workers`` > 1 checks servers in parallel processes."""
-    jobs = [(plan, server, folder) for server, folder in folders.items()]
+    owners = plan.owners()
+    jobs = [(owners, server, folder) for server, folder in folders.items()]
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_verify_server, jobs))
+            results = list(pool.map(_verify_server, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
     else:
         results = [_verify_server(job) for job in jobs]
     return [line for bad in results for line in bad]
