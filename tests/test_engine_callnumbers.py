@@ -56,30 +56,14 @@ def test_released_numbers_come_back_first_as_with_the_shuffled_list(seed):
     assert pool.available == len(old)
 
 
-@pytest.mark.parametrize("seed", [0, 9, "x"])
-@pytest.mark.parametrize("taken", [0, 1, 50, 198, 199])
-def test_the_generator_after_the_pool_is_where_shuffle_leaves_it(seed, taken):
-    reference = random.Random(seed)
-    reference.shuffle(list(range(2, 201)))
-    pool = CallNumberPool(2, 200, random.Random(seed))
-    for _ in range(taken):
-        pool.allocate(0.0)
-    after = pool.rng_after_shuffle()
-    assert [after.random() for _ in range(5)] == [reference.random() for _ in range(5)]
-    # asking does not disturb the pool's own order
-    rest = [pool.allocate(0.0) for _ in range(199 - taken)]
-    assert rest == list(reversed(shuffled(2, 200, seed)))[taken:]
-
-
-def test_an_endpoint_draws_numbers_tokens_and_challenges_from_one_stream():
-    # the stream as the endpoint always used it: shuffle the ordinary numbers, then the trunk
-    # numbers, then draw the call-token secret (31 bits), then challenges
-    rng = random.Random(42)
+def test_an_endpoint_draws_numbers_tokens_and_challenges_from_streams_of_its_seed():
+    # ordinary numbers: random.shuffle order of the seed's own generator; trunk numbers and the
+    # call-token secret (31 bits, then challenges): generators seeded "<seed>/trunk", "<seed>/tokens"
     ordinary = list(range(2, 16384))
-    rng.shuffle(ordinary)
+    random.Random(42).shuffle(ordinary)
     trunk = list(range(16384, 32768))
-    rng.shuffle(trunk)
-    secret = str(rng.getrandbits(31))
+    random.Random("42/trunk").shuffle(trunk)
+    secret = str(random.Random("42/tokens").getrandbits(31))
     ep = Endpoint(EndpointConfig(trunk_peers=[("10.0.0.9", 4569)]), seed=42)
     assert ep.place_call(("10.0.0.2", 4569), "6000", now=0.0) == ordinary[-1]
     assert ep.place_call(("10.0.0.9", 4569), "6000", now=0.0) == trunk[-1]

@@ -21,8 +21,6 @@ class CallNumberPool:
     numbers are handed out again before untouched ones, the most recently returned first.
 
     The pool owns ``rng`` from then on: it draws from it as numbers are taken.
-    :meth:`rng_after_shuffle` gives a generator in the state ``random.shuffle`` over the whole
-    range would have left ``rng`` in, for whoever draws next in the seeded stream.
     """
 
     __slots__ = ("_rng", "_step", "_moved", "_returned", "_held", "hold_off", "low", "high")
@@ -62,15 +60,6 @@ class CallNumberPool:
     def release(self, callno: int, now: float) -> None:
         """Give ``callno`` back; it becomes allocatable at ``now + hold_off``."""
         self._held.append((now + self.hold_off, callno))
-
-    def rng_after_shuffle(self) -> random.Random:
-        """A new generator in the state ``rng`` would be in after ``random.shuffle`` of the
-        whole range: a copy of ``rng`` that makes the remaining swap steps' draws (shuffling
-        a throwaway list as long as the part not yet taken draws exactly those)."""
-        rest = random.Random()
-        rest.setstate(self._rng.getstate())
-        rest.shuffle([0] * (self._step + 1))
-        return rest
 
     @property
     def available(self) -> int:

@@ -97,15 +97,22 @@ def _encode_full(source_call: int, dest_call: int, ts: int, oseqno: int, iseqno:
                      payload).encode()
 
 
+def derived_stream(seed: int | float | str | bytes, purpose: str) -> random.Random:
+    """A generator for one ``purpose``, seeded from the endpoint's seed: the same seed gives
+    the same stream, and streams for different purposes draw independently."""
+    return random.Random(f"{seed!r}/{purpose}")
+
+
 class Core:
     """One endpoint's state and the plumbing every role (calls, registration, dial-plan
     lookups, trunking, the call-token gate) shares. ``Endpoint`` is its public face."""
 
     def __init__(self, config: EndpointConfig, seed: int | float | str | bytes):
         self.config = cfg = config
-        # One seeded stream: the ordinary call numbers' shuffle, the trunk call numbers'
-        # shuffle, the call-token secret, then challenges. The pools draw only as numbers are
-        # taken; what comes after them starts from the state their full shuffles leave.
+        # Three seeded streams, each derived from the seed: the ordinary call numbers, the
+        # trunk call numbers, then the call-token secret and challenges. The pools draw only
+        # as numbers are taken.
+        self.seed = seed
         self.pool = CallNumberPool(2, cfg.max_calls // 2 - 1, random.Random(seed),
                                    cfg.callno_hold_off)
         self._trunk_pool: CallNumberPool | None = None
@@ -128,30 +135,30 @@ class Core:
         self._datetime_ie: tuple[int, IE] | None = None   # (2-second step, DATETIME IE)
         self.stats = EndpointStats()
 
-    # ------------------------------------------------------------------ the seeded stream
+    # ------------------------------------------------------------------ the seeded streams
     @property
     def trunk_pool(self) -> CallNumberPool:
         """Call numbers for calls with a trunk peer (made on first use)."""
         if self._trunk_pool is None:
             cfg = self.config
             self._trunk_pool = CallNumberPool(cfg.max_calls // 2, cfg.max_calls - 1,
-                                              self.pool.rng_after_shuffle(), cfg.callno_hold_off)
+                                              derived_stream(self.seed, "trunk"), cfg.callno_hold_off)
         return self._trunk_pool
 
     def _late_stream(self) -> tuple[random.Random, CallTokens]:
         if self._late is None:
-            rng = self.trunk_pool.rng_after_shuffle()
+            rng = derived_stream(self.seed, "tokens")
             self._late = (rng, CallTokens(rng, self.config.token_lifetime))
         return self._late
 
     @property
     def tokens(self) -> CallTokens:
-        """Call tokens (their secret is the first draw after both call-number shuffles)."""
+        """Call tokens (their secret is the first draw of the "tokens" stream)."""
         return self._late_stream()[1]
 
     @property
     def rng(self) -> random.Random:
-        """The seeded stream after the call-token secret (challenges)."""
+        """The "tokens" stream after the call-token secret (challenges)."""
         return self._late_stream()[0]
 
     # ------------------------------------------------------------------ I/O
