@@ -82,13 +82,10 @@ class Model:
         for o in self.servers.values():
             if not o.spec.qualify:
                 continue
-            for peer in self.servers.values():
-                if peer.id == o.id:
-                    continue
-                for ip in (peer.spec.internal, peer.spec.external):
-                    offset = float(rng.uniform(0, 1.0))
-                    if static is None or not static.add(o, peer, ip, offset):
-                        env.process(qualify(env, o, ip, offset))
+            targets = [(peer, ip, float(rng.uniform(0, 1.0))) for peer in self.servers.values()
+                       if peer.id != o.id for ip in (peer.spec.internal, peer.spec.external)]
+            for _peer, ip, offset in (targets if static is None else static.add_server(o, targets)):
+                env.process(qualify(env, o, ip, offset))
 
     def run(self) -> SimResult:
         """Run the scenario until the last call attempt has ended; returns the results."""

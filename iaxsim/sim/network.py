@@ -210,6 +210,11 @@ class Network:
             return route.counters, None
         return (route.counters, route.delay) if route.fixed else None
 
+    def fixed_latency(self, src_id: str, dst_id: str) -> float | None:
+        """The one-way latency from server ``src_id`` to ``dst_id`` when it is fixed and
+        jitter-free, else None."""
+        return None if self._paths[(src_id, dst_id)].jitter else self._latency_cache[(src_id, dst_id)]
+
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
         """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
         has it at hand), in order (see :meth:`batch`)."""

@@ -117,8 +117,8 @@ class StaticQualify:
 
     __slots__ = ("env", "cfg", "x", "offset", "there", "back", "_state", "_next", "_cycle")
 
-    def __init__(self, env: simpy.Environment, cfg: EndpointConfig, x: PokeExchange, offset: float,
-                 there: float | None, back: float | None):
+    def __init__(self, env: simpy.Environment | None, cfg: EndpointConfig, x: PokeExchange,
+                 offset: float, there: float | None, back: float | None):
         self.env = env
         self.cfg = cfg
         self.x = x
@@ -169,12 +169,17 @@ class StaticQualify:
     @property
     def status(self) -> PeerStatus:
         """The status now, as Asterisk's ``peer_status`` words it."""
-        return self.state_at(self.env.now).status
+        return self.state_at(self._now()).status
 
     @property
     def usable(self) -> bool:
         """False when a Dial to the address fails at once now."""
-        return self.state_at(self.env.now).usable
+        return self.state_at(self._now()).usable
+
+    def _now(self) -> float:
+        if self.env is None:
+            raise RuntimeError("a StaticQualify without a simulation has no current time")
+        return self.env.now
 
     def tally(self, end: float, there: LinkCounters, back: LinkCounters) -> None:
         """Add every datagram sent up to ``end`` to the counters of the link to the address
@@ -218,6 +223,20 @@ class StaticQualify:
         back.delivered += pongs
 
 
+def clear_of_deadlines(cfg: EndpointConfig, x: PokeExchange, rtt: float) -> bool:
+    """Whether the round trip ``rtt`` keeps :data:`MARGIN` away from every retransmission
+    deadline and from the timeout of a POKE to an address not known to be unreachable."""
+    timeout = Qualify.from_config(cfg).poke_timeout()
+    if rtt > timeout - MARGIN:
+        return False
+    unanswered = StaticQualify(None, cfg, x, 0.0, None, None).cycle(0.0, timeout)
+    return all(abs(rtt - s) > MARGIN for s in unanswered.sends[1:] + [unanswered.done])
+
+
+#: A server to qualify, one of its addresses and when its first POKE goes (s).
+Target = tuple["SimServer", str, float]
+
+
 class StaticQualifying:
     """The addresses of a model whose qualify is worked out (:class:`StaticQualify`) rather
     than replayed."""
@@ -228,14 +247,42 @@ class StaticQualifying:
         self.entries: list[tuple[StaticQualify, LinkCounters, LinkCounters]] = []
         self._probes: dict[tuple[str, str], PokeExchange | None] = {}
 
-    def add(self, o: SimServer, peer: SimServer, ip: str, offset: float) -> bool:
-        """Qualify ``ip`` (an address of ``peer``) from ``o`` by the static timeline, first POKE
-        at ``offset``; False (nothing done) when the route is not static or the timing is too
-        close to call (:data:`MARGIN`): replay it then."""
+    def add_server(self, o: SimServer, targets: list[Target]) -> list[Target]:
+        """Qualify ``o``'s ``targets`` — (peer, one of its addresses, offset of the first POKE)
+        — by their static timelines where the route allows; returns those to replay. Every
+        target is replayed when a round trip of any of them may fall on a retransmission
+        deadline or the timeout (:data:`MARGIN`): which of the two same-time events comes
+        first then depends on when the engine's timer was armed, that is on ``o``'s other
+        POKEs, so none may be left out."""
+        planned = []
+        for peer, ip, offset in targets:
+            plan = self._plan(o, peer, ip, offset)
+            if plan is None and self._may_tie(o, peer):
+                return targets
+            planned.append((peer, ip, offset, plan))
+        replay = []
+        for peer, ip, offset, plan in planned:
+            if plan is None:
+                replay.append((peer, ip, offset))
+            else:
+                o.qualified[ip] = plan[0]
+                self.entries.append(plan)
+        return replay
+
+    def _probe(self, o: SimServer, peer: SimServer) -> PokeExchange | None:
+        key = (o.id, peer.id)
+        if key not in self._probes:
+            self._probes[key] = probe_exchange(o.endpoint.config, peer.endpoint.config)
+        return self._probes[key]
+
+    def _plan(self, o: SimServer, peer: SimServer, ip: str,
+              offset: float) -> tuple[StaticQualify, LinkCounters, LinkCounters] | None:
+        """``ip``'s timeline and the counters of the links there and back, or None when the
+        route is not static or its round trip is too close to call."""
         net = self.network
         there = net.static_route(o.id, (ip, IAX2_PORT))
         if there is None:
-            return False
+            return None
         counters, delay = there
         counters_back = counters
         back: float | None = None
@@ -243,30 +290,25 @@ class StaticQualifying:
             src_ip = net.source_address(o.id, ip)
             route_back = net.static_route(peer.id, (src_ip, IAX2_PORT))
             if route_back is None or route_back[1] is None or net.source_address(peer.id, src_ip) != ip:
-                return False
+                return None
             counters_back, back = route_back
-        key = (o.id, peer.id)
-        if key not in self._probes:
-            self._probes[key] = probe_exchange(o.endpoint.config, peer.endpoint.config)
-        x = self._probes[key]
+        x = self._probe(o, peer)
         if x is None:
-            return False
-        sq = StaticQualify(self.env, o.endpoint.config, x, offset, delay, back)
-        if delay is not None and back is not None and not self._clear(sq, delay + back):
-            return False
-        o.qualified[ip] = sq
-        self.entries.append((sq, counters, counters_back))
-        return True
+            return None
+        cfg = o.endpoint.config
+        if delay is not None and back is not None and not clear_of_deadlines(cfg, x, delay + back):
+            return None
+        return StaticQualify(self.env, cfg, x, offset, delay, back), counters, counters_back
 
-    @staticmethod
-    def _clear(sq: StaticQualify, rtt: float) -> bool:
-        """Whether the round trip ``rtt`` keeps :data:`MARGIN` away from every retransmission
-        deadline and from the timeout of a POKE to a reachable address."""
-        timeout = Qualify.from_config(sq.cfg).poke_timeout()
-        if rtt > timeout - MARGIN:
-            return False
-        unanswered = StaticQualify(sq.env, sq.cfg, sq.x, 0.0, None, None).cycle(0.0, timeout)
-        return all(abs(rtt - s) > MARGIN for s in unanswered.sends[1:] + [unanswered.done])
+    def _may_tie(self, o: SimServer, peer: SimServer) -> bool:
+        """Whether a round trip between ``o`` and ``peer`` may land on a POKE's retransmission
+        deadline or timeout (a fixed latency both ways, jitter-free, too close to call)."""
+        there = self.network.fixed_latency(o.id, peer.id)
+        back = self.network.fixed_latency(peer.id, o.id)
+        if there is None or back is None:
+            return False  # a drawn latency: no two events share a time
+        x = self._probe(o, peer)
+        return x is None or not clear_of_deadlines(o.endpoint.config, x, there + back)
 
     def tally(self, end: float) -> None:
         """Add the datagrams of every worked-out address, sent up to ``end``, to the network's
