@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pandas.testing import assert_frame_equal
 
 from iaxsim.iax2.engine import PeerStatus
 from iaxsim.numbering.synthetic import synthetic_plan
@@ -34,11 +35,10 @@ def both(sc: Scenario, seed: int) -> tuple[Model, SimResult, SimResult]:
 
 
 def assert_same(a: SimResult, b: SimResult) -> None:
-    pd_testing = pytest.importorskip("pandas.testing")
-    pd_testing.assert_frame_equal(a.calls, b.calls, check_exact=True)
-    pd_testing.assert_frame_equal(a.link_totals, b.link_totals, check_exact=True)
-    pd_testing.assert_frame_equal(a.servers, b.servers, check_exact=True)
-    pd_testing.assert_frame_equal(a.links, b.links, check_exact=True)
+    assert_frame_equal(a.calls, b.calls, check_exact=True)
+    assert_frame_equal(a.link_totals, b.link_totals, check_exact=True)
+    assert_frame_equal(a.servers, b.servers, check_exact=True)
+    assert_frame_equal(a.links, b.links, check_exact=True)
 
 
 def worked_out(model: Model) -> int:
