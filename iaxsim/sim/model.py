@@ -30,6 +30,7 @@ from iaxsim.sim.media import Media
 from iaxsim.sim.network import Network
 from iaxsim.sim.plans import build_plans
 from iaxsim.sim.qualify import qualify
+from iaxsim.sim.qualify_static import StaticQualifying
 from iaxsim.sim.results import SimResult, calls_frame, link_totals_frame, links_frame, servers_frame
 from iaxsim.sim.scenario import Scenario
 from iaxsim.sim.server import SimServer
@@ -40,8 +41,13 @@ from iaxsim.sim.traffic import ClockWatcher, Traffic
 class Model:
     """Builds the servers and network of a scenario and runs its traffic."""
 
-    def __init__(self, scenario: Scenario, seed: int, progress: ClockWatcher | None = None):
+    def __init__(self, scenario: Scenario, seed: int, progress: ClockWatcher | None = None,
+                 replay_qualify: bool = False):
         self.scenario = scenario
+        #: exchange every qualify POKE (always so with capture on), instead of working out the
+        #: addresses behind static routes (:mod:`~iaxsim.sim.qualify_static`)
+        self.replay_qualify = replay_qualify or scenario.capture
+        self.static_qualify: StaticQualifying | None = None
         self.seed = seed
         root = np.random.SeedSequence(seed)
         streams = root.spawn(4)
@@ -65,18 +71,21 @@ class Model:
 
     def start_qualify(self, rng: np.random.Generator) -> None:
         """Linked servers with qualify on POKE each address of every other server, each
-        address's first POKE at its own offset in the first second (drawn from ``rng``)."""
+        address's first POKE at its own offset in the first second (drawn from ``rng``). An
+        address behind a static route is worked out rather than replayed, unless
+        ``replay_qualify``."""
         if self.scenario.linking != "linked":
             return
         env = self.env
+        static = None if self.replay_qualify else StaticQualifying(env, self.network)
+        self.static_qualify = static
         for o in self.servers.values():
             if not o.spec.qualify:
                 continue
-            for peer in self.servers.values():
-                if peer.id == o.id:
-                    continue
-                for ip in (peer.spec.internal, peer.spec.external):
-                    env.process(qualify(env, o, ip, float(rng.uniform(0, 1.0))))
+            targets = [(peer, ip, float(rng.uniform(0, 1.0))) for peer in self.servers.values()
+                       if peer.id != o.id for ip in (peer.spec.internal, peer.spec.external)]
+            for _peer, ip, offset in (targets if static is None else static.add_server(o, targets)):
+                env.process(qualify(env, o, ip, offset))
 
     def run(self) -> SimResult:
         """Run the scenario until the last call attempt has ended; returns the results."""
@@ -90,6 +99,8 @@ class Model:
         if self.log.active > 0:
             env.run(until=self.log.done)
         end = env.now
+        if self.static_qualify is not None:
+            self.static_qualify.tally(end)
         wall = time.perf_counter() - wall
         servers = [(sid, s.tw_channels, s.tw_cpu, s.spec.channels) for sid, s in self.servers.items()]
         links = [(pair, load.kbps) for pair, load in self.media.pairs.items()]

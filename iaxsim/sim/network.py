@@ -195,6 +195,26 @@ class Network:
         return _Route(self.counters[pair], scope_drop, (src_ip, dst_ip), path, delay, dst_id,
                       (src_ip, IAX2_PORT), src_ip, port, self.receivers[dst_id])
 
+    def static_route(self, src_id: str, dst: Address) -> tuple[LinkCounters, float | None] | None:
+        """When every datagram from ``src_id`` to ``dst`` meets one fate known from the tables
+        alone: the link's counters and the one-way latency (a fixed latency, no jitter, no loss,
+        UDP 4569, no NAT translation, no firewall rule), or None for the latency when the site
+        rule drops them all. None when the fate depends on draws or state."""
+        key = (src_id, dst)
+        if key not in self._routes:
+            self._routes[key] = self._route(src_id, dst)
+        route = self._routes[key]
+        if route is None:
+            return None
+        if route.scope_drop:
+            return route.counters, None
+        return (route.counters, route.delay) if route.fixed else None
+
+    def fixed_latency(self, src_id: str, dst_id: str) -> float | None:
+        """The one-way latency from server ``src_id`` to ``dst_id`` when it is fixed and
+        jitter-free, else None."""
+        return None if self._paths[(src_id, dst_id)].jitter else self._latency_cache[(src_id, dst_id)]
+
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
         """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
         has it at hand), in order (see :meth:`batch`)."""

@@ -17,6 +17,7 @@ from iaxsim.sim.calls import CallRecord
 from iaxsim.sim.driver import Address, EngineDriver, Mailbox
 from iaxsim.sim.network import Network
 from iaxsim.sim.plans import ServerPlan
+from iaxsim.sim.qualify_static import StaticQualify
 from iaxsim.sim.results import BIN_SECONDS, TimeWeighted
 from iaxsim.sim.scenario import IAX2_PORT, Scenario, ServerSpec
 
@@ -97,7 +98,8 @@ class SimServer:
         self.busy_ext: set[str] = set()
         self.tw_channels = TimeWeighted(BIN_SECONDS)
         self.tw_cpu = TimeWeighted(BIN_SECONDS)
-        self.qualified: dict[str, Qualify] = {}  # peer address -> its qualify state
+        #: peer address -> its qualify state (replayed, or worked out over a static route)
+        self.qualified: dict[str, Qualify | StaticQualify] = {}
         self.dp_cache: dict[tuple[str, str], tuple[float, int]] = {}  # (peer, number) -> (until, DPSTATUS)
         self.meter = DialplanMeter(local, spec.matcher)
         trunk_peers: list[Address] = []
