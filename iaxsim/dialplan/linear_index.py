@@ -15,7 +15,9 @@ transcribes it, an extension that fails at dialled position ``i`` (``i`` < the p
   nothing compared (``(0, 0)``), whatever the characters.
 
 So the outcome of every such extension depends only on the number's first ``k`` characters
-and its length.  A *bucket* for (first ``k`` characters, length) keeps the extensions that
+and which literals are shorter than it: its length *class*, how many of the context's
+literal lengths lie below the number's length.  A *bucket* for (first ``k`` characters,
+length class) keeps the extensions that
 are not decided by them (the survivors) in sorted order, with their positions and the
 characters the decided ones before each survivor compared.  A search walks the survivors
 exactly as the plain walk does (``match_compiled`` and ``decide``) and adds the decided ones
@@ -23,12 +25,15 @@ up to where the walk stops in one step: the same answer, the same ``comparisons`
 same ``chars_compared``.
 
 Buckets are built lazily, each from the bucket one character shorter (the survivors that
-the next character decides all compared ``k`` characters).  The index falls back to the
+the next character decides all compared ``k`` characters).  A number no longer than the
+prefix is its own key: for it the index keeps, per mode, just the extensions that match it
+(what each compared is then fixed too), so a search only asks ``decide`` about them.  The index falls back to the
 plain walk for an empty number, a number starting with ``_`` (a MATCH compares it with the
 patterns as a pattern) and a walk cut at a ``stop_key``.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Final
 
@@ -65,6 +70,22 @@ class _Bucket:
     total_chars: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Whole:
+    """The extensions matching one whole number in one mode, in sorted order.
+
+    ``results[j]`` is what matching answered (1 or 2), ``chars_before[j]`` the characters
+    compared by every extension before survivor ``j`` and by ``j`` itself, ``total_chars``
+    those of all extensions.
+    """
+
+    exts: tuple[Extension, ...]
+    positions: tuple[int, ...]
+    results: tuple[int, ...]
+    chars_before: tuple[int, ...]
+    total_chars: int
+
+
 class LinearIndex:
     """Buckets over one context's sorted extensions; :meth:`search` is ``linear.search`` faster.
 
@@ -79,6 +100,9 @@ class LinearIndex:
         self.size = len(exts)
         self.depth = depth
         self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._wholes: dict[tuple[str, int, MatchMode], _Whole] = {}
+        #: the lengths of the context's literals, ascending
+        self._lengths = sorted({len(e.compiled.text) for e in exts if not e.compiled.is_pattern})
 
     def fits(self, exts: list[Extension]) -> bool:
         """Whether the index was built over this list as it stands (same list, same length)."""
@@ -90,7 +114,10 @@ class LinearIndex:
         adding to ``cost`` exactly what it adds."""
         if not data or data[0] == "_" or stop_key is not None:
             return linear.search(self.exts, data, mode, callerid, priority, cost, stop_key)
-        bucket = self._bucket(data[:self.depth], len(data))
+        shorter = bisect.bisect_left(self._lengths, len(data))
+        if len(data) <= self.depth:
+            return self._search_whole(self._whole(data, shorter, mode), mode, callerid, priority, cost)
+        bucket = self._bucket(data[:self.depth], shorter)
         chars = 0
         exts = bucket.exts
         for j in range(len(exts)):
@@ -107,29 +134,73 @@ class LinearIndex:
         cost.chars_compared += chars + bucket.total_chars
         return linear.NOTHING
 
-    def _bucket(self, prefix: str, length: int) -> _Bucket:
-        key = (prefix, length)
+    def _search_whole(self, whole: _Whole, mode: MatchMode, callerid: str | None, priority: int,
+                      cost: LookupCost) -> linear.Answer:
+        exts = whole.exts
+        for j in range(len(exts)):
+            ext = exts[j]
+            verdict = linear.decide(ext, whole.results[j], mode, callerid, priority)
+            if verdict == linear.TAKE or verdict == linear.FINAL:
+                cost.comparisons += whole.positions[j] + 1
+                cost.chars_compared += whole.chars_before[j]
+                return (ext, ext) if verdict == linear.TAKE else (None, ext)
+        cost.comparisons += self.size
+        cost.chars_compared += whole.total_chars
+        return linear.NOTHING
+
+    def _whole(self, data: str, shorter: int, mode: MatchMode) -> _Whole:
+        """The matches of a number no longer than ``depth`` (``shorter``: its length class)."""
+        key = (data, shorter, mode)
+        whole = self._wholes.get(key)
+        if whole is None:
+            bucket = self._bucket(data, shorter)
+            exts: list[Extension] = []
+            positions: list[int] = []
+            results: list[int] = []
+            before: list[int] = []
+            chars = 0  # compared by the bucket's extensions so far
+            for ext, pos, skipped in zip(bucket.exts, bucket.positions, bucket.skipped_chars):
+                r, c = match_compiled(ext.compiled, data, mode)
+                chars += c
+                if r:
+                    exts.append(ext)
+                    positions.append(pos)
+                    results.append(r)
+                    before.append(skipped + chars)
+            whole = _Whole(tuple(exts), tuple(positions), tuple(results), tuple(before),
+                           bucket.total_chars + chars)
+            if len(self._wholes) >= MAX_BUCKETS:
+                self._wholes.clear()
+            self._wholes[key] = whole
+        return whole
+
+    def _bucket(self, prefix: str, shorter: int) -> _Bucket:
+        """The bucket of numbers starting with ``prefix`` longer than ``shorter`` of the
+        context's literal lengths (``prefix``: the number's first ``depth`` characters, or all)."""
+        key = (prefix, shorter)
         bucket = self._buckets.get(key)
         if bucket is None:
             if not prefix:
-                bucket = self._root(length)
+                bucket = self._root(shorter)
             else:
-                bucket = _narrow(self._bucket(prefix[:-1], length), prefix[-1])
+                bucket = _narrow(self._bucket(prefix[:-1], shorter), prefix[-1])
             if len(self._buckets) >= MAX_BUCKETS:
                 self._buckets.clear()
             self._buckets[key] = bucket
         return bucket
 
-    def _root(self, length: int) -> _Bucket:
+    def _root(self, shorter: int) -> _Bucket:
         """No character read yet: only the literals shorter than the number are decided
-        (``(0, 0)``: nothing compared)."""
+        (``(0, 0)``: nothing compared); they are those shorter than ``self._lengths[shorter]``."""
+        lengths = self._lengths
+        limit = lengths[shorter] if shorter < len(lengths) else None  # None: every literal is shorter
         exts: list[Extension] = []
         positions: list[int] = []
         states: list[int] = []
         for pos, ext in enumerate(self.exts):
             pat = ext.compiled
             if not pat.is_pattern:
-                if len(pat.text) < length:
+                if limit is None or len(pat.text) < limit:
                     continue
                 states.append(_LITERAL)
             else:
