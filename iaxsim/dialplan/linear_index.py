@@ -15,21 +15,20 @@ transcribes it, an extension that fails at dialled position ``i`` (``i`` < the p
   nothing compared (``(0, 0)``), whatever the characters.
 
 So the outcome of every such extension depends only on the number's first ``k`` characters
-and which literals are shorter than it: its length *class*, how many of the context's
-literal lengths lie below the number's length.  A *bucket* for (first ``k`` characters,
-length class) keeps the extensions that
-are not decided by them (the survivors) in sorted order, with their positions and the
-characters the decided ones before each survivor compared.  A search walks the survivors
-exactly as the plain walk does (``match_compiled`` and ``decide``) and adds the decided ones
-up to where the walk stops in one step: the same answer, the same ``comparisons`` and the
-same ``chars_compared``.
+and which literals are shorter than it: its length *class*, how many of the context's literal
+lengths lie below the number's length.  A *bucket* for (first ``k`` characters, length class)
+keeps the extensions those do not decide (the survivors) in sorted order, with their
+positions and the characters the decided ones before each survivor compared.  A search walks
+the survivors exactly as the plain walk does (``match_compiled`` and ``decide``) and adds the
+decided ones up to where the walk stops in one step: the same answer, the same
+``comparisons`` and the same ``chars_compared``.
 
-Buckets are built lazily, each from the bucket one character shorter (the survivors that
-the next character decides all compared ``k`` characters).  A number no longer than the
-prefix is its own key: for it the index keeps, per mode, just the extensions that match it
-(what each compared is then fixed too), so a search only asks ``decide`` about them.  The index falls back to the
-plain walk for an empty number, a number starting with ``_`` (a MATCH compares it with the
-patterns as a pattern) and a walk cut at a ``stop_key``.
+Buckets are built lazily, each from the bucket one character shorter (the survivors that the
+next character decides all compared ``k`` characters).  A number no longer than the prefix is
+its own key: for it the index keeps, per mode, just the extensions that match it (what each
+compared is then fixed too), so a search only asks ``decide`` about them.  The index falls
+back to the plain walk for an empty number, a number starting with ``_`` (a MATCH compares it
+with the patterns as a pattern) and a walk cut at a ``stop_key``.
 """
 from __future__ import annotations
 
