@@ -201,3 +201,18 @@ def test_sample_extensions_conf_through_the_index(asterisk_sample_conf, monkeypa
                     ref = dp.reference_lookup(number, ctx, mode=mode, priority=prio)
                     assert got[0] is ref[0] and got[1] == ref[1], (ctx, number, mode, prio)
     assert dp.find("7001", "default").name == "_7XXX"
+
+
+def test_a_pickled_dialplan_leaves_its_indexes_behind_and_builds_them_again():
+    import pickle
+
+    text = "[c]\n" + "".join(f"exten => _{i:02d}X,1,NoOp\nexten => {i:02d}5,1,NoOp\n" for i in range(40))
+    dp = Dialplan.from_string(text, cache_size=0)
+    before = [dp.lookup(n, "c", mode=m) for n in ("1", "12", "125", "1255", "991") for m in MODES]
+    assert dp._linear_indexes
+    copy = pickle.loads(pickle.dumps(dp))
+    assert not copy._linear_indexes
+    after = [copy.lookup(n, "c", mode=m) for n in ("1", "12", "125", "1255", "991") for m in MODES]
+    assert [(a and a.sort_key, c) for a, c in after] == [(a and a.sort_key, c) for a, c in before]
+    # and what the rebuilt index answers is still the walk's answer and cost
+    assert after[6] == copy.reference_lookup("125", "c", mode=MATCH)
