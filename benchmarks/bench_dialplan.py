@@ -1,13 +1,18 @@
 """Dialplan matcher benchmark: find() lookups/s per engine against a naive regex scan.
 
-Run: ``.venv/bin/python benchmarks/bench_dialplan.py`` (``--quick`` for a short run).
+Run: ``.venv/bin/python benchmarks/bench_dialplan.py`` (``--quick`` for a short run,
+``--link-only`` for the last section alone).
 
 For 10 … 100k patterns in one context it measures: load time (text → sorted context),
-trie lookups/s, linear lookups/s and the naive approach a user would write (one compiled
+trie lookups/s, linear walks/s and the naive approach a user would write (one compiled
 regex per pattern, scanned in file order), each ratio against that regex scan measured in
 the same run; then the linear/trie time ratio at the extension counts Asterisk's sample
-extensions.conf quotes for its own matchers.  Deterministic: patterns and numbers come
-from a seeded generator.
+extensions.conf quotes for its own matchers (the linear figures time the plain walk that
+defines the cost, ``reference_lookup``); then the linear engine's indexed lookups
+(``iaxsim.dialplan.linear_index``) against that walk on the largest ``link.conf`` context of
+the synthetic 50-site plan (``plan synth --servers 50 --per-server 400 --overlap 0.3 --length 5
+--seed 1``), dialled digit by digit in the three modes as the simulator asks.  Deterministic:
+patterns and numbers come from a seeded generator.
 """
 from __future__ import annotations
 
@@ -144,7 +149,7 @@ def run_sizes(sizes: list[int], workload: str, min_time: float) -> list[tuple]:
         trie = per_second(lambda x: dp.find(x, "bench", engine="trie"), nums, min_time)
         warm = per_second(lambda x: dp.find(x, "bench", engine="trie"), nums[:20], min_time / 2)
         few = nums[: max(20, 200000 // n)]
-        linear = per_second(lambda x: dp.find(x, "bench"), few, min_time)
+        linear = per_second(lambda x: dp.reference_lookup(x, "bench"), few, min_time)
         regexes = [regex_of(p) for p in pats]
 
         def scan(x, regexes=regexes):
@@ -161,7 +166,7 @@ def run_sizes(sizes: list[int], workload: str, min_time: float) -> list[tuple]:
         del memo_dp
         sample = nums[: max(20, min(400, 400000 // n))]
         tcost = sum(dp.lookup(x, "bench", engine="trie")[1].comparisons for x in sample) / len(sample)
-        lcost = sum(dp.lookup(x, "bench")[1].comparisons for x in sample) / len(sample)
+        lcost = sum(dp.reference_lookup(x, "bench")[1].comparisons for x in sample) / len(sample)
         costs.append((n, tcost, lcost))
         rows.append((n, load, trie, linear, regex, warm, memo))
         print(f"{n:>9} {load:>7.3f} {build:>7.3f} {collect:>6.3f} {trie:>9.0f} {linear:>9.0f} {regex:>9.0f} {trie / regex:>8.1f} "
@@ -174,16 +179,51 @@ def run_sizes(sizes: list[int], workload: str, min_time: float) -> list[tuple]:
     return rows
 
 
+def run_link_conf(min_time: float, count: int) -> None:
+    """Indexed linear lookups against the plain walk on the largest link.conf of the 50-site plan."""
+    from iaxsim.numbering import link_confs, synthetic_plan
+
+    plan = synthetic_plan(50, 400, 0.3, 5, 1)
+    texts = link_confs(plan, "exact")
+    server = max(texts, key=lambda s: texts[s].count("exten =>"))
+    dp = Dialplan.from_string(texts[server], default_context="link", cache_size=0)
+    size = len(dp.contexts["link"].extensions)
+    rng = random.Random(5)
+    everyone = [n for s in plan.servers for n in plan.extensions[s]]
+    numbers = [rng.choice(everyone) for _ in range(count)]
+    # what the simulator asks while a number is dialled: each prefix, in the three modes
+    asks = [(n[:i], m) for n in numbers for i in range(1, len(n) + 1) for m in ("match", "matchmore", "canmatch")]
+    for q, m in asks[:300]:  # the answers and costs agree, field by field
+        assert dp.lookup(q, "link", mode=m) == dp.reference_lookup(q, "link", mode=m), (q, m)
+    dp = Dialplan.from_string(texts[server], default_context="link", cache_size=0)
+    t0 = time.process_time()
+    for q, m in asks:  # first pass: builds the index's buckets on the way
+        dp.lookup(q, "link", mode=m)
+    cold = len(asks) / (time.process_time() - t0)
+    walk = per_second(lambda a: dp.reference_lookup(a[0], "link", mode=a[1]), asks[:600], min_time)
+    indexed = per_second(lambda a: dp.lookup(a[0], "link", mode=a[1]), asks, min_time)
+    tested = sum(dp.reference_lookup(q, "link", mode=m)[1].comparisons for q, m in asks[:600]) / 600
+    print(f"\n# linear engine on server {server}'s link.conf ({size} extensions, 5-digit numbers), "
+          f"{len(numbers)} numbers dialled digit by digit, match/matchmore/canmatch: {len(asks)} lookups")
+    print(f"  plain walk {walk:,.0f}/s; indexed {indexed:,.0f}/s (first pass, buckets built on the way: "
+          f"{cold:,.0f}/s); indexed / walk {indexed / walk:.1f}; extensions tested per lookup "
+          f"(the cost, both) {tested:.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run (smaller sizes, shorter timings)")
+    ap.add_argument("--link-only", action="store_true", help="only the link.conf section (indexed vs walk)")
     args = ap.parse_args(argv)
+    if args.link_only:
+        run_link_conf(1.0 if not args.quick else 0.3, 2000 if not args.quick else 300)
+        return 0
     sizes = [10, 100, 1000, 10000] if args.quick else [10, 100, 1000, 10000, 100000]
     min_time = 0.2 if args.quick else 1.0
     print("columns: load = CPU s to parse and sort the text; trie s = CPU s to build the trie (lazily, on the")
     print("first trie lookup); gc s = the first full garbage collection after loading (Python walks every")
     print("object of a freshly loaded plan once; paid here, outside the lookup timings);")
-    print("trie/linear/regex = lookups per CPU s with the")
+    print("trie/linear/regex = lookups per CPU s (linear: the plain walk, reference_lookup) with the")
     print("memo off (regex = one compiled regex per pattern scanned in file order, the baseline);")
     print("×rx = ratio to that baseline; warm = trie on 20 repeated numbers (CPU caches warm);")
     print("memo = trie with the default answer memo (4096 entries) over the same 2000 numbers")
@@ -201,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         dp.find(nums[0], "bench", engine="trie")
         gc.collect()
         t = per_second(lambda x: dp.find(x, "bench", engine="trie"), nums, min_time / 2)
-        lin = per_second(lambda x: dp.find(x, "bench"), nums[: max(20, 100000 // n)], min_time / 2)
+        lin = per_second(lambda x: dp.reference_lookup(x, "bench"), nums[: max(20, 100000 // n)], min_time / 2)
         print(f"{n:>10} {t / lin:>8.1f} {published:>9.2f}")
+    run_link_conf(min_time, 2000 if not args.quick else 300)
     return 0
 
 

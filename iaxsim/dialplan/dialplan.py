@@ -13,7 +13,8 @@ count as open, since the dialplan keeps no clock of its own.
 What a lookup costs (:class:`LookupCost`) is what the plain walks count: the linear walk of
 each context's sorted extensions (:func:`iaxsim.dialplan.linear.search`) or the reference
 trie walk (:class:`iaxsim.dialplan.trie.ReferenceTrie`), summed over the contexts entered.
-:meth:`Dialplan.lookup` answers through the faster trie and a memo of recent answers;
+:meth:`Dialplan.lookup` answers through the faster trie, an index of each large context for
+the linear walk (:class:`iaxsim.dialplan.linear_index.LinearIndex`) and a memo of recent answers;
 :meth:`Dialplan.reference_lookup` runs the plain walks, and the tests hold the two to the
 same answer and the same cost.
 
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from iaxsim.dialplan import linear
+from iaxsim.dialplan.linear_index import LinearIndex
 from iaxsim.dialplan.errors import DialplanError, type_name
 from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
 from iaxsim.dialplan.parser import Context, DialplanBuilder, read
@@ -41,6 +43,9 @@ __all__ = ["Dialplan", "DialplanError", "MAX_STACK", "ENGINES"]
 
 MAX_STACK: Final = 512
 ENGINES: Final = ("linear", "trie")
+#: Contexts with fewer extensions are walked plainly by the linear engine (an index costs
+#: more than it saves there); larger ones through :class:`LinearIndex`.
+LINEAR_INDEX_MIN = 32
 
 
 class Dialplan:
@@ -65,10 +70,11 @@ class Dialplan:
         self._cache: dict[tuple[object, ...], tuple[Extension | None, LookupCost]] = {}
         self._tries: dict[str, Trie] = {}
         self._reference_tries: dict[str, ReferenceTrie] = {}
+        self._linear_indexes: dict[str, LinearIndex] = {}
 
     def __getstate__(self) -> dict[str, object]:
         # what was loaded; the answer memo and the tries are rebuilt on demand
-        return {**self.__dict__, "_cache": {}, "_tries": {}, "_reference_tries": {}}
+        return {**self.__dict__, "_cache": {}, "_tries": {}, "_reference_tries": {}, "_linear_indexes": {}}
 
     # -- loading ------------------------------------------------------------------------
     @classmethod
@@ -191,6 +197,13 @@ class Dialplan:
             ref = self._reference_tries[ctx.name] = ReferenceTrie(ctx.sorted_extensions())
         return ref
 
+    def _linear_index(self, ctx: Context) -> LinearIndex:
+        exts = ctx.sorted_extensions()
+        index = self._linear_indexes.get(ctx.name)
+        if index is None or not index.fits(exts):
+            index = self._linear_indexes[ctx.name] = LinearIndex(exts)
+        return index
+
     def _search_ctx(self, data: str, name: str, engine: str, reference: bool, mode: MatchMode,
                     callerid: str | None, priority: int, cost: LookupCost, stack: list[str] | None,
                     seen: set[str] | None, when: datetime | None) -> Extension | None:
@@ -204,7 +217,10 @@ class Dialplan:
             return None
         cost.contexts_searched += 1
         if engine == "linear":
-            ev, decider = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, cost)
+            if reference or len(ctx.extensions) < LINEAR_INDEX_MIN:
+                ev, decider = linear.search(ctx.sorted_extensions(), data, mode, callerid, priority, cost)
+            else:
+                ev, decider = self._linear_index(ctx).search(data, mode, callerid, priority, cost)
         elif reference:
             ev, decider = self._reference_trie(ctx).search(data, mode, callerid, priority, cost)
         else:
