@@ -249,15 +249,21 @@ def test_options_reject_calls_and_erlangs_together():
 
 
 def test_a_large_network_measures_a_shorter_stretch_at_the_full_rate():
-    """50 servers × 600 attempts/h offer 30,000 attempts an hour: a 6,000-call budget is 12 min
-    (6,000 / 30,000 h); five servers (3,000 an hour) keep the whole hour."""
+    """50 servers × 600 attempts/h offer 30,000 attempts an hour: a 3,000-call budget is 6 min
+    (3,000 / 30,000 h), a 600-call switch budget 72 s; five servers (3,000 an hour) keep the
+    whole hour with link.conf, 12 min with switch."""
     opts = StudyOptions()
-    assert opts.measured_seconds(50) == pytest.approx(720.0)
+    assert opts.measured_seconds(50) == pytest.approx(360.0)
+    assert opts.measured_seconds(50, "switch") == pytest.approx(72.0)
     assert opts.measured_seconds(5) == 3600.0
+    assert opts.measured_seconds(5, "switch") == pytest.approx(720.0)
     plan = NumberingPlan.from_dict({f"S{i}": [str(1000 + 10 * i + k) for k in range(10)] for i in range(50)})
     scenario = busy_hour_scenario(plan, opts)
-    assert scenario["duration"] == pytest.approx(720.0)
+    assert scenario["duration"] == pytest.approx(360.0)
     assert scenario["traffic"]["calls_per_hour"] == 600.0  # the busy hour's rate, unchanged
+    assert busy_hour_scenario(plan, opts, "exact", "switch")["duration"] == pytest.approx(72.0)
+    wide = StudyOptions(max_calls=60_000, switch_calls=60_000)
+    assert wide.measured_seconds(50) == wide.measured_seconds(50, "switch") == 3600.0
 
 
 def test_stored_study_loads_as_it_was(five_sites_study, tmp_path):

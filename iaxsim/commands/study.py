@@ -46,10 +46,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
     p.add_argument("--duration", type=float, default=3600.0, metavar="S",
                    help="simulated busy hour, s (default 3600)")
-    p.add_argument("--max-calls", type=int, default=6000, metavar="N",
-                   help="call attempts measured per run, all servers together (default 6000): a "
+    p.add_argument("--max-calls", type=int, default=3000, metavar="N",
+                   help="call attempts measured per run, all servers together (default 3000): a "
                         "larger network measures a shorter stretch of its busy hour at the full "
                         "rate; the report says how long")
+    p.add_argument("--switch-calls", type=int, default=600, metavar="N",
+                   help="the same for the switch => runs (default 600): each of their calls asks "
+                        "the peers in turn, so it costs as much to simulate as dozens of "
+                        "link.conf calls on a large network")
     p.add_argument("--dialling", choices=("digits", "enbloc"), default="digits",
                    help="phones dial digit by digit (default) or en bloc")
     p.add_argument("--gos", type=float, default=0.01, help="target blocking for capacity (default 0.01)")
@@ -66,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     opts = StudyOptions(calls_per_hour=args.calls, erlangs=args.erlangs, remote=args.remote,
                         latency=args.latency, holding=args.holding, seeds=args.seeds, seed=args.seed,
-                        duration=args.duration, max_calls=args.max_calls, dialling=args.dialling, gos=args.gos,
+                        duration=args.duration, max_calls=args.max_calls,
+                        switch_calls=args.switch_calls, dialling=args.dialling, gos=args.gos,
                         codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()))
     out = write_study(args.input, args.out, opts, progress=not args.no_progress,
                       notebook=not args.no_notebook, workers=max(1, args.workers))

@@ -79,28 +79,55 @@ def heard(calls: pd.DataFrame) -> pd.Series:
     return outcome.where(rang, by_cause).astype(str)
 
 
+def _columns(remote: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What :func:`_metrics` reads, one array per figure, one value per remote call."""
+    rang = remote["outcome"].isin(_RANG).to_numpy()
+    what = heard(remote).to_numpy()
+    return {"pdd": np.where(rang, remote["post_dial_delay"].to_numpy(dtype=float), np.nan),
+            "attempts": remote["attempts"].to_numpy(dtype=float),
+            "wrong_server": remote["wrong_server"].to_numpy(dtype=float),
+            "waited": (remote["digit_wait"] > 0).to_numpy(),
+            **{f"p_{f}": what == f for f in FAILURES}}
+
+
+def _metrics(cols: dict[str, np.ndarray], rows: np.ndarray | None = None) -> dict[str, float]:
+    """:data:`REMOTE_METRICS` of the remote calls at positions ``rows`` (all when None)."""
+    pick = (lambda a: a) if rows is None else (lambda a: a[rows])
+    attempts = pick(cols["attempts"])
+    n = len(attempts)
+    pdd = pick(cols["pdd"])
+    pdd = pdd[~np.isnan(pdd)]
+    out: dict[str, float] = {"calls": float(n)}
+    out["pdd_mean"] = float(pdd.mean()) if len(pdd) else math.nan
+    out["pdd_p95"] = float(np.quantile(pdd, 0.95)) if len(pdd) else math.nan
+    out["attempts"] = float(attempts.mean()) if n else math.nan
+    out["wrong_server"] = float(pick(cols["wrong_server"]).mean()) if n else math.nan
+    out["digit_waits"] = float(pick(cols["waited"]).mean()) if n else math.nan
+    for f in FAILURES:
+        out[f"p_{f}"] = float(pick(cols[f"p_{f}"]).mean()) if n else math.nan
+    return out
+
+
 def remote_metrics(calls: pd.DataFrame) -> dict[str, float]:
     """The headline figures (:data:`REMOTE_METRICS`) of the remote calls among ``calls``.
 
     Delays in seconds, shares in [0, 1], counts per remote call; NaN where there is nothing to
     measure (no remote call, or none that rang)."""
-    remote = calls[is_remote(calls)]
-    n = len(remote)
-    out: dict[str, float] = {"calls": float(n)}
-    rang = remote["post_dial_delay"][remote["outcome"].isin(_RANG)].dropna().to_numpy(dtype=float)
-    out["pdd_mean"] = float(rang.mean()) if len(rang) else math.nan
-    out["pdd_p95"] = float(np.quantile(rang, 0.95)) if len(rang) else math.nan
-    out["attempts"] = float(remote["attempts"].mean()) if n else math.nan
-    out["wrong_server"] = float(remote["wrong_server"].mean()) if n else math.nan
-    out["digit_waits"] = float((remote["digit_wait"] > 0).mean()) if n else math.nan
-    what = heard(remote)
-    for f in FAILURES:
-        out[f"p_{f}"] = float((what == f).mean()) if n else math.nan
-    return out
+    return _metrics(_columns(calls[is_remote(calls)]))
 
 
 def _planner_row(m: dict[str, float]) -> dict[str, float]:
     return {col: m[name] * scale for col, (name, scale, _r) in PLANNER_COLUMNS.items()}
+
+
+def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple[object, ...], np.ndarray]]:
+    """(key, positions) of each group of ``frame`` by ``keys``, keys sorted."""
+    if not keys:
+        return [((), np.arange(len(frame)))]
+    if frame.empty:
+        return []
+    found = frame.groupby(keys, sort=True).indices
+    return [((k if isinstance(k, tuple) else (k,)), found[k]) for k in sorted(found)]
 
 
 def remote_table(calls: pd.DataFrame, groups: Sequence[str] = ()) -> pd.DataFrame:
@@ -111,14 +138,14 @@ def remote_table(calls: pd.DataFrame, groups: Sequence[str] = ()) -> pd.DataFram
     """
     groups = list(groups)
     rows = []
-    remote = calls[is_remote(calls)]
-    parts = [((), remote)] if not groups else list(remote.groupby(groups, sort=True))
-    for key, part in parts:
-        key = key if isinstance(key, tuple) else (key,)
+    remote = calls[is_remote(calls)].reset_index(drop=True)
+    cols = _columns(remote)
+    for key, where in _groups(remote, groups):
         head = dict(zip(groups, key))
-        for (o, t), pair in part.groupby(["origin", "target"], sort=True):
-            rows.append({**head, "origin": o, "target": t, **_planner_row(remote_metrics(pair))})
-        rows.append({**head, "origin": "all", "target": "all", **_planner_row(remote_metrics(part))})
+        part = remote.iloc[where]
+        for (o, t), pair in _groups(part, ["origin", "target"]):
+            rows.append({**head, "origin": o, "target": t, **_planner_row(_metrics(cols, where[pair]))})
+        rows.append({**head, "origin": "all", "target": "all", **_planner_row(_metrics(cols, where))})
     return pd.DataFrame(rows, columns=[*groups, "origin", "target", *PLANNER_COLUMNS])
 
 

@@ -54,7 +54,8 @@ class StudyOptions:
     seeds: int = 3                        # replications (seeds seed, seed + 1, …)
     seed: int = 1
     duration: float = 3600.0              # measured period, s (at most; see max_calls)
-    max_calls: int = 6000                 # call attempts measured per run, all servers together
+    max_calls: int = 3000                 # call attempts measured per run, all servers together
+    switch_calls: int = 600               # the same for a switch => run (each call asks its peers in turn)
     warmup: float = 120.0                 # simulated before measuring (qualify learns addresses), s
     dialling: str = "digits"              # phones dial digit by digit
     gos: float = 0.01                     # target blocking for capacity (Erlang B)
@@ -73,6 +74,7 @@ class StudyOptions:
             (self.seed >= 0, f"seed must be ≥ 0, got {self.seed}"),
             (self.duration > 0, f"duration must be > 0 s, got {self.duration}"),
             (self.max_calls >= 100, f"max calls per run must be ≥ 100, got {self.max_calls}"),
+            (self.switch_calls >= 100, f"switch calls per run must be ≥ 100, got {self.switch_calls}"),
             (self.warmup >= 0, f"warm-up must be ≥ 0 s, got {self.warmup}"),
             (self.dialling in ("digits", "enbloc"), f"dialling must be digits or enbloc, got {self.dialling!r}"),
             (0 < self.gos < 1, f"grade of service must lie strictly between 0 and 1, got {self.gos}"),
@@ -90,13 +92,14 @@ class StudyOptions:
             return self.erlangs * 3600.0 / self.holding
         return 600.0 if self.calls_per_hour is None else float(self.calls_per_hour)
 
-    def measured_seconds(self, servers: int) -> float:
+    def measured_seconds(self, servers: int, linking: str = "linked") -> float:
         """The busy-hour stretch each run measures on a network of ``servers``: ``duration``, or
-        less when that would offer more than ``max_calls`` attempts (the rate stays the busy
-        hour's, so load-dependent delays are the same; only the number of calls averaged
-        shrinks, and the intervals show it)."""
+        less when that would offer more than ``max_calls`` attempts (``switch_calls`` for a
+        ``switch =>`` run). The rate stays the busy hour's, so load-dependent delays are the
+        same; only the number of calls averaged shrinks, and the intervals show it."""
         rate = self.attempts_per_hour * max(servers, 1) / 3600.0
-        return min(float(self.duration), self.max_calls / rate)
+        budget = self.switch_calls if linking == "switch" else self.max_calls
+        return min(float(self.duration), budget / rate)
 
 
 @dataclass
@@ -167,7 +170,8 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
     """The scenario (as a dict for :func:`iaxsim.sim.scenario_from_dict`) of ``plan``'s busy hour:
     link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site."""
     return {
-        "name": name, "duration": opts.measured_seconds(len(plan.servers)), "warmup": float(opts.warmup),
+        "name": name, "duration": opts.measured_seconds(len(plan.servers), linking),
+        "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
         "numbering": {"link_mode": link_mode},
         "servers": [{"id": s, "extensions": list(plan.of(s))} for s in plan.servers],

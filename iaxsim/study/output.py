@@ -137,13 +137,18 @@ def _more(total: int, shown: int) -> str:
 
 
 def _stretch(o: StudyOptions, servers: int) -> str:
-    """How much of the busy hour one run measures, in words."""
-    seconds = o.measured_seconds(servers)
-    calls = o.attempts_per_hour * servers * seconds / 3600.0
-    if seconds >= o.duration:
-        return f"{seconds / 60:g} min (about {calls:,.0f} attempts)"
-    return (f"{seconds / 60:.1f} min at the full rate (about {calls:,.0f} attempts, the "
-            f"<code>--max-calls</code> budget)")
+    """How much of the busy hour the runs measure, in words."""
+    parts = []
+    for linking, budget, label in (("linked", "--max-calls", "each link.conf run"),
+                                   ("switch", "--switch-calls", "each switch => run")):
+        seconds = o.measured_seconds(servers, linking)
+        calls = o.attempts_per_hour * servers * seconds / 3600.0
+        if seconds >= o.duration:
+            parts.append(f"{label} {seconds / 60:g} min (about {calls:,.0f} attempts)")
+        else:
+            parts.append(f"{label} {seconds / 60:.1f} min at the full rate (about {calls:,.0f} "
+                         f"attempts, the <code>{budget}</code> budget)")
+    return "; ".join(parts)
 
 
 def _table(frame: pd.DataFrame, floats: str = "{:.3g}") -> str:
@@ -176,8 +181,8 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
 <div class="{cls}"><h2>Executive summary</h2>
 <p>{len(study.network.plan.servers)} servers, {len(study.network.plan)} extensions; busy hour of
 {o.attempts_per_hour:g} call attempts per server, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
-one-way between sites; each run measures {_stretch(o, len(study.network.plan.servers))} of it, {o.seeds} seeds
-(figures are means ± 95 % intervals).</p>
+one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals). Measured per run:
+{_stretch(o, len(study.network.plan.servers))}.</p>
 <p><strong>{esc(advice["headline"])}</strong></p>
 <h3>What is wrong now</h3><ul>{findings}</ul>
 <h3>Recommendation</h3><ul>{recs}</ul></div>

@@ -5,12 +5,14 @@ The t quantiles come from :func:`scipy.stats.t.ppf`.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 from scipy import stats as _scipy_stats
 
 
+@lru_cache(maxsize=256)
 def t975(df: int) -> float:
     """Two-sided 95% Student-t quantile (the 97.5 % point) for ``df`` degrees of freedom."""
     if df < 1:
