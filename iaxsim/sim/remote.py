@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,8 +127,8 @@ def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple[object, ..
         return [((), np.arange(len(frame)))]
     if frame.empty:
         return []
-    found = frame.groupby(keys, sort=True).indices
-    return [((k if isinstance(k, tuple) else (k,)), found[k]) for k in sorted(found)]
+    found: dict[Any, Any] = frame.groupby(keys, sort=True).indices
+    return [((k if isinstance(k, tuple) else (k,)), np.asarray(found[k])) for k in sorted(found)]
 
 
 def remote_table(calls: pd.DataFrame, groups: Sequence[str] = ()) -> pd.DataFrame:
