@@ -248,6 +248,21 @@ def test_options_reject_calls_and_erlangs_together():
     assert theory.channels_for(5.0, 0.01) == 11
 
 
+def test_the_report_lists_the_slowest_pairs_first(five_sites_study):
+    study = five_sites_study
+    view, total = study.slowest_pairs("current, block link.conf", limit=3)
+    calls = study.calls[study.calls["condition"] == "current, block link.conf"]
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])
+                   & calls["outcome"].isin(["answered", "misrouted"])]
+    # mean over seeds of each seed's mean post-dial delay, per pair, from the calls themselves
+    per_seed = remote.groupby(["origin", "target", "seed"])["post_dial_delay"].mean()
+    means = per_seed.groupby(["origin", "target"]).mean().sort_values(ascending=False)
+    assert total == calls.loc[(calls["target"] != "") & (calls["target"] != calls["origin"]),
+                              ["origin", "target"]].drop_duplicates().shape[0]
+    assert list(view.index)[:3] == list(means.index[:3])
+    assert list(view.index)[-1] == ("all", "all") and len(view) == 4
+
+
 def test_a_large_network_measures_a_shorter_stretch_at_the_full_rate():
     """50 servers × 600 attempts/h offer 30,000 attempts an hour: a 3,000-call budget is 6 min
     (3,000 / 30,000 h), a 600-call switch budget 72 s; five servers (3,000 an hour) keep the

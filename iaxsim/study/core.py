@@ -271,6 +271,22 @@ class Study:
         iv = iv.sort_values("condition", key=lambda c: c.map(order), kind="stable")
         return planner_view(iv)
 
+    def slowest_pairs(self, condition: str, limit: int = 30) -> tuple[pd.DataFrame, int]:
+        """:meth:`remote` of ``condition`` cut to its ``limit`` origin → target pairs with the
+        longest mean post-dial delay (slowest first; unanswered pairs after them), then
+        ``all → all``; and how many pairs there are in all."""
+        from iaxsim.sim.remote import planner_view, remote_intervals
+
+        calls = self.calls[self.calls["condition"] == condition]
+        iv = remote_intervals(calls, seed="seed")
+        pdd = iv[iv["metric"] == "pdd_mean_ms"]
+        pairs = pdd[pdd["origin"] != "all"].sort_values("mean", ascending=False, kind="stable",
+                                                       na_position="last")
+        order = list(zip(pairs["origin"].head(limit), pairs["target"].head(limit))) + [("all", "all")]
+        keep = set(order)
+        view = planner_view(iv[[(o, t) in keep for o, t in zip(iv["origin"], iv["target"])]])
+        return view.reindex(pd.MultiIndex.from_tuples(order, names=view.index.names)), len(pairs)
+
 
 def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str, NumberingPlan, str, str]]:
     """(condition, plan, link_mode, linking) runs of the study."""

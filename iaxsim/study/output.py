@@ -171,7 +171,10 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
         ("channels per server against Erlang B", capacity_figure(study)),
         ("WAN bandwidth per link", bandwidth_figure(study))))
     ci = study.intervals().reset_index()
-    pairs = study.remote("current, block link.conf").reset_index()
+    slowest, n_pairs = study.slowest_pairs("current, block link.conf")
+    pairs = slowest.reset_index()
+    shown = ("every pair" if len(pairs) - 1 >= n_pairs else
+             f"the {len(pairs) - 1} slowest of {n_pairs} pairs (every pair: the full study page)")
     per_condition = study.remote().reset_index()
     per_condition = per_condition[per_condition["origin"] == "all"].drop(columns=["origin", "target"])
     return f"""<!DOCTYPE html>
@@ -191,7 +194,7 @@ to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>
 <h2>Remote calls per origin → target (current plan, block link.conf)</h2>
 <p>Post-dial delay of the remote calls that rang (ms); dial attempts and wrong-server attempts per remote
 call; shares of remote calls (%) that waited a digit timeout and that the caller hears as busy, congestion,
-number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval).</p>{_table(pairs)}
+number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval); {shown}, slowest first.</p>{_table(pairs)}
 <h2>Remote calls per condition</h2>{_table(per_condition)}
 <h2>Figures</h2>{figs}
 <h2>Simulated conditions (all calls)</h2>{_table(ci)}
