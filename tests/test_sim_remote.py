@@ -70,6 +70,9 @@ def test_remote_table_per_pair_and_in_all(run):
     assert table.loc[("all", "all"), "pdd_p95_ms"] == pytest.approx(280.0, abs=2.0)
     for col in ("digit_wait_pct", "busy_pct", "congestion_pct", "unobtainable_pct", "misrouted_pct"):
         assert (table[col] == 0).all()
+    overall = remote_table(run.calls, pairs=False).set_index(["origin", "target"])
+    assert list(overall.index) == [("all", "all")]
+    assert overall.loc[("all", "all"), "attempts"] == pytest.approx((nb + 3 * nc) / (nb + nc))
 
 
 def test_summary_and_metrics_lead_with_remote_calls_only(run):

@@ -131,9 +131,10 @@ def _groups(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple[object, ..
     return [((k if isinstance(k, tuple) else (k,)), np.asarray(found[k])) for k in sorted(found)]
 
 
-def remote_table(calls: pd.DataFrame, groups: Sequence[str] = ()) -> pd.DataFrame:
+def remote_table(calls: pd.DataFrame, groups: Sequence[str] = (), pairs: bool = True) -> pd.DataFrame:
     """Remote calls per origin → target pair, in a planner's units (ms, %), one row per pair and
-    a last row ``all → all`` per group of ``groups`` (columns of ``calls``, e.g. ``["plan"]``).
+    a last row ``all → all`` per group of ``groups`` (columns of ``calls``, e.g. ``["plan"]``);
+    with ``pairs`` False, the ``all → all`` rows only.
 
     Columns: ``groups``, ``origin``, ``target``, then :data:`PLANNER_COLUMNS`.
     """
@@ -143,16 +144,17 @@ def remote_table(calls: pd.DataFrame, groups: Sequence[str] = ()) -> pd.DataFram
     cols = _columns(remote)
     for key, where in _groups(remote, groups):
         head = dict(zip(groups, key))
-        part = remote.iloc[where]
-        for (o, t), pair in _groups(part, ["origin", "target"]):
+        for (o, t), pair in (_groups(remote.iloc[where], ["origin", "target"]) if pairs else ()):
             rows.append({**head, "origin": o, "target": t, **_planner_row(_metrics(cols, where[pair]))})
         rows.append({**head, "origin": "all", "target": "all", **_planner_row(_metrics(cols, where))})
     return pd.DataFrame(rows, columns=[*groups, "origin", "target", *PLANNER_COLUMNS])
 
 
-def remote_intervals(calls: pd.DataFrame, seed: str = "seed", groups: Sequence[str] = ()) -> pd.DataFrame:
+def remote_intervals(calls: pd.DataFrame, seed: str = "seed", groups: Sequence[str] = (),
+                     pairs: bool = True) -> pd.DataFrame:
     """Mean and 95 % Student-t interval over replications (one per value of column ``seed``) of
-    every :func:`remote_table` column, per ``groups`` and origin → target pair.
+    every :func:`remote_table` column, per ``groups`` and origin → target pair (``pairs`` False:
+    ``all → all`` only).
 
     Long format: ``groups``, ``origin``, ``target``, ``metric`` (a :data:`PLANNER_COLUMNS` name),
     ``mean``, ``ci_low``, ``ci_high``, ``n`` (replications with a value). Intervals are cut to the
@@ -160,7 +162,7 @@ def remote_intervals(calls: pd.DataFrame, seed: str = "seed", groups: Sequence[s
     interval is NaN. ``calls`` is the mean number of remote calls per replication.
     """
     groups = list(groups)
-    per_run = remote_table(calls, [*groups, seed])
+    per_run = remote_table(calls, [*groups, seed], pairs)
     rows = []
     for key, part in per_run.groupby([*groups, "origin", "target"], sort=False):
         key = key if isinstance(key, tuple) else (key,)

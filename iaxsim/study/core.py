@@ -259,26 +259,31 @@ class Study:
             rows.append(row)
         return pd.DataFrame(rows).set_index("condition")
 
-    def remote(self, condition: str | None = None) -> pd.DataFrame:
-        """Remote calls per origin → target pair (and ``all → all``) of every condition, or of
-        ``condition`` only: mean (95 % interval over seeds) as a table to read
-        (:func:`iaxsim.sim.remote.planner_view`)."""
-        from iaxsim.sim.remote import planner_view, remote_intervals
+    def _remote_intervals(self, condition: str | None, pairs: bool = True) -> pd.DataFrame:
+        """:func:`iaxsim.sim.remote.remote_intervals` over the seeds, per condition in the
+        study's order (``condition``: that one only)."""
+        from iaxsim.sim.remote import remote_intervals
 
         calls = self.calls if condition is None else self.calls[self.calls["condition"] == condition]
-        iv = remote_intervals(calls, seed="seed", groups=["condition"])
+        iv = remote_intervals(calls, seed="seed", groups=["condition"], pairs=pairs)
         order = {c: i for i, c in enumerate(self.runs["condition"].drop_duplicates())}
-        iv = iv.sort_values("condition", key=lambda c: c.map(order), kind="stable")
-        return planner_view(iv)
+        return iv.sort_values("condition", key=lambda c: c.map(order), kind="stable")
+
+    def remote(self, condition: str | None = None, pairs: bool = True) -> pd.DataFrame:
+        """Remote calls per origin → target pair (and ``all → all``; ``pairs`` False: that row
+        only) of every condition, or of ``condition`` only: mean (95 % interval over seeds) as a
+        table to read (:func:`iaxsim.sim.remote.planner_view`)."""
+        from iaxsim.sim.remote import planner_view
+
+        return planner_view(self._remote_intervals(condition, pairs))
 
     def slowest_pairs(self, condition: str, limit: int = 30) -> tuple[pd.DataFrame, int]:
         """:meth:`remote` of ``condition`` cut to its ``limit`` origin → target pairs with the
         longest mean post-dial delay (slowest first; unanswered pairs after them), then
         ``all → all``; and how many pairs there are in all."""
-        from iaxsim.sim.remote import planner_view, remote_intervals
+        from iaxsim.sim.remote import planner_view
 
-        calls = self.calls[self.calls["condition"] == condition]
-        iv = remote_intervals(calls, seed="seed")
+        iv = self._remote_intervals(condition).drop(columns="condition")
         pdd = iv[iv["metric"] == "pdd_mean_ms"]
         pairs = pdd[pdd["origin"] != "all"].sort_values("mean", ascending=False, kind="stable",
                                                        na_position="last")

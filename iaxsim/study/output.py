@@ -175,8 +175,7 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
     pairs = slowest.reset_index()
     shown = ("every pair" if len(pairs) - 1 >= n_pairs else
              f"the {len(pairs) - 1} slowest of {n_pairs} pairs (every pair: the full study page)")
-    per_condition = study.remote().reset_index()
-    per_condition = per_condition[per_condition["origin"] == "all"].drop(columns=["origin", "target"])
+    per_condition = study.remote(pairs=False).reset_index().drop(columns=["origin", "target"])
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Study of {esc(study.network.source)}</title>
 <style>{STYLE}</style></head><body>
