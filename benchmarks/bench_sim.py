@@ -33,6 +33,10 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
    SimPy events per call are counted for the model and both skeletons (by wrapping
    ``Environment.step``, on a quarter hour of the same traffic) and printed beside the
    ratios.
+   Where a call's time goes (``--breakdown``, also printed after part 1): the same run with the
+   engine's public methods and the matcher's lookups timed, giving the time per call spent
+   inside the engine (encoding, decoding, protocol logic) and the matcher, and the rate the
+   model could reach if everything else (SimPy, network, call logic) cost nothing.
 2. A busy hour of 100k calls over 10 servers (``--quick``: a tenth of it, extrapolated).
    Target < 60 s.
 3. A sweep of 4 runs on 1 worker, then on 2 local workers. Target speed-up ≥ 1.7×.
@@ -366,6 +370,76 @@ def count_events(fn):
     return out, n[0]
 
 
+#: the engine's entry points: every datagram, command and timer goes through one of them
+ENGINE_METHODS = ("receive_datagram", "handle_timer", "place_call", "accept", "ring", "answer",
+                  "reject", "busy", "congestion", "hangup", "poke", "dial_lookup")
+
+
+@dataclass
+class Breakdown:
+    """Time per simulated call inside the engine and the matcher, and in the whole run."""
+
+    calls: int
+    total_us: float
+    engine_us: float
+    matcher_us: float
+
+    @property
+    def ceiling(self) -> float:
+        """Calls per second if everything but the engine and the matcher cost nothing."""
+        return 1e6 / (self.engine_us + self.matcher_us)
+
+
+def breakdown(sc) -> Breakdown:
+    """Simulate ``sc`` with the engine's entry points and the matcher's lookups timed (the
+    outermost call only: a lookup the engine makes to answer a DPREQ counts as engine time)."""
+    from iaxsim.dialplan.dialplan import Dialplan
+    from iaxsim.dialplan.linked import LinkedServer
+    from iaxsim.iax2.engine import Endpoint
+
+    spent = {"engine": 0, "matcher": 0}
+    depth = [0]
+    clock = time.perf_counter_ns
+
+    def timed_method(fn, part):
+        def wrapper(*args, **kwargs):
+            if depth[0]:
+                return fn(*args, **kwargs)
+            depth[0] = 1
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[part] += clock() - t0
+                depth[0] = 0
+        return wrapper
+
+    patched = [(Endpoint, name, "engine") for name in ENGINE_METHODS]
+    patched += [(Dialplan, "lookup", "matcher"), (LinkedServer, "resolve", "matcher")]
+    originals = [(cls, name, getattr(cls, name)) for cls, name, _ in patched]
+    for (cls, name, part), (_, _, fn) in zip(patched, originals):
+        setattr(cls, name, timed_method(fn, part))
+    try:
+        t0 = clock()
+        res = simulate(sc, seed=1)
+        total = clock() - t0
+    finally:
+        for cls, name, fn in originals:
+            setattr(cls, name, fn)
+    n = len(res.calls)
+    return Breakdown(n, total / 1e3 / n, spent["engine"] / 1e3 / n, spent["matcher"] / 1e3 / n)
+
+
+def print_breakdown(sc) -> None:
+    b = min((breakdown(sc) for _ in range(3)), key=lambda b: b.total_us)
+    rest = b.total_us - b.engine_us - b.matcher_us
+    print(f"  where a call's time goes  {b.total_us:.0f} µs per call (timed run, best of 3): engine "
+          f"{b.engine_us:.0f} µs ({b.engine_us / b.total_us:.0%}), matcher {b.matcher_us:.0f} µs "
+          f"({b.matcher_us / b.total_us:.0%}), SimPy, network and call logic {rest:.0f} µs")
+    print(f"  engine and matcher alone  at most {b.ceiling:,.0f} calls/s if nothing else cost "
+          f"anything (target ≥ 3,000)")
+
+
 def bench_calls(n: int, repeats: int = 3) -> None:
     print(f"# 1. two servers, {n} calls/h offered, all crossing IAX2")
     sc = two_servers(n)
@@ -410,6 +484,7 @@ def bench_calls(n: int, repeats: int = 3) -> None:
           f"{per_call / (fa_cpu / fa.completed):.1f}×  (CPU per call; target ≤ 4×)")
     print(f"  ratio model / minimal skeleton (critical path only)   "
           f"{per_call / (mi_cpu / mi_calls):.1f}×  (CPU per call)")
+    print_breakdown(sc)
 
 
 def bench_busy_hour(fraction: float) -> None:
@@ -456,7 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, metavar="N",
                     help="runs of the model and of each skeleton in part 1, interleaved; the "
                          "best of each is reported (default 3)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="only time the engine and the matcher inside the two-server run")
     args = ap.parse_args(argv)
+    if args.breakdown:
+        print("# two servers, 4000 calls/h: time inside the engine and the matcher")
+        print_breakdown(two_servers(4_000))
+        return 0
     if args.repeats < 1:
         ap.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.model_only is not None:

@@ -79,3 +79,17 @@ def test_repeats_below_one_is_refused_with_the_option_named(bench, capsys):
         bench.main(["--repeats", "0"])
     assert exc.value.code == 2
     assert "--repeats must be at least 1" in capsys.readouterr().err
+
+
+def test_breakdown_times_the_engine_and_matcher_and_restores_them(bench):
+    from iaxsim.dialplan.dialplan import Dialplan
+    from iaxsim.iax2.engine import Endpoint
+
+    before = (Endpoint.receive_datagram, Dialplan.lookup)
+    sc = bench.two_servers(CALLS_PER_HOUR).with_values({"duration": 600.0})
+    b = bench.breakdown(sc)
+    assert (Endpoint.receive_datagram, Dialplan.lookup) == before
+    assert b.calls > 20  # about 50 expected (300/h for 10 min)
+    assert 0 < b.matcher_us < b.engine_us < b.total_us
+    assert b.engine_us + b.matcher_us < b.total_us
+    assert b.ceiling == pytest.approx(1e6 / (b.engine_us + b.matcher_us))

@@ -29,3 +29,8 @@ def test_benchmark_variants_complete(bench, tokens, auth, datagrams):
     a.hangup(cid, now=0.0)
     bench.pump(a, b, 0.0, log)
     assert len(log) == datagrams
+
+
+def test_one_call_at_a_time_completes(bench):
+    # run_calls asserts every call answered and every dialog gone; one call per batch
+    assert bench.run_calls(50, True, False, batch=1) > 0
