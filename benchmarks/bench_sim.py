@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from iaxsim.experiments.sweep import run_sweep  # noqa: E402
 from iaxsim.sim import simulate  # noqa: E402
+from iaxsim.sim.model import Model  # noqa: E402
 from iaxsim.sim.scenario import scenario_from_dict  # noqa: E402
 from iaxsim.sim.scenarios import seed_two_servers  # noqa: E402
 
@@ -497,12 +498,19 @@ def bench_busy_hour(fraction: float) -> None:
         "traffic": {"calls_per_hour": 10_000.0, "local": 0.7, "remote": 0.3, "extension_busy": False,
                     "holding": {"dist": "exponential", "mean": 180.0}},
     })
-    res, wall, cpu = timed(lambda: simulate(sc, seed=1))
+    model, build_wall, build_cpu = timed(lambda: Model(sc, seed=1))
+    res, wall, cpu = timed(model.run)
     n = len(res.calls)
     print(f"  simulated calls          {n}")
-    print(f"  wall s / CPU s           {wall:.2f} / {cpu:.2f}")
-    print(f"  100k calls would take    {wall / n * 100_000:.1f} s wall, {cpu / n * 100_000:.1f} s CPU"
-          f"   (target < 60 s)")
+    print(f"  wall s / CPU s           {build_wall:.2f} / {build_cpu:.2f} building the model (once), "
+          f"{wall:.2f} / {cpu:.2f} running it")
+    if fraction < 1.0:
+        print(f"  100k calls would take    {build_wall + wall / n * 100_000:.1f} s wall, "
+              f"{build_cpu + cpu / n * 100_000:.1f} s CPU   (the build once, the run extrapolated;"
+              f" target < 60 s)")
+    else:
+        print(f"  100k calls took          {build_wall + wall:.1f} s wall, {build_cpu + cpu:.1f} s CPU"
+              f"   (target < 60 s)")
 
 
 def bench_sweep(calls: int) -> None:
@@ -533,7 +541,14 @@ def main(argv: list[str] | None = None) -> int:
                          "best of each is reported (default 3)")
     ap.add_argument("--breakdown", action="store_true",
                     help="only time the engine and the matcher inside the two-server run")
+    ap.add_argument("--busy-hour-only", type=float, default=None, metavar="FRACTION",
+                    help="only run part 2, this fraction of the busy hour (1: all 100k calls)")
     args = ap.parse_args(argv)
+    if args.busy_hour_only is not None:
+        if not 0 < args.busy_hour_only <= 1:
+            ap.error(f"--busy-hour-only takes a fraction in (0, 1], got {args.busy_hour_only}")
+        bench_busy_hour(args.busy_hour_only)
+        return 0
     if args.breakdown:
         print("# two servers, 4000 calls/h: time inside the engine and the matcher")
         print_breakdown(two_servers(4_000))
