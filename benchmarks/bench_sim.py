@@ -16,15 +16,16 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
      deliveries per call (the called side sends RINGING and ANSWER only once the caller's ACK
      of its ACCEPT arrives, as the engine and Asterisk do); at the receiver a dict look-up by
      call id instead of the engine, which sends the CALLTOKEN and the ACKs where the engine
-     sends them and wakes the waiting process through a mailbox Event; one CPU hold (``simpy.Resource``, fixed time)
+     sends them and wakes the waiting process through a mailbox Event; one CPU hold (a timeout until
+     the core is done, first come first served, as the model's ``iaxsim.sim.cpu``; fixed time)
      and one channel counter per side; the auto-congest Timeout, the holding Timeout, one
      no-op engine-timer Timeout per call (the model wakes its engines ~0.8 times per call);
      and qualify's POKE / PONG / ACK every 60 s per peer address, counted rather than
      scheduled, as the model works qualify out over a fixed route.
    * ``skeleton_minimal`` — the critical path only: one process per call, six one-way hops
      of set-up and one of hang-up as plain Timeouts, two CPU holds, the remaining datagrams
-     as no-op Timeouts; no called-side process, replies, mailboxes or timers (about 21 SimPy
-     events per call against the model's 24).
+     as no-op Timeouts; no called-side process, replies, mailboxes or timers (about 17 SimPy
+     events per call against the model's).
 
    The model and the two skeletons run ``--repeats`` times (default 3), interleaved, so a drift
    in the machine's speed reaches all three alike; the best run of each is reported, as
@@ -89,15 +90,15 @@ def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: fl
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     channels = {"A": 0, "B": 0}
-    cpu = {"A": simpy.Resource(env, 1), "B": simpy.Resource(env, 1)}
+    cpu_free_at = {"A": 0.0, "B": 0.0}  # one core each, first come first served
     extra = max(0, int(round(datagrams_per_call)) - 8)
     latency = 0.02
     count = [0]
 
     def lookup(server):
-        with cpu[server].request() as req:
-            yield req
-            yield env.timeout(12e-6)
+        start = max(env.now, cpu_free_at[server])
+        cpu_free_at[server] = start + 12e-6
+        yield env.timeout(cpu_free_at[server] - env.now)
 
     def call(o, d, hold):
         count[0] += 1
@@ -199,7 +200,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
     class Server:
         def __init__(self, sid: str):
             self.sid = sid
-            self.cpu = simpy.Resource(env, capacity=1)
+            self.cpu_free_at = 0.0  # one core, first come first served (as iaxsim.sim.cpu)
             self.busy = 0
             self.calls: dict[int, _Mailbox] = {}  # call id → mailbox of the process on that call
             self.starting: set[int] = set()  # called side: ACCEPT sent, waiting for its ACK
@@ -214,9 +215,9 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             self.busy -= 1
 
         def lookup(self):
-            with self.cpu.request() as req:
-                yield req
-                yield env.timeout(cpu_hold)
+            start = max(env.now, self.cpu_free_at)
+            self.cpu_free_at = start + cpu_hold
+            yield env.timeout(self.cpu_free_at - env.now)
 
         def receive(self, msgs: list, src: "Server") -> None:
             """What the engine does with frames arriving together: reply (the replies to

@@ -20,8 +20,8 @@ from iaxsim.sim.clock import delay_until
 from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
-#: a process's body: a generator of SimPy events, resumed with their values
-CpuCharge = Callable[[int], Generator[simpy.Event, object, None]]
+#: serves ``comparisons`` on the server's CPU, then calls the function given
+AfterCpu = Callable[[int, Callable[[], None]], None]
 
 
 class WorkMeter(Protocol):
@@ -54,14 +54,19 @@ class Mailbox:
         """Generator: wait until an item is there or ``timeout`` s pass; returns the item or None."""
         if not self.items:
             self.waiter = w = self.env.event()
-            if timeout is None:
-                yield w
-            else:
-                yield w | self.env.timeout(max(0.0, timeout))
+            if timeout is not None:
+                self.env.timeout(max(0.0, timeout)).callbacks.append(lambda _e: self._expire(w))
+            yield w
             self.waiter = None
             if not self.items:
                 return None
         return self.items.pop(0)
+
+    def _expire(self, waiter: simpy.Event) -> None:
+        """A wait's timeout: wake ``waiter`` unless an item woke it first."""
+        if self.waiter is waiter:
+            self.waiter = None
+            waiter.succeed()
 
 
 class EngineDriver:
@@ -70,7 +75,7 @@ class EngineDriver:
     def __init__(self, env: simpy.Environment, server_id: str, endpoint: Endpoint, network: Network,
                  default_handler: Callable[[Event], None],
                  on_sent: Callable[[list[tuple[bytes, Address]]], None] | None = None,
-                 cpu_charge: CpuCharge | None = None, dp_proxy: WorkMeter | None = None):
+                 after_cpu: AfterCpu | None = None, dp_proxy: WorkMeter | None = None):
         self.env = env
         self.sid = server_id
         self.ep = endpoint
@@ -78,7 +83,7 @@ class EngineDriver:
         self.default_handler = default_handler
         self.handlers: dict[int, Callable[[Event], None]] = {}  # call id -> who takes its events
         self.on_sent = on_sent
-        self.cpu_charge = cpu_charge
+        self.after_cpu = after_cpu
         self.dp_proxy = dp_proxy
         self._wake_at: float | None = None
         self._on_wake = self._fire  # bound once: one callback for every wake-up
@@ -96,18 +101,12 @@ class EngineDriver:
                 receive(data, addr, now)
                 if proxy is not None and proxy.work:
                     work = proxy.take()
-                    if self.cpu_charge is not None:
-                        self.env.process(self._pump_after_cpu(work))
+                    if self.after_cpu is not None:
+                        self.after_cpu(work, pump)
                         continue
                 pump(now)
         finally:
             net.batch(False)
-
-    def _pump_after_cpu(self, comparisons: int) -> Generator[simpy.Event, object, None]:
-        charge = self.cpu_charge
-        assert charge is not None  # receive() only starts this with a CPU model
-        yield from charge(comparisons)
-        self.pump()
 
     def _fire(self, wake: simpy.Event) -> None:
         """The engine's timer came due (a SimPy timeout whose value is the timer's time)."""

@@ -14,6 +14,7 @@ from iaxsim.errors import ConfigError
 from iaxsim.iax2.engine import Endpoint, EndpointConfig, Event, IncomingCall, Qualify
 from iaxsim.iax2.media import MediaFormat
 from iaxsim.sim.calls import CallRecord
+from iaxsim.sim.cpu import Cores
 from iaxsim.sim.driver import Address, EngineDriver, Mailbox
 from iaxsim.sim.network import Network
 from iaxsim.sim.plans import ServerPlan
@@ -91,13 +92,13 @@ class SimServer:
                                                     scenario.account)
         self.local_dp = local
         self.link_dp = link
-        self.cpu = simpy.Resource(env, capacity=spec.cores)
+        self.tw_cpu = TimeWeighted(BIN_SECONDS)
+        self.cpu = Cores(env, spec.cores, self.tw_cpu)
         self.cpu_base = scenario.cpu.base
         self.cpu_per_comparison = scenario.cpu.per_comparison
         self.channels_busy = 0
         self.busy_ext: set[str] = set()
         self.tw_channels = TimeWeighted(BIN_SECONDS)
-        self.tw_cpu = TimeWeighted(BIN_SECONDS)
         #: peer address -> its qualify state (replayed, or worked out over a static route)
         self.qualified: dict[str, Qualify | StaticQualify] = {}
         self.dp_cache: dict[tuple[str, str], tuple[float, int]] = {}  # (peer, number) -> (until, DPSTATUS)
@@ -116,29 +117,45 @@ class SimServer:
         self.endpoint = Endpoint(config, seed=seed)
         self.driver = EngineDriver(env, spec.id, self.endpoint, network,
                                    default_handler=self._default_event,
-                                   on_sent=self._account, cpu_charge=self.charge_cpu_work,
+                                   on_sent=self._account, after_cpu=self.after_cpu,
                                    dp_proxy=self.meter)
         self.calls_by_callno: dict[int, CallRecord] = {}
 
     # -- CPU and channels
     def charge_cpu(self, comparisons: int, rec: CallRecord | None = None) -> Generator[simpy.Event, object, None]:
-        """Generator: hold one of the server's CPU cores (a SimPy resource, FIFO) for the
+        """Generator: hold one of the server's CPU cores (first come, first served) for the
         lookup's CPU time, ``base + per_comparison × comparisons``."""
         service = self.cpu_base + self.cpu_per_comparison * comparisons
-        env, cpu, cores = self.env, self.cpu, self.spec.cores
-        with cpu.request() as req:
-            if not req.triggered:  # a core is busy: queue (a free core is granted at once)
-                yield req
-            self.tw_cpu.set(env.now, len(cpu.users) / cores)
-            yield env.timeout(service)
-        self.tw_cpu.set(env.now, len(cpu.users) / cores)
+        cpu = self.cpu
+        grant = cpu.request()
+        if grant is not None:  # every core busy: wait for one
+            yield grant
+            cpu.granted()
+        yield self.env.timeout(service)
+        cpu.release()
         if rec is not None:
             rec.lookup_cpu += service
             rec.comparisons += comparisons
 
-    def charge_cpu_work(self, comparisons: int) -> Generator[simpy.Event, object, None]:
-        """Generator: the CPU time of lookups the engine made itself (DPREQ answers)."""
-        yield from self.charge_cpu(comparisons)
+    def after_cpu(self, comparisons: int, then: Callable[[], None]) -> None:
+        """Call ``then()`` once the CPU has served the lookups the engine made itself
+        (answering DPREQs): ``base + per_comparison × comparisons`` on one core."""
+        service = self.cpu_base + self.cpu_per_comparison * comparisons
+        env, cpu = self.env, self.cpu
+
+        def done(_event: simpy.Event) -> None:
+            cpu.release()
+            then()
+
+        def start(_grant: simpy.Event) -> None:
+            cpu.granted()
+            env.timeout(service).callbacks.append(done)
+
+        grant = cpu.request()
+        if grant is None:
+            env.timeout(service).callbacks.append(done)
+        else:
+            grant.callbacks.append(start)
 
     def seize(self) -> bool:
         """Take a channel; False when every channel is busy."""
