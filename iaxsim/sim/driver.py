@@ -17,6 +17,7 @@ import simpy
 
 from iaxsim.iax2.engine import Endpoint, Event, IncomingCall
 from iaxsim.sim.clock import delay_until
+from iaxsim.sim.deadlines import Deadline, Deadlines
 from iaxsim.sim.network import Network
 
 Address = tuple[str, int]
@@ -35,12 +36,14 @@ class WorkMeter(Protocol):
 class Mailbox:
     """Events for one call, and the SimPy event a waiting process sleeps on."""
 
-    __slots__ = ("env", "items", "waiter")
+    __slots__ = ("env", "items", "waiter", "deadlines", "limit")
 
-    def __init__(self, env: simpy.Environment):
+    def __init__(self, env: simpy.Environment, deadlines: Deadlines | None = None):
         self.env = env
         self.items: list[object] = []
         self.waiter: simpy.Event | None = None
+        self.deadlines = deadlines  # where a wait's time limit is kept (else its own timeout)
+        self.limit: Deadline | None = None
 
     def put(self, item: object) -> None:
         """Hand the call's process an item (an engine event), waking it if it waits."""
@@ -48,6 +51,9 @@ class Mailbox:
         w = self.waiter
         if w is not None:
             self.waiter = None  # woken once: later items wait in the list
+            if self.limit is not None:
+                self.limit.cancel()
+                self.limit = None
             w.succeed()
 
     def wait(self, timeout: float | None = None) -> Generator[simpy.Event, object, object]:
@@ -55,7 +61,10 @@ class Mailbox:
         if not self.items:
             self.waiter = w = self.env.event()
             if timeout is not None:
-                self.env.timeout(max(0.0, timeout)).callbacks.append(lambda _e: self._expire(w))
+                if self.deadlines is not None:
+                    self.limit = self.deadlines.add(max(0.0, timeout), lambda: self._expire(w))
+                else:
+                    self.env.timeout(max(0.0, timeout)).callbacks.append(lambda _e: self._expire(w))
             yield w
             self.waiter = None
             if not self.items:
@@ -63,9 +72,10 @@ class Mailbox:
         return self.items.pop(0)
 
     def _expire(self, waiter: simpy.Event) -> None:
-        """A wait's timeout: wake ``waiter`` unless an item woke it first."""
+        """A wait's time limit: wake ``waiter`` unless an item woke it first."""
         if self.waiter is waiter:
             self.waiter = None
+            self.limit = None
             waiter.succeed()
 
 

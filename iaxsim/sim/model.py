@@ -27,6 +27,7 @@ from iaxsim.sim.caller import CallerSide
 from iaxsim.sim.calls import CallLog
 from iaxsim.sim import collector
 from iaxsim.sim.capture import Captured
+from iaxsim.sim.deadlines import Deadlines
 from iaxsim.sim.media import Media
 from iaxsim.sim.network import Network
 from iaxsim.sim.plans import build_plans
@@ -59,12 +60,14 @@ class Model:
         self.capture: list[Captured] | None = [] if scenario.capture else None
         self.network = Network(env, scenario.servers, scenario.network, self.net_rng, self.capture)
         self.log = CallLog(env)
+        self.deadlines = Deadlines(env)
         self.servers: dict[str, SimServer] = {}
         self.called = CalledSide(env, scenario, self.network, self.servers, self.net_rng)
         plans = build_plans(scenario)
         for i, spec in enumerate(scenario.servers):
             self.servers[spec.id] = SimServer(env, scenario, spec, plans[spec.id], self.network,
-                                              int(self.seeds.integers(2 ** 31)) + i, self.called.incoming)
+                                              int(self.seeds.integers(2 ** 31)) + i, self.called.incoming,
+                                              self.deadlines)
         self.media = Media(env, scenario, list(self.servers))
         self.switch = SwitchLookup(env, self.network, self.servers, scenario.switch_cache)
         self.caller = CallerSide(env, scenario, self.servers, self.log, self.media, self.switch)

@@ -15,6 +15,7 @@ from iaxsim.iax2.engine import Endpoint, EndpointConfig, Event, IncomingCall, Qu
 from iaxsim.iax2.media import MediaFormat
 from iaxsim.sim.calls import CallRecord
 from iaxsim.sim.cpu import Cores
+from iaxsim.sim.deadlines import Deadlines
 from iaxsim.sim.driver import Address, EngineDriver, Mailbox
 from iaxsim.sim.network import Network
 from iaxsim.sim.plans import ServerPlan
@@ -81,8 +82,11 @@ class SimServer:
     """One simulated PBX: engine, dialplans, CPU, channels and the calls it is in."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, spec: ServerSpec, plan: ServerPlan,
-                 network: Network, seed: int, on_incoming: Callable[["SimServer", IncomingCall], None]):
+                 network: Network, seed: int, on_incoming: Callable[["SimServer", IncomingCall], None],
+                 deadlines: Deadlines | None = None):
         self.env = env
+        #: the time limits of mailbox waits (shared by the model's servers)
+        self.deadlines = deadlines
         self.spec = spec
         self.id = spec.id
         self.traffic = scenario.traffic_of(spec.id)  # worked out once: not per call
@@ -197,7 +201,7 @@ class SimServer:
 
     def watch(self, call_id: int, rec: CallRecord | None = None) -> Mailbox:
         """A mailbox for the engine's events about ``call_id`` (and its datagrams counted to ``rec``)."""
-        mb = Mailbox(self.env)
+        mb = Mailbox(self.env, self.deadlines)
         self.driver.handlers[call_id] = mb.put
         if rec is not None:
             self.calls_by_callno[call_id] = rec

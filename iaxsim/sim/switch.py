@@ -85,7 +85,7 @@ class SwitchLookup:
             self._dialogs[tbd] = dialog
             self._waiters[tbd] = {}
             o.driver.handlers[cid] = functools.partial(self._tbd_event, o, cid)
-        mb = Mailbox(env)
+        mb = Mailbox(env, o.deadlines)
         self._waiters[tbd].setdefault(number, []).append(mb)
         o.driver.pump()
         # Asterisk's dialplan thread waits at most iaxdefaulttimeout for the answer
