@@ -18,7 +18,8 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
      call id instead of the engine, which sends the CALLTOKEN and the ACKs where the engine
      sends them and wakes the waiting process through a mailbox Event; one CPU hold (a timeout until
      the core is done, first come first served, as the model's ``iaxsim.sim.cpu``; fixed time)
-     and one channel counter per side; the auto-congest Timeout, the holding Timeout, one
+     and one channel counter per side; the auto-congest limit in the model's heap of time
+     limits (``iaxsim.sim.deadlines``: cancelled when the ACCEPT comes, so no event), the holding Timeout, one
      no-op engine-timer Timeout per call (the model wakes its engines ~0.8 times per call);
      and qualify's POKE / PONG / ACK every 60 s per peer address, counted rather than
      scheduled, as the model works qualify out over a fixed route.
@@ -63,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from iaxsim.experiments.sweep import run_sweep  # noqa: E402
 from iaxsim.sim import simulate  # noqa: E402
+from iaxsim.sim.deadlines import Deadlines  # noqa: E402
 from iaxsim.sim.model import Model  # noqa: E402
 from iaxsim.sim.scenario import scenario_from_dict  # noqa: E402
 from iaxsim.sim.scenarios import seed_two_servers  # noqa: E402
@@ -195,6 +197,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
     ids = itertools.count(1)
     link_calls = {("A", "B"): 0, ("B", "A"): 0}
     state = {"active": 0, "arrivals_done": False}
+    limits = Deadlines(env)
     done = env.event()
 
     class Server:
@@ -270,14 +273,15 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             o.calls[cid] = mb = _Mailbox(env)
             send(o, d, (NEW, cid))
             env.timeout(ENGINE_TIMER).callbacks.append(_engine_timer)
-            if qualify:
-                env.timeout(auto_congest).callbacks.append(lambda _e: mb.put(_AUTO_CONGEST))
+            congest = limits.add(auto_congest, lambda: mb.put(_AUTO_CONGEST)) if qualify else None
             accepted = False
             try:
                 while True:
                     kind = yield from mb.wait()
                     if kind is ACCEPT or kind is RINGING:
                         accepted = True
+                        if congest is not None:
+                            congest.cancel()
                     elif kind is ANSWER:
                         pair, back = (o.sid, d.sid), (d.sid, o.sid)
                         link_calls[pair] += 1

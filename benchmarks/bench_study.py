@@ -6,11 +6,12 @@ Run: ``.venv/bin/python benchmarks/bench_study.py`` (``--five-only``: skip the 5
 the busy-hour runs cut to S simulated seconds and their cost given per call).
 
 Each case runs ``iaxsim study PLAN --out DIR`` with the command's defaults (600 call attempts per
-server in a simulated busy hour of 3600 s, at most 6,000 attempts measured per run — the 50-site
-network, 30,000 attempts an hour, measures 12 minutes of its busy hour at that rate — 3 seeds,
-every condition, the capacity check, the executed notebook and its HTML page) and prints the wall time and the process CPU time of the
-run. The 50-site plan is ``iaxsim plan synth --servers 50 --per-server 400 --overlap 0.3
---length 5 --seed 1``. Targets (issue): five_sites < 60 s, 50 sites < 5 min on a 2-core machine.
+server in a simulated busy hour of 3600 s, at most 3,000 attempts measured per ``link.conf`` run
+and 600 per ``switch =>`` run — a larger network measures a shorter stretch of its busy hour at
+the busy hour's rate — 3 seeds, every condition, the capacity check, the executed notebook and
+its HTML page) and prints the wall time and the process CPU time of the run. The 50-site plan is
+``iaxsim plan synth --servers 50 --per-server 400 --overlap 0.3 --length 5 --seed 1``. Targets:
+five_sites < 60 s, 50 sites < 5 min on a 2-core machine.
 """
 from __future__ import annotations
 

@@ -279,8 +279,9 @@ class CallerSide:
         mb = o.watch(cid, rec)
         o.driver.pump()
         accepted = False
+        congest = None
         if o.spec.qualify:  # Asterisk's auto-congest timer: 2 x maxms for a qualified peer
-            env.timeout(2 * ep.config.qualify_maxms).callbacks.append(lambda _e: mb.put(_AUTO_CONGEST))
+            congest = o.deadlines.add(2 * ep.config.qualify_maxms, lambda: mb.put(_AUTO_CONGEST))
         try:
             while True:
                 event = yield from mb.wait()
@@ -294,11 +295,11 @@ class CallerSide:
                         o.driver.pump()
                     return Outcome.FAILED
                 kind = type(event)
-                if kind is CallAccepted:
+                if kind is CallAccepted or kind is CallRinging:
                     accepted = True
-                elif kind is CallRinging:
-                    accepted = True
-                    if rec.post_dial_delay != rec.post_dial_delay:  # still NaN
+                    if congest is not None:  # accepted in time: the timer has nothing left to do
+                        congest.cancel()
+                    if kind is CallRinging and rec.post_dial_delay != rec.post_dial_delay:  # NaN
                         rec.post_dial_delay = env.now - t_dialled
                 elif kind is CallAnswered:
                     if rec.post_dial_delay != rec.post_dial_delay:
@@ -335,4 +336,6 @@ class CallerSide:
                 elif isinstance(event, (CallFailed, CallHungUp)):
                     return Outcome.FAILED
         finally:
+            if congest is not None:
+                congest.cancel()
             o.unwatch(cid)

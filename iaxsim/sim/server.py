@@ -83,7 +83,7 @@ class SimServer:
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, spec: ServerSpec, plan: ServerPlan,
                  network: Network, seed: int, on_incoming: Callable[["SimServer", IncomingCall], None],
-                 deadlines: Deadlines | None = None):
+                 deadlines: Deadlines):
         self.env = env
         #: the time limits of mailbox waits (shared by the model's servers)
         self.deadlines = deadlines
