@@ -38,12 +38,12 @@ class Mailbox:
 
     __slots__ = ("env", "items", "waiter", "deadlines", "limit")
 
-    def __init__(self, env: simpy.Environment, deadlines: Deadlines | None = None):
+    def __init__(self, env: simpy.Environment, deadlines: Deadlines):
         self.env = env
         self.items: list[object] = []
         self.waiter: simpy.Event | None = None
-        self.deadlines = deadlines  # where a wait's time limit is kept (else its own timeout)
-        self.limit: Deadline | None = None
+        self.deadlines = deadlines  # where a wait's time limit is kept
+        self.limit: Deadline | None = None  # the running wait's
 
     def put(self, item: object) -> None:
         """Hand the call's process an item (an engine event), waking it if it waits."""
@@ -61,10 +61,7 @@ class Mailbox:
         if not self.items:
             self.waiter = w = self.env.event()
             if timeout is not None:
-                if self.deadlines is not None:
-                    self.limit = self.deadlines.add(max(0.0, timeout), lambda: self._expire(w))
-                else:
-                    self.env.timeout(max(0.0, timeout)).callbacks.append(lambda _e: self._expire(w))
+                self.limit = self.deadlines.add(max(0.0, timeout), lambda: self._expire(w))
             yield w
             self.waiter = None
             if not self.items:
