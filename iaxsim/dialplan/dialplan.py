@@ -30,10 +30,11 @@ from datetime import datetime
 from collections.abc import Iterator
 from typing import Final
 
+from iaxsim.collector import paused
 from iaxsim.dialplan import linear
 from iaxsim.dialplan.linear_index import LinearIndex
 from iaxsim.dialplan.errors import DialplanError, type_name
-from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost, bulk_build
+from iaxsim.dialplan.model import DialplanWarning, Extension, LookupCost
 from iaxsim.dialplan.parser import Context, DialplanBuilder, read
 from iaxsim.dialplan.patterns import MATCH, MatchMode, match, match_compiled, strip_fluff
 from iaxsim.dialplan.trie import ReferenceTrie, Trie
@@ -91,7 +92,7 @@ class Dialplan:
         """
         if not isinstance(text, str):
             raise ConfigError(f"dialplan text must be a string, not {type_name(text)}", path)
-        with bulk_build():
+        with paused():  # a large structure is built: iaxsim/collector.py
             b = read(text, path, default_context=default_context)
         return cls._finish(b, path, strict, cache_size)
 
@@ -100,7 +101,7 @@ class Dialplan:
                   default_context: str | None = None, cache_size: int = 4096) -> Dialplan:
         """Load an extensions.conf file (``#include`` resolved relative to it)."""
         p = os.fspath(path)
-        with bulk_build():
+        with paused():  # a large structure is built: iaxsim/collector.py
             b = read(None, p, from_file=True, default_context=default_context)
         return cls._finish(b, p, strict, cache_size)
 
@@ -187,7 +188,7 @@ class Dialplan:
     def _trie(self, ctx: Context) -> Trie:
         trie = self._tries.get(ctx.name)
         if trie is None:
-            with bulk_build():
+            with paused():  # a large structure is built: iaxsim/collector.py
                 trie = self._tries[ctx.name] = Trie(ctx.sorted_extensions())
         return trie
 

@@ -1,9 +1,6 @@
 """Plain data objects of a loaded dialplan: priorities, extensions, includes, switches, costs, warnings."""
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from iaxsim.dialplan.patterns import CompiledPattern, Key, compile_pattern
@@ -11,23 +8,6 @@ from iaxsim.dialplan.timing import Timing
 
 PRIORITY_HINT = -1
 
-
-@contextlib.contextmanager
-def bulk_build() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large structure is built.
-
-    Loading 100k extensions allocates millions of long-lived objects; letting the collector
-    scan the growing heap on the way costs more than the building itself.  Reference
-    counting still frees everything as usual; the collector is switched back on (if it was
-    on) when the block ends, whatever happens inside it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 REGISTRAR = "pbx_config"
 

@@ -22,10 +22,10 @@ import time
 import numpy as np
 import simpy
 
+from iaxsim.collector import paused
 from iaxsim.sim.called import CalledSide
 from iaxsim.sim.caller import CallerSide
 from iaxsim.sim.calls import CallLog
-from iaxsim.sim import collector
 from iaxsim.sim.capture import Captured
 from iaxsim.sim.deadlines import Deadlines
 from iaxsim.sim.media import Media
@@ -98,7 +98,7 @@ class Model:
         self.start_qualify(np.random.default_rng(self.seeds.integers(2 ** 63)))
         procs = [env.process(self.traffic.arrivals(srv, rng)) for srv, rng in
                  zip(self.servers.values(), self.traffic_rngs)]
-        with collector.paused():  # almost nothing a run frees is in a cycle: collector.py
+        with paused():  # almost nothing a run frees is in a cycle: iaxsim/collector.py
             env.run(until=env.all_of(procs))
             self.log.arrivals_done = True
             if self.log.active > 0:

@@ -1,11 +1,12 @@
-"""The cyclic garbage collector is paused only while a simulation runs."""
+"""The cyclic garbage collector is paused inside ``collector.paused()`` only: while a simulation
+runs, and while a dialplan is loaded."""
 from __future__ import annotations
 
 import gc
 
 import pytest
 
-from iaxsim.sim import collector
+from iaxsim import collector
 from iaxsim.sim.model import Model
 from iaxsim.sim.scenarios import erlang_b
 
@@ -51,3 +52,22 @@ def test_a_simulation_runs_with_the_collector_paused_and_restores_it():
     assert len(watch.states) >= len(result.calls)  # told at every attempt
     assert not any(watch.states)
     assert gc.isenabled()
+
+
+def test_a_dialplan_loads_with_the_collector_paused_and_restores_it(monkeypatch):
+    from iaxsim.dialplan import Dialplan, parser
+
+    states: list[bool] = []
+    original = parser.DialplanBuilder.add_extension
+
+    def noting(self, *args, **kwargs):
+        states.append(gc.isenabled())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(parser.DialplanBuilder, "add_extension", noting)
+    dp = Dialplan.from_string("[external]\nexten => _6XXX,1,Answer()\nexten => 7000,1,Answer()\n",
+                              "x.conf")
+    assert dp.lookup("6001", "external")[0] is not None
+    assert states == [False, False]
+    assert gc.isenabled()
+
