@@ -19,18 +19,16 @@ def _jobs(seed: int, n: int) -> list[tuple[float, float]]:
     return list(zip(arrivals.tolist(), services.tolist()))
 
 
-def _with_resource(jobs, cores):
+def _serve(jobs, cores, holder):
+    """Run ``jobs`` through ``holder(env, cores, busy)``, which returns the generator that holds
+    a core for a job's service time; returns each job's end time and the busy share per bin."""
     env = simpy.Environment()
-    cpu = simpy.Resource(env, capacity=cores)
-    tw = TimeWeighted(1.0)
+    busy = TimeWeighted(1.0)
+    hold = holder(env, cores, busy)
     ends: dict[int, float] = {}
 
     def job(i, service):
-        with cpu.request() as req:
-            yield req
-            tw.set(env.now, len(cpu.users) / cores)
-            yield env.timeout(service)
-        tw.set(env.now, len(cpu.users) / cores)
+        yield from hold(service)
         ends[i] = env.now
 
     def arrivals():
@@ -40,40 +38,44 @@ def _with_resource(jobs, cores):
 
     env.process(arrivals())
     env.run()
-    return ends, tw.means(env.now + 1.0)
+    return ends, busy.means(env.now + 1.0)
 
 
-def _with_cores(jobs, cores):
-    env = simpy.Environment()
-    tw = TimeWeighted(1.0)
-    cpu = Cores(env, cores, tw)
-    ends: dict[int, float] = {}
+def _resource(env, cores, busy):
+    """The reference: SimPy's own first-come-first-served resource."""
+    cpu = simpy.Resource(env, capacity=cores)
 
-    def job(i, service):
+    def hold(service):
+        with cpu.request() as req:
+            yield req
+            busy.set(env.now, len(cpu.users) / cores)
+            yield env.timeout(service)
+        busy.set(env.now, len(cpu.users) / cores)
+
+    return hold
+
+
+def _cores(env, cores, busy):
+    """iaxsim's cores, used as SimServer.charge_cpu uses them."""
+    cpu = Cores(env, cores, busy)
+
+    def hold(service):
         grant = cpu.request()
         if grant is not None:
             yield grant
             cpu.granted()
         yield env.timeout(service)
         cpu.release()
-        ends[i] = env.now
 
-    def arrivals():
-        for i, (at, service) in enumerate(jobs):
-            yield env.timeout(at - env.now)
-            env.process(job(i, service))
-
-    env.process(arrivals())
-    env.run()
-    return ends, tw.means(env.now + 1.0)
+    return hold
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_cores_serve_as_a_simpy_resource_does(cores, seed):
     jobs = _jobs(seed, 400)
-    ends_ref, busy_ref = _with_resource(jobs, cores)
-    ends, busy = _with_cores(jobs, cores)
+    ends_ref, busy_ref = _serve(jobs, cores, _resource)
+    ends, busy = _serve(jobs, cores, _cores)
     assert ends == ends_ref  # every job ends at the very same time
     queued = sum(1 for i, (at, service) in enumerate(jobs) if ends_ref[i] > at + service + 1e-12)
     assert queued > 10  # the load makes jobs wait, so the queue discipline is exercised

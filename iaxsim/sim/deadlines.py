@@ -19,12 +19,12 @@ from iaxsim.sim.clock import delay_until
 
 
 class Deadline:
-    """One time limit: ``expire()`` runs at ``at`` unless it was cancelled first."""
+    """One time limit (its time is its key in :class:`Deadlines`' heap): ``expire()`` runs then
+    unless it was cancelled first."""
 
-    __slots__ = ("at", "expire", "live")
+    __slots__ = ("expire", "live")
 
-    def __init__(self, at: float, expire: Callable[[], None]):
-        self.at = at
+    def __init__(self, expire: Callable[[], None]):
         self.expire = expire
         self.live = True
 
@@ -46,7 +46,7 @@ class Deadlines:
         """Run ``expire()`` ``delay`` seconds from now (``delay`` >= 0), unless cancelled."""
         now = self.env.now
         at = now + delay  # the time a SimPy timeout of ``delay`` would come due
-        limit = Deadline(at, expire)
+        limit = Deadline(expire)
         heapq.heappush(self._heap, (at, next(self._seq), limit))
         if self._armed is None or at < self._armed:
             self._armed = at

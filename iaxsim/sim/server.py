@@ -126,10 +126,14 @@ class SimServer:
         self.calls_by_callno: dict[int, CallRecord] = {}
 
     # -- CPU and channels
+    def cpu_time(self, comparisons: int) -> float:
+        """CPU seconds of lookups that made ``comparisons``: ``base + per_comparison × comparisons``."""
+        return self.cpu_base + self.cpu_per_comparison * comparisons
+
     def charge_cpu(self, comparisons: int, rec: CallRecord | None = None) -> Generator[simpy.Event, object, None]:
         """Generator: hold one of the server's CPU cores (first come, first served) for the
-        lookup's CPU time, ``base + per_comparison × comparisons``."""
-        service = self.cpu_base + self.cpu_per_comparison * comparisons
+        lookup's CPU time (:meth:`cpu_time`)."""
+        service = self.cpu_time(comparisons)
         cpu = self.cpu
         grant = cpu.request()
         if grant is not None:  # every core busy: wait for one
@@ -143,8 +147,8 @@ class SimServer:
 
     def after_cpu(self, comparisons: int, then: Callable[[], None]) -> None:
         """Call ``then()`` once the CPU has served the lookups the engine made itself
-        (answering DPREQs): ``base + per_comparison × comparisons`` on one core."""
-        service = self.cpu_base + self.cpu_per_comparison * comparisons
+        (answering DPREQs): their :meth:`cpu_time` on one core."""
+        service = self.cpu_time(comparisons)
         env, cpu = self.env, self.cpu
 
         def done(_event: simpy.Event) -> None:
