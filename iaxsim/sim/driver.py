@@ -98,22 +98,19 @@ class EngineDriver:
 
     # -- input
     def receive(self, datagrams: list[bytes], addr: Address) -> None:
-        """Datagrams arrived together from ``addr``: each is handed to the engine, then its
-        replies and events go out (after the CPU time of any lookup the engine made)."""
-        ep, now, proxy, net = self.ep, self.env.now, self.dp_proxy, self.net
+        """Datagrams arrived together from ``addr`` (the network sends the replies as one
+        batch): each is handed to the engine, then its replies and events go out (after the
+        CPU time of any lookup the engine made)."""
+        ep, now, proxy = self.ep, self.env.now, self.dp_proxy
         receive, pump = ep.receive_datagram, self.pump
-        net.batch(True)
-        try:
-            for data in datagrams:
-                receive(data, addr, now)
-                if proxy is not None and proxy.work:
-                    work = proxy.take()
-                    if self.after_cpu is not None:
-                        self.after_cpu(work, pump)
-                        continue
-                pump(now)
-        finally:
-            net.batch(False)
+        for data in datagrams:
+            receive(data, addr, now)
+            if proxy is not None and proxy.work:
+                work = proxy.take()
+                if self.after_cpu is not None:
+                    self.after_cpu(work, pump)
+                    continue
+            pump(now)
 
     def _fire(self, wake: simpy.Event) -> None:
         """The engine's timer came due (a SimPy timeout whose value is the timer's time)."""

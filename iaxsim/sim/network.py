@@ -19,7 +19,7 @@ server ``b``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, cast
+from typing import Callable
 
 import numpy as np
 import simpy
@@ -34,7 +34,7 @@ Address = tuple[str, int]
 
 class Delivery:
     """Datagrams from one source address arriving together at one server. It travels as the
-    value of a SimPy timeout due at the arrival time, whose callback (:meth:`arrive_cb`)
+    value of a SimPy timeout due at the arrival time, whose callback (``Network._arrive``)
     hands them to the receiver."""
 
     __slots__ = ("receive", "dst_id", "src_addr", "arrive", "datagrams")
@@ -46,12 +46,6 @@ class Delivery:
         self.src_addr = src_addr
         self.arrive = arrive
         self.datagrams = [data]
-
-    @staticmethod
-    def arrive_cb(event: simpy.Event) -> None:
-        """The timeout's callback: the datagrams arrive."""
-        d = cast(Delivery, event.value)  # (the value of deliveries' timeouts only)
-        d.receive(d.datagrams, d.src_addr)
 
 
 @dataclass(frozen=True)
@@ -142,11 +136,25 @@ class Network:
         self._routes: dict[tuple[str, Address], _Route | None] = {}
         self._open: Delivery | None = None  # the delivery the current batch may still join
         self._batching = False
+        self._on_arrival = self._arrive  # bound once: the callback of every delivery
 
     def attach(self, server_id: str, receive: Callable[[list[bytes], Address], None]) -> None:
         """Register the function that takes datagrams arriving at ``server_id``: it gets the
-        datagrams that arrive together from one source address, in order, and that address."""
+        datagrams that arrive together from one source address, in order, and that address.
+        What it sends meanwhile is one batch (:meth:`batch`)."""
         self.receivers[server_id] = receive
+
+    def _arrive(self, event: simpy.Event) -> None:
+        """A delivery's timeout came due: its datagrams arrive, and the receiver's replies
+        are sent as one batch."""
+        d: Delivery = event.value  # (the value of deliveries' timeouts only)
+        self._batching = True
+        self._open = None
+        try:
+            d.receive(d.datagrams, d.src_addr)
+        finally:
+            self._batching = False
+            self._open = None
 
     def source_address(self, src_id: str, dst_ip: str) -> str:
         """Which of its addresses ``src_id`` sends from towards ``dst_ip`` (same kind as the target)."""
@@ -323,7 +331,7 @@ class Network:
         op = Delivery(receive, dst_id, src_addr, arrive, data)
         # due at ``now + delay == arrive``: a datagram held back to the arrival of the one before
         # it (FIFO) must not overtake that one by a rounding (clock.delay_until)
-        self.env.timeout(delay, op).callbacks.append(Delivery.arrive_cb)
+        self.env.timeout(delay, op).callbacks.append(self._on_arrival)
         # a delivery due now could be overtaken by events scheduled for now meanwhile: never joined
         self._open = op if arrive > now else None
 

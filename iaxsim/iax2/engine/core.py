@@ -40,7 +40,7 @@ from iaxsim.iax2.engine.common import (APATHETIC_CALLNO, EMPTY_CALLTOKEN, OUT_OF
 from iaxsim.iax2.engine.config import EndpointConfig
 from iaxsim.iax2.engine.machine import RECEIVED, SENT
 from iaxsim.iax2.engine.auth import new_challenge
-from iaxsim.iax2.engine.dialog import (CELLS, OPEN, Address, Dialog, Kind, PeerEntry, Registration,
+from iaxsim.iax2.engine.dialog import (OPEN, Address, Dialog, Kind, PeerEntry, Registration,
                                        State, TrunkBuffer)
 from iaxsim.iax2.engine.reliability import (UNSEQUENCED, Pending, acked_by, classify, first_rto,
                                             next_rto)
@@ -269,7 +269,7 @@ class Core:
         if transition is None or transition.next is None:
             return
         d.state = transition.next
-        d.cell = CELLS[(d.kind, d.state)]
+        d.cell = transition.cells_after[d.cell]
         if transition.next is _CLOSING:
             d.timers.clear()
 

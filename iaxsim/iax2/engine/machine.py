@@ -29,7 +29,7 @@ equal).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
 from iaxsim.iax2.constants import ControlSubclass, FrameType, IAXSubclass
@@ -66,6 +66,15 @@ class Transition:
     next: Optional[State]
     handler: Optional[Handler]
     action: str
+    #: dialog cell (``dialog.CELLS``) -> the cell ``next`` makes it, for every kind and state
+    #: the row covers (empty when the state stays): moving on takes no enum hashing
+    cells_after: dict[int, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        after = {} if self.next is None else {
+            CELLS[(kind, state)]: CELLS[(kind, self.next)]
+            for kind in self.kinds for state in self.states}
+        object.__setattr__(self, "cells_after", after)
 
 
 _ALL_KINDS = frozenset(Kind)
