@@ -147,7 +147,8 @@ class Network:
     def _arrive(self, event: simpy.Event) -> None:
         """A delivery's timeout came due: its datagrams arrive, and the receiver's replies
         are sent as one batch."""
-        d: Delivery = event.value  # (the value of deliveries' timeouts only)
+        d = event.value
+        assert isinstance(d, Delivery)  # (the value of deliveries' timeouts only)
         self._batching = True
         self._open = None
         try:
