@@ -84,3 +84,22 @@ def test_empty_notebook_folder_is_a_clear_error(tmp_path: Path) -> None:
                            "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "no notebooks found" in proc.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the kernel uses TCP where there are no IPC sockets")
+def test_notebook_kernel_talks_over_ipc_and_prints_no_warning(tmp_path: Path,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """The kernel runs in ``cwd``, takes ``env``, and uses local IPC sockets: nothing listens on a
+    TCP port, and the kernel prints nothing into the planner's terminal (ipykernel warns about
+    unencrypted TCP)."""
+    from iaxsim.report.build import run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, sys\nprint(os.getcwd(), os.environ['PROBE'])\n"
+        "conn = sys.modules['ipykernel.kernelapp'].IPKernelApp.instance().transport\nprint(conn)")])
+    env = {**__import__("os").environ, "PROBE": "set"}
+    run_notebook(nb, tmp_path, timeout=120, env=env)
+    printed = "".join(o.get("text", "") for o in nb.cells[0].outputs).split()
+    assert printed == [str(tmp_path), "set", "ipc"]
+    err = capfd.readouterr().err
+    assert "TCP" not in err and "WARNING" not in err, err

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,27 @@ def notebook_title(nb: NotebookNode) -> str:
     return ""
 
 
+def run_notebook(nb: NotebookNode, cwd: Path, timeout: int, env: dict[str, str] | None = None) -> None:
+    """Execute every cell of ``nb`` in place, in a fresh ``python3`` kernel working in ``cwd``
+    (``env``: the kernel's environment). A failing cell raises nbclient's CellExecutionError.
+
+    On POSIX systems the kernel talks to us over local (IPC) sockets, in a private temporary
+    folder, rather than TCP ports on loopback: nothing listens on the network, and the kernel
+    prints no warning about unencrypted TCP into the planner's terminal."""
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="iaxsim-kernel-") as sockets:
+        config = Config()
+        if os.name == "posix":
+            # an absolute path: the kernel runs in ``cwd``, we do not
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(sockets, "ipc")
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
+                                resources={"metadata": {"path": str(cwd)}})
+        client.execute(**({} if env is None else {"env": env}))
+
+
 def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None) -> NotebookNode:
     """Run every cell of a notebook in a fresh kernel (cwd = its folder); return the executed notebook.
 
@@ -49,15 +71,12 @@ def execute_notebook(path: Path, timeout: int = 600, out_dir: Path | None = None
     notebook writes through :func:`iaxsim.report.output_dir` land there.
     """
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    kernel = {} if out_dir is None else {"env": {**os.environ, OUTPUT_ENV: str(Path(out_dir).resolve())}}
+    env = None if out_dir is None else {**os.environ, OUTPUT_ENV: str(Path(out_dir).resolve())}
     try:
-        client.execute(**kernel)
+        run_notebook(nb, path.parent, timeout, env)
     except CellExecutionError as err:
         index = next((i for i, c in enumerate(nb.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), -1)

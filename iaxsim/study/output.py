@@ -17,6 +17,7 @@ import pandas as pd
 from iaxsim.errors import ConfigError, IaxsimError
 from iaxsim.numbering import LinkTable, NumberingPlan, write_server_confs
 from iaxsim.files import replace_folder
+from iaxsim.report.build import run_notebook
 from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
                                run_study, save_study)
 
@@ -108,15 +109,12 @@ def _inject(nb: Any, params: dict[str, Any]) -> None:
 def execute_study_notebook(params: dict[str, Any], workdir: Path, timeout: int = 1800) -> Any:
     """Run the study notebook with ``params`` injected, in ``workdir``; returns the executed notebook."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(study_notebook(), as_version=4)
     _inject(nb, params)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
     try:
-        client.execute()
+        run_notebook(nb, workdir, timeout)
     except CellExecutionError as err:
         raise IaxsimError(f"study notebook failed: {str(err).strip().splitlines()[-1]}") from None
     return nb
