@@ -71,3 +71,23 @@ def test_a_dialplan_loads_with_the_collector_paused_and_restores_it(monkeypatch)
     assert states == [False, False]
     assert gc.isenabled()
 
+
+
+def test_the_route_check_looks_numbers_up_with_the_collector_paused(monkeypatch, tmp_path):
+    from iaxsim.dialplan.linked import LinkedServer
+    from iaxsim.numbering import NumberingPlan, write_server_confs
+    from iaxsim.study.output import verify_routes
+
+    plan = NumberingPlan.from_dict({"A": ["6001", "6002"], "B": ["7001"]})
+    folders = {s: write_server_confs(plan, s, tmp_path / s)[0].parent for s in plan.servers}
+    states: list[bool] = []
+    original = LinkedServer.first_dial
+
+    def noting(self, *args, **kwargs):
+        states.append(gc.isenabled())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LinkedServer, "first_dial", noting)
+    assert verify_routes(plan, folders) == []
+    assert states == [False] * 6  # 3 numbers, checked at each of 2 servers
+    assert gc.isenabled()

@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"errors", "theory", "iax2", "dialplan", "numbering", "sim", "experiments"},
     "deploy": {"errors", "files", "dialplan", "numbering", "net", "sim"},
     "validate": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim"},
-    "study": {"errors", "files", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
+    "study": {"errors", "collector", "files", "theory", "iax2", "dialplan", "numbering", "sim", "experiments", "report",
               "deploy"},
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
                  "report", "deploy", "validate", "study"},
