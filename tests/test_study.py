@@ -203,6 +203,7 @@ def test_notebook_template_runs_with_its_bundled_parameters():
 
 @pytest.mark.parametrize("content, args, needle", [
     ("server,extension\n", [], "the plan has no servers"),
+    ("server,extension\nA,100\nA,101\n", [], "the plan has one server (A)"),
     ("server,extension\nA,100\nB,1x\n", [], "bad.csv:3:"),
     ("server,extension\nA,100\nB,200\n", ["--remote", "1.5"], "remote share"),
     ("server,extension\nA,100\nB,200\n", ["--seeds", "1"], "seeds"),

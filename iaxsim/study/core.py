@@ -162,6 +162,9 @@ def load_network(path: str | Path) -> Network:
         net = Network(NumberingPlan.from_csv(p), str(p))
     if not net.plan.servers or len(net.plan) == 0:
         raise ConfigError("the plan has no servers", str(p))
+    if len(net.plan.servers) < 2:
+        raise ConfigError(f"the plan has one server ({net.plan.servers[0]}): a study of linked "
+                          "servers needs at least two (add the other servers' extensions)", str(p))
     return net
 
 
