@@ -13,18 +13,20 @@ import sys
 from iaxsim import __version__
 from iaxsim.errors import IaxsimError
 
+#: In the order ``--help`` lists them: a planner's path first (study a network, import a real
+#: one, work on its plan, simulate), then the protocol and test-bench tools.
 COMMAND_MODULES = [
+    "iaxsim.commands.study",
+    "iaxsim.commands.deploy",
+    "iaxsim.commands.plan",
+    "iaxsim.commands.sim",
+    "iaxsim.commands.scenario",
     "iaxsim.commands.report",
+    "iaxsim.commands.validate",
     "iaxsim.commands.dialplan",
     "iaxsim.commands.codec",
     "iaxsim.commands.net",
-    "iaxsim.commands.sim",
-    "iaxsim.commands.plan",
     "iaxsim.commands.wan",
-    "iaxsim.commands.scenario",
-    "iaxsim.commands.deploy",
-    "iaxsim.commands.validate",
-    "iaxsim.commands.study",
 ]
 
 
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iaxsim",
         description="Measure what linking PBXs over IAX2 costs when numbering plans overlap.",
+        epilog="Start here: iaxsim study PLAN.csv --out DIR (PLAN.csv: server,extension per line; "
+               "or a folder made by iaxsim import). Each command has its own --help.",
     )
     parser.add_argument("--version", action="version", version=f"iaxsim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -25,6 +25,14 @@ def test_help_lists_every_command() -> None:
         assert command in text, command
 
 
+def test_help_lists_the_planners_commands_first_and_says_where_to_start() -> None:
+    text = build_parser().format_help()
+    listed = [line.split()[0] for line in text.splitlines() if line.startswith("    ") and line[4] != " "]
+    assert listed[:4] == ["study", "import", "plan", "simulate"]
+    assert listed.index("decode") > listed.index("report")
+    assert "Start here: iaxsim study PLAN.csv --out DIR" in " ".join(text.split())
+
+
 @pytest.fixture(scope="module")
 def big_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A capture of 40 000 mini frames: several MB of ``iaxsim pcap --json`` output."""
