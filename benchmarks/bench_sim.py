@@ -41,7 +41,8 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
    model could reach if everything else (SimPy, network, call logic) cost nothing.
 2. A busy hour of 100k calls over 10 servers (``--quick``: a tenth of it, extrapolated).
    Target < 60 s.
-3. A sweep of 4 runs on 1 worker, then on 2 local workers. Target speed-up ≥ 1.7×.
+3. A sweep of 4 runs on 1 worker, then on 2 local workers, twice over (the best time of each).
+   Target speed-up ≥ 1.7×.
 
 Wall times depend on what else the machine runs; CPU seconds (process time of this process)
 are printed beside them.
@@ -518,17 +519,23 @@ def bench_busy_hour(fraction: float) -> None:
               f"   (target < 60 s)")
 
 
-def bench_sweep(calls: int) -> None:
-    print(f"# 3. sweep of 4 runs ({calls} calls each): 1 worker vs 2 local workers")
+def bench_sweep(calls: int, repeats: int = 2) -> None:
+    """The sweep on 1 worker, then on 2, ``repeats`` times over; the best time of each is taken,
+    so a moment when something else holds the second core does not pass for a slow sweep."""
+    print(f"# 3. sweep of 4 runs ({calls} calls each): 1 worker vs 2 local workers, best of {repeats}")
     sc = two_servers(calls)
     grid = {"servers.B.channels": [1000, 1500]}
+    times: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
-        _, w1, _ = timed(lambda: run_sweep(sc, grid, replications=2, cache_dir=Path(tmp) / "one",
-                                           workers=1, progress=False))
-        _, w2, _ = timed(lambda: run_sweep(sc, grid, replications=2, cache_dir=Path(tmp) / "two",
-                                           workers=2, progress=False))
-    print(f"  1 worker                 {w1:.2f} s")
-    print(f"  2 workers                {w2:.2f} s")
+        for i in range(repeats):
+            for workers in (1, 2):
+                _, wall, _ = timed(lambda: run_sweep(sc, grid, replications=2,
+                                                     cache_dir=Path(tmp) / f"{workers}-{i}",
+                                                     workers=workers, progress=False))
+                times[workers].append(wall)
+    w1, w2 = min(times[1]), min(times[2])
+    print(f"  1 worker                 {w1:.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[1])})")
+    print(f"  2 workers                {w2:.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[2])})")
     print(f"  speed-up                 {w1 / w2:.2f}×   (target ≥ 1.7×)")
     if calls < 5000:
         print("  (short runs: starting the 2 worker processes weighs on the speed-up; one worker runs"
