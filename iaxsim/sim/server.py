@@ -184,19 +184,14 @@ class SimServer:
         sections 8.1.1 and 8.1.2) for the call records."""
         calls, overhead = self.calls_by_callno, theory.IP_UDP_BYTES
         for data, _addr in datagrams:
-            if len(data) < 4:
-                continue
-            first = data[0]
-            if first & 0x80:
-                callno = ((first & 0x7F) << 8) | data[1]
-            elif first or data[1]:
-                callno = (first << 8) | data[1]
-            else:
-                continue  # meta (trunk) frames carry several calls: counted per link only
-            rec = calls.get(callno)
+            # the first 15 bits: a full frame's source call number after its F bit, a mini
+            # frame's (its top bit is 0); a meta (trunk) frame's are 0, a number no call has,
+            # as its calls are counted per link only
+            nbytes = len(data)
+            rec = calls.get(((data[0] & 0x7F) << 8) | data[1]) if nbytes >= 4 else None
             if rec is not None:
                 rec.frames += 1
-                rec.bytes += len(data) + overhead
+                rec.bytes += nbytes + overhead
 
     def _default_event(self, event: Event) -> None:
         if type(event) is IncomingCall:
