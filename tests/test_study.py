@@ -16,7 +16,7 @@ from iaxsim.errors import ConfigError
 from iaxsim.numbering import NumberingPlan
 from iaxsim.study import (StudyOptions, busy_hour_scenario, link_capacity, load_network, recommend, run_study,
                           server_loads, traffic_matrix, verify_routes, write_artefacts)
-from iaxsim.study.output import study_notebook
+from iaxsim.study.output import study_notebook, write_study
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "data" / "plans"
@@ -162,9 +162,11 @@ def test_verify_routes_finds_a_misrouting_link_conf(five_sites_study, tmp_path):
 
 # --------------------------------------------------------------------------- the command
 
-def test_study_command_writes_the_report(tmp_path):
+def test_study_command_writes_the_report(tmp_path, capfd):
     out = tmp_path / "study"
     assert main(["study", str(PLANS / "five_sites.csv"), "--out", str(out), *FAST_ARGS]) == 0
+    # --no-progress: nothing on the terminal's error stream, the notebook kernel's included
+    assert capfd.readouterr().err == ""
     for name in ("index.html", "study.ipynb", "study.html", "artefacts/renumber-map.csv",
                  "artefacts/plan-proposed.csv", "artefacts/calls.csv", "artefacts/calls.parquet",
                  "artefacts/HQ/external.conf", "artefacts/HQ/link.conf"):
@@ -185,6 +187,16 @@ def test_study_command_writes_the_report(tmp_path):
     assert not any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
     tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
     assert "parameters" in tags and "injected-parameters" in tags
+
+
+def test_progress_names_each_step_after_the_runs(tmp_path, capsys):
+    write_study(PLANS / "five_sites.csv", tmp_path / "study", FAST, progress=True, notebook=False)
+    err = capsys.readouterr().err
+    assert "10/10" in err  # the runs' progress bar came first
+    steps = [line for line in err.replace("\r", "\n").splitlines()
+             if line.startswith("study: ") and "run/s" not in line]
+    assert steps == ["study: writing the configuration files and checking that they route each of "
+                     "the 582 numbers to its server", "study: writing index.html"]
 
 
 def test_notebook_template_runs_with_its_bundled_parameters():

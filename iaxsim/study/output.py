@@ -7,6 +7,7 @@ import html
 import json
 import os
 import shutil
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -216,10 +217,17 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
     parent = target.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+
+    def step(text: str) -> None:  # after the runs' progress bar: what the command does now
+        if progress:
+            print(f"study: {text}", file=sys.stderr, flush=True)
+
     try:
         cache = tmp / ".runs"
         study = run_study(net, opts, progress=progress, workers=workers)
         advice = recommend(study)
+        step(f"writing the configuration files and checking that they route each of the "
+             f"{len(study.recommended_plan)} numbers to its server")
         folders = write_artefacts(study, tmp / "artefacts", advice["link_mode"])
         bad = verify_routes(study.recommended_plan, folders, workers=workers)
         if bad:
@@ -234,11 +242,13 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
             params: dict[str, Any] = {"network": str(Path(input_path).resolve()),
                                       "options": options_dict(opts), "cache_dir": None,
                                       "results": str(stored.resolve())}
+            step("running the study notebook")
             nb = execute_study_notebook(params, tmp)
             injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
             injected.source = _params_source({**params, "results": None})
             nbformat.write(nb, tmp / "study.ipynb")
             export_page(nb, tmp / "study.html")
+        step("writing index.html")
         (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
         shutil.rmtree(cache, ignore_errors=True)
         umask = os.umask(0)
