@@ -141,12 +141,19 @@ class Network:
     def attach(self, server_id: str, receive: Callable[[list[bytes], Address], None]) -> None:
         """Register the function that takes datagrams arriving at ``server_id``: it gets the
         datagrams that arrive together from one source address, in order, and that address.
-        What it sends meanwhile is one batch (:meth:`batch`)."""
+        What it sends meanwhile is one batch (:meth:`_arrive`)."""
         self.receivers[server_id] = receive
 
     def _arrive(self, event: simpy.Event) -> None:
-        """A delivery's timeout came due: its datagrams arrive, and the receiver's replies
-        are sent as one batch."""
+        """A delivery's timeout came due: its datagrams arrive, and what the receiver sends
+        meanwhile is one batch.
+
+        A batch is one synchronous stretch of work at one instant, in which no SimPy event
+        runs: datagrams that follow each other to the same server, from the same address,
+        arriving at the same later time, travel in one :class:`Delivery`. The receiver gets
+        the same datagrams in the same order at the same time as with one event each: every
+        other event scheduled meanwhile is due earlier (now), or breaks the batch
+        (:meth:`close_batch`). A single :meth:`send_all` is such a stretch too."""
         d = event.value
         assert isinstance(d, Delivery)  # (the value of deliveries' timeouts only)
         self._batching = True
@@ -226,7 +233,7 @@ class Network:
 
     def send_all(self, src_id: str, datagrams: list[tuple[bytes, Address]], now: float | None = None) -> None:
         """Offer datagrams sent at this instant (``now``: the simulated time, when the caller
-        has it at hand), in order (see :meth:`batch`)."""
+        has it at hand), in order (batched as :meth:`_arrive` says)."""
         if not self._batching:
             self._open = None
         if now is None:
@@ -236,17 +243,6 @@ class Network:
             send(src_id, data, dst, now)
         if not self._batching:
             self._open = None
-
-    def batch(self, on: bool) -> None:
-        """Between ``batch(True)`` and ``batch(False)`` — one synchronous stretch of work at
-        one instant, in which no SimPy event runs — datagrams that follow each other to the
-        same server, from the same address, arriving at the same later time, travel in one
-        :class:`Delivery`. The receiver gets the same datagrams in the same order at the
-        same time as with one event each: every other event scheduled meanwhile is due
-        earlier (now), or breaks the batch (:meth:`close_batch`). A single ``send_all`` is
-        such a stretch too."""
-        self._batching = on
-        self._open = None
 
     def close_batch(self, at: float) -> None:
         """Something else was just scheduled at ``at``: a later datagram arriving then must
