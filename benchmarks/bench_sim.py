@@ -39,6 +39,8 @@ Run: ``.venv/bin/python benchmarks/bench_sim.py`` (``--quick`` for a short run).
    engine's public methods and the matcher's lookups timed, giving the time per call spent
    inside the engine (encoding, decoding, protocol logic) and the matcher, and the rate the
    model could reach if everything else (SimPy, network, call logic) cost nothing.
+   ``--python-calls``: the Python function calls per call of the same model (``cProfile``), a
+   deterministic measure of the work per call for comparing two versions of the code.
 2. A busy hour of 100k calls over 10 servers (``--quick``: a tenth of it, extrapolated).
    Target < 60 s.
 3. A sweep of 4 runs on 1 worker, then on 2 local workers, twice over (the best time of each).
@@ -542,6 +544,21 @@ def bench_sweep(calls: int, repeats: int = 2) -> None:
               " in this process)")
 
 
+def python_calls_per_call(sc) -> float:
+    """Python function calls (builtins included) per simulated call of ``sc``'s run, as
+    ``cProfile`` counts them: a measure of the work per call that does not drift with the
+    machine's speed."""
+    import cProfile
+    import pstats
+
+    model = Model(sc, seed=1)
+    profile = cProfile.Profile()
+    profile.enable()
+    result = model.run()
+    profile.disable()
+    return pstats.Stats(profile).total_calls / len(result.calls)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run")
@@ -555,7 +572,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="only time the engine and the matcher inside the two-server run")
     ap.add_argument("--busy-hour-only", type=float, default=None, metavar="FRACTION",
                     help="only run part 2, this fraction of the busy hour (1: all 100k calls)")
+    ap.add_argument("--python-calls", action="store_true",
+                    help="only count the Python function calls per call of the two-server run "
+                         "(cProfile, 4000 calls/h; deterministic, unlike the times)")
     args = ap.parse_args(argv)
+    if args.python_calls:
+        print(f"# two servers, 4000 calls/h: {python_calls_per_call(two_servers(4_000)):,.1f} "
+              "Python function calls per simulated call")
+        return 0
     if args.busy_hour_only is not None:
         if not 0 < args.busy_hour_only <= 1:
             ap.error(f"--busy-hour-only takes a fraction in (0, 1], got {args.busy_hour_only}")

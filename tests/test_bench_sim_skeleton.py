@@ -93,3 +93,14 @@ def test_breakdown_times_the_engine_and_matcher_and_restores_them(bench):
     assert 0 < b.matcher_us < b.engine_us < b.total_us
     assert b.engine_us + b.matcher_us < b.total_us
     assert b.ceiling == pytest.approx(1e6 / (b.engine_us + b.matcher_us))
+
+
+def test_python_calls_count_every_call_of_the_run(bench, model):
+    """Each SimPy event is at least a step and a callback or a resumed process (more than two
+    Python calls), and each of the 12 datagrams a call sends is at least encoded, sent, decoded
+    and dispatched: the count can be neither zero nor near the events alone."""
+    sc = bench.two_servers(CALLS_PER_HOUR).with_values({"duration": 3600.0 * HOURS})
+    per_call = bench.python_calls_per_call(sc)
+    res, events = model
+    assert per_call > 2 * events / len(res.calls)
+    assert per_call > 4 * DATAGRAMS_PER_CALL
