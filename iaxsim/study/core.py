@@ -560,7 +560,9 @@ def remote_headline(ci: dict[str, float]) -> str:
     return ("Remote calls (to another server's extensions) with the current plan and block link.conf ring after "
             f"{_fmt(ci['remote_pdd_mean'], ci['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average, "
             f"{_fmt(ci['remote_pdd_p95'], ci['remote_pdd_p95_ci'], 1000, ' ms', 0)} at the 95th percentile; "
-            f"each takes {_fmt(ci['remote_attempts'], ci['remote_attempts_ci'])} dial attempts, "
+            f"each takes {_fmt(ci['remote_attempts'], ci['remote_attempts_ci'])} dial attempts (link.conf "
+            "tries a server's internal address, then its external one; an address qualify found "
+            "unreachable is passed over at once), "
             f"{_fmt(ci['remote_wrong_server'], ci['remote_wrong_server_ci'])} of them to a wrong server; "
             f"{_fmt(ci['remote_digit_waits'], ci['remote_digit_waits_ci'], 100, ' %')} wait out a digit "
             f"timeout; the caller hears {heard}.")
