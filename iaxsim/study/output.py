@@ -19,7 +19,7 @@ from iaxsim.collector import paused
 from iaxsim.errors import ConfigError, IaxsimError
 from iaxsim.numbering import LinkTable, NumberingPlan, write_server_confs
 from iaxsim.files import replace_folder
-from iaxsim.report.build import run_notebook
+from iaxsim.report.build import export_html, run_notebook
 from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
                                run_study, save_study)
 
@@ -121,16 +121,6 @@ def execute_study_notebook(params: dict[str, Any], workdir: Path, timeout: int =
     except CellExecutionError as err:
         raise IaxsimError(f"study notebook failed: {str(err).strip().splitlines()[-1]}") from None
     return nb
-
-
-def export_page(nb: Any, page: Path) -> None:
-    """Write the notebook as a planner's HTML page: code hidden, figures and tables kept."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
-    page.write_text(body, encoding="utf-8")
 
 
 def _more(total: int, shown: int) -> str:
@@ -247,7 +237,7 @@ def write_study(input_path: str | Path, out: str | Path, opts: StudyOptions,
             injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
             injected.source = _params_source({**params, "results": None})
             nbformat.write(nb, tmp / "study.ipynb")
-            export_page(nb, tmp / "study.html")
+            export_html(nb, tmp / "study.html")  # code hidden, figures and tables kept
         step("writing index.html")
         (tmp / "index.html").write_text(index_html(study, advice), encoding="utf-8")
         shutil.rmtree(cache, ignore_errors=True)
