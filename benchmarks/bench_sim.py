@@ -87,6 +87,22 @@ def two_servers(calls: int):
         "traffic.extension_busy": False})
 
 
+class _OneCore:
+    """One CPU core serving holds first come, first served (as ``iaxsim.sim.cpu`` with one
+    core): a hold lasts until the core has served every earlier one, then its own time."""
+
+    __slots__ = ("env", "free_at")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.free_at = 0.0
+
+    def hold(self, seconds: float):
+        env = self.env
+        self.free_at = max(env.now, self.free_at) + seconds
+        yield env.timeout(self.free_at - env.now)
+
+
 def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: float, seed: int = 1) -> int:
     """The critical path of the call flow as bare SimPy: Poisson arrivals at two servers,
     channels, two CPU holds, 6 one-way hops on the critical path of set-up, the remaining
@@ -95,25 +111,20 @@ def skeleton_minimal(calls_per_hour: float, hours: float, datagrams_per_call: fl
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     channels = {"A": 0, "B": 0}
-    cpu_free_at = {"A": 0.0, "B": 0.0}  # one core each, first come first served
+    cores = {"A": _OneCore(env), "B": _OneCore(env)}
     extra = max(0, int(round(datagrams_per_call)) - 8)
     latency = 0.02
     count = [0]
 
-    def lookup(server):
-        start = max(env.now, cpu_free_at[server])
-        cpu_free_at[server] = start + 12e-6
-        yield env.timeout(cpu_free_at[server] - env.now)
-
     def call(o, d, hold):
         count[0] += 1
         channels[o] += 1
-        yield from lookup(o)
+        yield from cores[o].hold(12e-6)
         for _ in range(2):  # NEW, CALLTOKEN
             yield env.timeout(latency)
         yield env.timeout(latency)  # NEW with token
         channels[d] += 1
-        yield from lookup(d)
+        yield from cores[d].hold(12e-6)
         yield env.timeout(latency)  # ACCEPT
         yield env.timeout(latency)  # the caller's ACK of it: the called side starts
         yield env.timeout(latency)  # RINGING / ANSWER
@@ -206,7 +217,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
     class Server:
         def __init__(self, sid: str):
             self.sid = sid
-            self.cpu_free_at = 0.0  # one core, first come first served (as iaxsim.sim.cpu)
+            self.cpu = _OneCore(env)
             self.busy = 0
             self.calls: dict[int, _Mailbox] = {}  # call id → mailbox of the process on that call
             self.starting: set[int] = set()  # called side: ACCEPT sent, waiting for its ACK
@@ -219,11 +230,6 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
 
         def release(self) -> None:
             self.busy -= 1
-
-        def lookup(self):
-            start = max(env.now, self.cpu_free_at)
-            self.cpu_free_at = start + cpu_hold
-            yield env.timeout(self.cpu_free_at - env.now)
 
         def receive(self, msgs: list, src: "Server") -> None:
             """What the engine does with frames arriving together: reply (the replies to
@@ -271,7 +277,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             finish()
             return
         try:
-            yield from o.lookup()
+            yield from o.cpu.hold(cpu_hold)
             cid = next(ids)
             o.calls[cid] = mb = _Mailbox(env)
             send(o, d, (NEW, cid))
@@ -308,7 +314,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
 
     def serve_incoming(s: Server, caller: Server, cid: int, mb: _Mailbox):
         try:
-            yield from s.lookup()
+            yield from s.cpu.hold(cpu_hold)
             if not s.seize():
                 send(s, caller, (REJECT, cid))
                 return
