@@ -54,23 +54,28 @@ def test_a_simulation_runs_with_the_collector_paused_and_restores_it():
     assert gc.isenabled()
 
 
-def test_a_dialplan_loads_with_the_collector_paused_and_restores_it(monkeypatch):
-    from iaxsim.dialplan import Dialplan, parser
-
+def collector_states_at(monkeypatch, cls: type, method: str) -> list[bool]:
+    """Whether the collector is on at each call of ``cls.method`` from now on (the list fills)."""
     states: list[bool] = []
-    original = parser.DialplanBuilder.add_extension
+    original = getattr(cls, method)
 
     def noting(self, *args, **kwargs):
         states.append(gc.isenabled())
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(parser.DialplanBuilder, "add_extension", noting)
+    monkeypatch.setattr(cls, method, noting)
+    return states
+
+
+def test_a_dialplan_loads_with_the_collector_paused_and_restores_it(monkeypatch):
+    from iaxsim.dialplan import Dialplan, parser
+
+    states = collector_states_at(monkeypatch, parser.DialplanBuilder, "add_extension")
     dp = Dialplan.from_string("[external]\nexten => _6XXX,1,Answer()\nexten => 7000,1,Answer()\n",
                               "x.conf")
     assert dp.lookup("6001", "external")[0] is not None
     assert states == [False, False]
     assert gc.isenabled()
-
 
 
 def test_the_route_check_looks_numbers_up_with_the_collector_paused(monkeypatch, tmp_path):
@@ -80,14 +85,7 @@ def test_the_route_check_looks_numbers_up_with_the_collector_paused(monkeypatch,
 
     plan = NumberingPlan.from_dict({"A": ["6001", "6002"], "B": ["7001"]})
     folders = {s: write_server_confs(plan, s, tmp_path / s)[0].parent for s in plan.servers}
-    states: list[bool] = []
-    original = LinkedServer.first_dial
-
-    def noting(self, *args, **kwargs):
-        states.append(gc.isenabled())
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(LinkedServer, "first_dial", noting)
+    states = collector_states_at(monkeypatch, LinkedServer, "first_dial")
     assert verify_routes(plan, folders) == []
     assert states == [False] * 6  # 3 numbers, checked at each of 2 servers
     assert gc.isenabled()
