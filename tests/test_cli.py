@@ -133,3 +133,17 @@ def test_ctrl_c_ends_a_command_with_one_line_and_status_130() -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "iaxsim: interrupted" and "Traceback" not in err
+
+
+def test_python_dash_m_iaxsim_runs_the_command() -> None:
+    """``python -m iaxsim`` is the ``iaxsim`` command: same help, same exit status for an error."""
+    done = subprocess.run([sys.executable, "-m", "iaxsim", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: iaxsim ")
+    assert "Start here: iaxsim study PLAN.csv --out DIR" in " ".join(done.stdout.split())
+    bad = subprocess.run([sys.executable, "-m", "iaxsim", "study", "/nonexistent/plan.csv",
+                          "--out", "/nonexistent/study"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("iaxsim: error:") and "/nonexistent/plan.csv" in bad.stderr
