@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import numbers
 from pathlib import Path
 
 import pandas as pd
@@ -178,6 +179,12 @@ def test_study_command_writes_the_report(tmp_path, capfd):
     assert index.index("Remote calls (to another server") < index.index("What is wrong now")
     assert index.index("Remote calls per origin → target") < index.index("<h2>Figures")
     assert (out / "index.html").stat().st_mode & 0o044  # readable by others, like any report
+    # the tables read in words and units: no raw column names, no raw floats
+    for heading in ("post-dial delay, all calls (ms)", "channels for 1 % blocking",
+                    "simulated blocking (%)", "post-dial delay, 95th percentile (ms)"):
+        assert heading in index, heading
+    for raw in ("remote_p_busy_ci", "kbps_untrunked", "pdd_mean_ms", "ci_low", "e+0"):
+        assert raw not in index, raw
     calls = pd.read_parquet(out / "artefacts" / "calls.parquet")
     assert set(calls["condition"]) >= {"current, block link.conf", "proposed, exact link.conf"}
     page = (out / "study.html").read_text()
@@ -303,3 +310,33 @@ def test_stored_study_loads_as_it_was(five_sites_study, tmp_path):
     (tmp_path / "other.pickle").write_bytes(__import__("pickle").dumps({"not": "a study"}))
     with pytest.raises(ConfigError, match="not a stored study"):
         load_study(tmp_path / "other.pickle")
+
+
+def test_pairs_table_names_every_planner_column(five_sites_study) -> None:
+    from iaxsim.study import pairs_table
+
+    view = pairs_table(five_sites_study.remote(pairs=False))
+    assert "post-dial delay, 95th percentile (ms)" in view.columns
+    assert not [c for c in view.columns if "_" in c]  # no raw column name left
+    assert view.columns.name is None
+
+
+@pytest.mark.parametrize("method", ["conditions", "server_table", "link_table", "capacity_table"])
+def test_study_views_have_no_raw_figures(five_sites_study, method: str) -> None:
+    """Every cell a planner reads is text or a whole number: no 1.47e+03 or 0.0694 of the raw tables."""
+    table = getattr(five_sites_study, method)()
+    assert len(table) > 0
+    for col in table.columns:
+        assert table[col].map(lambda v: isinstance(v, (str, numbers.Integral)) and "e+" not in str(v)).all(), col
+
+
+def test_every_call_ends_one_way_per_condition(five_sites_study) -> None:
+    """The all-call shares of each run cover every call exactly once (answered, busy, misrouted,
+    rejected, failed, congestion), and each is the share counted from the calls themselves."""
+    runs, calls = five_sites_study.runs, five_sites_study.calls
+    shares = ["p_answered", "p_busy", "p_misrouted", "p_rejected", "p_failed", "p_congestion"]
+    assert (runs[shares].sum(axis=1) - 1.0).abs().max() < 1e-12
+    row = runs.iloc[0]
+    mine = calls[(calls["condition"] == row["condition"]) & (calls["seed"] == row["seed"])]
+    assert row["p_busy"] == (mine["outcome"] == "busy").sum() / len(mine) > 0
+

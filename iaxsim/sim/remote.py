@@ -33,7 +33,7 @@ from iaxsim.sim.calls import Cause, Outcome
 from iaxsim.theory.stats import mean_ci
 
 __all__ = ["HEARD", "FAILURES", "REMOTE_METRICS", "PLANNER_COLUMNS", "is_remote", "heard",
-           "remote_metrics", "remote_table", "remote_intervals", "planner_view"]
+           "remote_metrics", "remote_table", "remote_intervals", "planner_view", "interval_text"]
 
 #: what the caller hears, by the calling channel's cause (``cause_code``) of a call that did not
 #: ring; any other cause is heard as congestion (see :func:`heard`)
@@ -179,7 +179,9 @@ def remote_intervals(calls: pd.DataFrame, seed: str = "seed", groups: Sequence[s
                                        "ci_high", "n"])
 
 
-def _cell(mean: float, lo: float, hi: float, digits: int) -> str:
+def interval_text(mean: float, lo: float, hi: float, digits: int) -> str:
+    """A figure as the planner's tables show it: "mean (low–high)" with ``digits`` decimals; the
+    mean alone without an interval, "–" without a mean."""
     if math.isnan(mean):
         return "–"
     text = f"{mean:.{digits}f}"
@@ -197,7 +199,7 @@ def planner_view(intervals: pd.DataFrame, metrics: Sequence[str] | None = None,
               **{c: 1 for c in PLANNER_COLUMNS if c.endswith("_pct")}, **(digits or {})}
     keys = [c for c in intervals.columns if c not in ("metric", "mean", "ci_low", "ci_high", "n")]
     table = intervals[intervals["metric"].isin(metrics)].assign(
-        cell=lambda d: [_cell(m, lo, hi, digits.get(k, 2)) for m, lo, hi, k in
+        cell=lambda d: [interval_text(m, lo, hi, digits.get(k, 2)) for m, lo, hi, k in
                         zip(d["mean"], d["ci_low"], d["ci_high"], d["metric"])])
     wide = table.pivot(index=keys, columns="metric", values="cell")
     order = intervals[keys].drop_duplicates()

@@ -7,7 +7,8 @@ print(recommend(result)["recommendations"])
 ```
 
 :mod:`iaxsim.study.capacity` sizes servers and links (Erlang B, kbit/s per codec);
-:mod:`iaxsim.study.output` writes the report folder of ``iaxsim study``.
+:mod:`iaxsim.study.tables` gives its tables as a planner reads them (headings with units, shares in
+%, "mean (low–high)"); :mod:`iaxsim.study.output` writes the report folder of ``iaxsim study``.
 """
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
 from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, busy_hour_scenario,
@@ -16,6 +17,7 @@ from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, bu
                                run_study, save_study, summary_markdown)
 from iaxsim.study.figures import bandwidth_figure, capacity_figure, conditions_figure
 from iaxsim.study.output import verify_routes, write_artefacts, write_study
+from iaxsim.study.tables import pairs_table
 
 __all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "REMOTE", "remote_headline",
            "Network", "Study",
@@ -23,4 +25,4 @@ __all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "REMOTE
            "save_study", "options_dict",
            "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",
            "bandwidth_figure", "capacity_figure", "conditions_figure", "verify_routes",
-           "write_artefacts", "write_study"]
+           "write_artefacts", "write_study", "pairs_table"]

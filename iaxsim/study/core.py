@@ -38,8 +38,9 @@ REMOTE: tuple[str, ...] = ("remote_calls", "remote_pdd_mean", "remote_pdd_p95", 
                            "remote_p_congestion", "remote_p_unobtainable", "remote_p_misrouted")
 
 #: Per-run metrics (:func:`run_metrics`): shares in [0, 1], times in s.
-METRICS: tuple[str, ...] = REMOTE + ("calls", "p_answered", "p_misrouted", "p_rejected", "p_failed",
-                                     "p_congestion", "p_waited", "pdd", "pdd_remote", "attempts")
+METRICS: tuple[str, ...] = REMOTE + ("calls", "p_answered", "p_busy", "p_misrouted", "p_rejected",
+                                     "p_failed", "p_congestion", "p_waited", "pdd", "pdd_remote",
+                                     "attempts")
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def run_metrics(calls: pd.DataFrame) -> dict[str, float]:
     n = len(calls)
     row: dict[str, float] = {f"remote_{k}": v for k, v in remote_metrics(calls).items()}
     row["calls"] = float(n)
-    for outcome in ("answered", "misrouted", "rejected", "failed", "congestion"):
+    for outcome in ("answered", "busy", "misrouted", "rejected", "failed", "congestion"):
         row[f"p_{outcome}"] = float((calls["outcome"] == outcome).mean()) if n else math.nan
     row["p_waited"] = float((calls["digit_wait"] > 0).mean()) if n else math.nan
     row["pdd"] = _mean(calls["post_dial_delay"])
@@ -261,6 +262,33 @@ class Study:
                 row[f"{m}_ci"] = (hi - lo) / 2 if not math.isnan(hi) else math.nan
             rows.append(row)
         return pd.DataFrame(rows).set_index("condition")
+
+    def conditions(self) -> pd.DataFrame:
+        """Every condition's figures over all its calls, to read: headings with units, shares
+        in %, "mean (low–high)" over the seeds (:func:`iaxsim.study.tables.conditions_table`)."""
+        from iaxsim.study.tables import conditions_table
+
+        return conditions_table(self.runs)
+
+    def server_table(self) -> pd.DataFrame:
+        """:attr:`servers` to read (:func:`iaxsim.study.tables.servers_table`)."""
+        from iaxsim.study.tables import servers_table
+
+        return servers_table(self.servers, self.options.gos)
+
+    def link_table(self, limit: int | None = None) -> pd.DataFrame:
+        """:attr:`links` to read, busiest first (``limit``: that many rows at most;
+        :func:`iaxsim.study.tables.links_table`)."""
+        from iaxsim.study.tables import links_table
+
+        busiest = self.links.sort_values("erlangs", ascending=False, kind="stable")
+        return links_table(busiest if limit is None else busiest.head(limit), self.options.gos)
+
+    def capacity_table(self) -> pd.DataFrame:
+        """:attr:`capacity_check` to read (:func:`iaxsim.study.tables.capacity_check_table`)."""
+        from iaxsim.study.tables import capacity_check_table
+
+        return capacity_check_table(self.capacity_check)
 
     def _remote_intervals(self, condition: str | None, pairs: bool = True) -> pd.DataFrame:
         """:func:`iaxsim.sim.remote.remote_intervals` over the seeds, per condition in the

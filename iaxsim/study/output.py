@@ -22,6 +22,7 @@ from iaxsim.files import replace_folder
 from iaxsim.report.build import export_html, run_notebook
 from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
                                run_study, save_study)
+from iaxsim.study.tables import pairs_table
 
 __all__ = ["write_artefacts", "verify_routes", "study_notebook", "write_study", "STYLE"]
 
@@ -161,12 +162,11 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
          conditions_figure(study)),
         ("channels per server against Erlang B", capacity_figure(study)),
         ("WAN bandwidth per link", bandwidth_figure(study))))
-    ci = study.intervals().reset_index()
     slowest, n_pairs = study.slowest_pairs("current, block link.conf")
     pairs = slowest.reset_index()
     shown = ("every pair" if len(pairs) - 1 >= n_pairs else
              f"the {len(pairs) - 1} slowest of {n_pairs} pairs (every pair: the full study page)")
-    per_condition = study.remote(pairs=False).reset_index().drop(columns=["origin", "target"])
+    per_condition = pairs_table(study.remote(pairs=False).reset_index().drop(columns=["origin", "target"]))
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Study of {esc(study.network.source)}</title>
 <style>{STYLE}</style></head><body>
@@ -184,13 +184,20 @@ to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>
 <h2>Remote calls per origin → target (current plan, block link.conf)</h2>
 <p>Post-dial delay of the remote calls that rang (ms); dial attempts and wrong-server attempts per remote
 call; shares of remote calls (%) that waited a digit timeout and that the caller hears as busy, congestion,
-number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval); {shown}, slowest first.</p>{_table(pairs)}
+number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval); {shown}, slowest first.</p>{_table(pairs_table(pairs))}
 <h2>Remote calls per condition</h2>{_table(per_condition)}
 <h2>Figures</h2>{figs}
-<h2>Simulated conditions (all calls)</h2>{_table(ci)}
-<h2>Capacity per link</h2>{_table(study.links.nlargest(40, "erlangs"))}
+<h2>Every call, per condition</h2>
+<p>All calls, local and remote: what became of them (% of call attempts), their post-dial delay and
+dial attempts. Mean over {o.seeds} seeds (95 % interval).</p>{_table(study.conditions().reset_index())}
+<h2>Capacity per link</h2>
+<p>Offered load both ways from the traffic matrix, the channels Erlang B sizes for the target blocking,
+and the WAN bandwidth each way at the Ethernet layer with every channel busy; busiest first.</p>
+{_table(study.link_table(40))}
 <p>{_more(len(study.links), 40)}</p>
-<h2>Capacity check: Erlang B against the simulation</h2>{_table(study.capacity_check)}
+<h2>Capacity check: Erlang B against the simulation</h2>
+<p>One server offered each load with the channels Erlang B sizes: its simulated blocking should take
+Erlang B's value within its 95 % interval.</p>{_table(study.capacity_table())}
 </body></html>
 """
 
