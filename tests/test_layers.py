@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "commands": {"errors", "theory", "iax2", "dialplan", "numbering", "net", "sim", "experiments",
                  "report", "deploy", "validate", "study"},
     "cli": {"errors", "commands"},
+    "__main__": {"cli"},  # python -m iaxsim
 }
 
 
