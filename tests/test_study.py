@@ -3,10 +3,12 @@ folder, the notebook template, and bad input."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import numbers
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -340,3 +342,29 @@ def test_every_call_ends_one_way_per_condition(five_sites_study) -> None:
     mine = calls[(calls["condition"] == row["condition"]) & (calls["seed"] == row["seed"])]
     assert row["p_busy"] == (mine["outcome"] == "busy").sum() / len(mine) > 0
 
+
+
+def test_conditions_figure_keeps_every_interval_within_what_it_can_take(five_sites_study) -> None:
+    """No whisker below 0 ms or 0 %, none above 100 % (two seeds give wide t intervals)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from iaxsim.study import conditions_figure
+
+    # two seeds far apart: the t interval of every figure reaches below 0 (and a share above 100 %)
+    runs = five_sites_study.runs.copy()
+    first = runs.groupby("condition").cumcount() == 0
+    for metric, low, high in (("remote_pdd_mean", 0.05, 0.9), ("remote_pdd_p95", 0.1, 5.0),
+                              ("remote_p_busy", 0.0, 0.9)):
+        runs[metric] = np.where(first, low, high)
+    fig = conditions_figure(dataclasses.replace(five_sites_study, runs=runs))
+    try:
+        for ax, high in zip(fig.axes, (None, 100.0)):
+            ends = [x for c in ax.collections if isinstance(c, LineCollection)
+                    for seg in c.get_segments() for x in seg[:, 0]]
+            assert ends, "no whiskers drawn"
+            assert min(ends) >= 0.0
+            if high is not None:
+                assert max(ends) <= high + 1e-9
+    finally:
+        plt.close(fig)

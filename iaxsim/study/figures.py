@@ -48,7 +48,10 @@ def conditions_figure(study: Study) -> Figure:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.7 * len(names) + 3.0), sharey=True)
     for offset, metric, label, colour in ((-0.2, "remote_pdd_mean", "mean", "tab:blue"),
                                           (0.2, "remote_pdd_p95", "95th percentile", "tab:purple")):
-        ax1.barh(y + offset, ci[metric] * 1000, height=0.4, xerr=ci[f"{metric}_ci"].fillna(0) * 1000,
+        mean = ci[metric].to_numpy(dtype=float) * 1000
+        half = ci[f"{metric}_ci"].fillna(0).to_numpy(dtype=float) * 1000
+        # a delay's interval stops at 0 ms
+        ax1.barh(y + offset, mean, height=0.4, xerr=np.vstack([np.minimum(half, mean), half]),
                  color=colour, capsize=3, label=label)
     ax1.set_yticks(y, names)
     ax1.invert_yaxis()
