@@ -61,5 +61,5 @@ def test_capacity_check_never_shows_a_negative_blocking() -> None:
     check = pd.DataFrame([{"erlangs": 45.0, "channels": 58, "erlang_b": 0.00962, "simulated": 0.00861,
                            "ci_low": -0.0144, "ci_high": 0.0316, "agrees": True}])
     row = capacity_check_table(check).iloc[0].to_dict()
-    assert row == {"offered load (Erlangs)": "45", "channels": 58, "Erlang B blocking (%)": "0.96",
+    assert row == {"offered load (Erlangs)": "45.00", "channels": 58, "Erlang B blocking (%)": "0.96",
                    "simulated blocking (%)": "0.86 (0.00–3.16)", "Erlang B within the interval": "yes"}

@@ -19,6 +19,7 @@ exit status: 0 on success, 2 on bad input (nothing is written then).
 example:
   iaxsim study data/plans/five_sites.csv --out study-five
   iaxsim study net/ --out study --erlangs 8 --remote 0.3 --latency 0.040 --seeds 5
+  iaxsim study data/plans/five_sites.csv --out study-sized --erlangs-per-extension 0.1
 """
 
 
@@ -38,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="busy-hour call attempts per server (default 600)")
     load.add_argument("--erlangs", type=float, default=None, metavar="E",
                       help="or offered Erlangs per server")
+    load.add_argument("--erlangs-per-extension", type=float, default=None, metavar="E",
+                      help="or offered Erlangs per extension, e.g. 0.1: each server offers E × its "
+                           "extensions, and its remote calls go to the others in proportion to "
+                           "their extensions")
     p.add_argument("--remote", type=float, default=0.5, help="share of calls to other servers (default 0.5)")
     p.add_argument("--latency", type=float, default=0.020, metavar="S",
                    help="one-way latency between sites, s (default 0.020)")
@@ -68,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from iaxsim.study import StudyOptions, write_study
 
-    opts = StudyOptions(calls_per_hour=args.calls, erlangs=args.erlangs, remote=args.remote,
+    opts = StudyOptions(calls_per_hour=args.calls, erlangs=args.erlangs,
+                        erlangs_per_extension=args.erlangs_per_extension, remote=args.remote,
                         latency=args.latency, holding=args.holding, seeds=args.seeds, seed=args.seed,
                         duration=args.duration, max_calls=args.max_calls,
                         switch_calls=args.switch_calls, dialling=args.dialling, gos=args.gos,

@@ -2,7 +2,9 @@
 
 The matrix follows the simulator's traffic model (docs/scenarios.md, ``[traffic]``): every
 server originates ``calls_per_hour`` attempts, a share ``remote`` of them spread evenly over the
-other servers. Offered load in Erlangs is attempts per hour × mean holding (s) / 3600; a call
+other servers (:func:`traffic_matrix`); or every server offers so many Erlangs per extension,
+its remote share spread over the others in proportion to their extensions
+(:func:`traffic_matrix_per_extension`). Offered load in Erlangs is attempts per hour × mean holding (s) / 3600; a call
 between two servers holds one channel at each end and one trunk slot on the link between them.
 Channels for a grade of service come from Erlang B (:func:`iaxsim.theory.channels_for`); the
 WAN bandwidth of a link sized so is its channels' IAX2 media (RFC 5456 §8.1.2 mini frames, one
@@ -10,14 +12,15 @@ call each way) or one trunk (RFC 5456 §8.1.3 meta trunk frames) at the Ethernet
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
 from iaxsim import theory
 from iaxsim.errors import ConfigError
 
-__all__ = ["traffic_matrix", "server_loads", "link_capacity", "LINK_COLUMNS"]
+__all__ = ["traffic_matrix", "traffic_matrix_per_extension", "remote_shares", "server_loads",
+           "link_capacity", "LINK_COLUMNS"]
 
 #: Columns of :func:`link_capacity`.
 LINK_COLUMNS: tuple[str, ...] = ("a", "b", "erlangs", "channels", "blocking", "codec",
@@ -38,6 +41,34 @@ def traffic_matrix(servers: Sequence[str], calls_per_hour: float, remote: float,
         rows[s] = {t: (per_server * (1 - remote) if t == s or n == 1 else per_server * remote / (n - 1))
                    for t in servers}
     return pd.DataFrame.from_dict(rows, orient="index")[list(servers)]
+
+
+def remote_shares(sizes: Mapping[str, int], server: str, remote: float) -> dict[str, float]:
+    """The share of ``server``'s calls going to each other server when a share ``remote`` of
+    them is spread over the others in proportion to their extensions (``sizes``)."""
+    others = {t: n for t, n in sizes.items() if t != server}
+    total = sum(others.values())
+    return {t: (remote * n / total if total else 0.0) for t, n in others.items()}
+
+
+def traffic_matrix_per_extension(sizes: Mapping[str, int], erlangs_per_extension: float,
+                                 remote: float) -> pd.DataFrame:
+    """Offered Erlangs from each server (rows) to each server (columns) when every server offers
+    ``erlangs_per_extension`` × its extensions (``sizes``), a share ``remote`` of it to the
+    other servers in proportion to their extensions (:func:`remote_shares`); local calls on
+    the diagonal."""
+    if not sizes:
+        raise ConfigError("the plan has no servers")
+    if erlangs_per_extension < 0 or not 0 <= remote <= 1:
+        raise ConfigError("traffic needs Erlangs per extension ≥ 0 and remote in [0, 1]")
+    rows = {}
+    for s, n in sizes.items():
+        load = erlangs_per_extension * n
+        shares = remote_shares(sizes, s, remote)
+        rows[s] = {t: load * (1 - remote if t == s else shares[t]) for t in sizes}
+        if len(sizes) == 1:
+            rows[s][s] = load
+    return pd.DataFrame.from_dict(rows, orient="index")[list(sizes)]
 
 
 def server_loads(matrix: pd.DataFrame, blocking: float = 0.01) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -23,7 +23,8 @@ from iaxsim import theory
 from iaxsim.dialplan import Dialplan
 from iaxsim.errors import ConfigError, PlanWarning
 from iaxsim.numbering import NumberingPlan, PlanAnalysis, RenumberResult, analyze, renumber
-from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
+from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, traffic_matrix,
+                                   traffic_matrix_per_extension)
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
            "run_study", "recommend", "METRICS", "REMOTE", "remote_headline", "default_network",
@@ -49,7 +50,10 @@ class StudyOptions:
 
     calls_per_hour: float | None = None   # busy-hour call attempts per server
     erlangs: float | None = None          # or offered Erlangs per server (then attempts = E × 3600 / holding)
-    remote: float = 0.5                   # share of calls to the other servers, spread evenly
+    #: or offered Erlangs per extension: each server offers E × its extensions, and its remote
+    #: calls go to the other servers in proportion to their extensions
+    erlangs_per_extension: float | None = None
+    remote: float = 0.5                   # share of calls to the other servers (spread evenly)
     latency: float = 0.020                # one-way latency between sites, s
     holding: float = 180.0                # mean holding time (exponential), s
     seeds: int = 3                        # replications (seeds seed, seed + 1, …)
@@ -63,11 +67,16 @@ class StudyOptions:
     codecs: tuple[str, ...] = ("ulaw", "g729")
 
     def __post_init__(self) -> None:
-        if self.calls_per_hour is not None and self.erlangs is not None:
-            raise ConfigError("give busy-hour calls or Erlangs per server, not both")
+        given = [self.calls_per_hour, self.erlangs, self.erlangs_per_extension]
+        if sum(v is not None for v in given) > 1:
+            raise ConfigError("give busy-hour calls or Erlangs per server, or Erlangs per "
+                              "extension: one of them")
         checks = [
             (self.calls_per_hour is None or self.calls_per_hour > 0, "calls per hour must be > 0"),
             (self.erlangs is None or self.erlangs > 0, "Erlangs must be > 0"),
+            (self.erlangs_per_extension is None or 0 < self.erlangs_per_extension <= 1,
+             f"Erlangs per extension must lie in (0, 1] (one extension holds one call at most), "
+             f"got {self.erlangs_per_extension}"),
             (0 <= self.remote <= 1, f"remote share must lie in [0, 1], got {self.remote}"),
             (self.latency >= 0, f"latency must be ≥ 0 s, got {self.latency}"),
             (self.holding > 0, f"holding time must be > 0 s, got {self.holding}"),
@@ -87,18 +96,43 @@ class StudyOptions:
             theory.codec(name)
 
     @property
+    def per_extension(self) -> bool:
+        """Whether each server's traffic follows its extensions (``erlangs_per_extension``)."""
+        return self.erlangs_per_extension is not None
+
+    @property
     def attempts_per_hour(self) -> float:
-        """Busy-hour call attempts per server (default 600)."""
+        """Busy-hour call attempts per server (default 600); with ``erlangs_per_extension`` they
+        depend on the plan: :meth:`attempts_by_server`."""
+        if self.erlangs_per_extension is not None:
+            raise ConfigError("with Erlangs per extension every server offers its own attempts: "
+                              "use attempts_by_server(extensions per server)")
         if self.erlangs is not None:
             return self.erlangs * 3600.0 / self.holding
         return 600.0 if self.calls_per_hour is None else float(self.calls_per_hour)
 
-    def measured_seconds(self, servers: int, linking: str = "linked") -> float:
-        """The busy-hour stretch each run measures on a network of ``servers``: ``duration``, or
+    def attempts_by_server(self, sizes: Mapping[str, int]) -> dict[str, float]:
+        """Busy-hour call attempts of each server, given its number of extensions."""
+        if self.erlangs_per_extension is not None:
+            per_extension = self.erlangs_per_extension * 3600.0 / self.holding
+            return {server: per_extension * n for server, n in sizes.items()}
+        return {server: self.attempts_per_hour for server in sizes}
+
+    def measured_seconds(self, servers: int | Mapping[str, int], linking: str = "linked") -> float:
+        """The busy-hour stretch each run measures on a network of ``servers`` (how many, or the
+        extensions of each): :meth:`seconds_at` their attempts per hour in all."""
+        if isinstance(servers, int):
+            return self.seconds_at(self.attempts_per_hour * max(servers, 1), linking)
+        return self.seconds_at(sum(self.attempts_by_server(servers).values()), linking)
+
+    def seconds_at(self, attempts_per_hour: float, linking: str = "linked") -> float:
+        """The busy-hour stretch a run offered ``attempts_per_hour`` measures: ``duration``, or
         less when that would offer more than ``max_calls`` attempts (``switch_calls`` for a
         ``switch =>`` run). The rate stays the busy hour's, so load-dependent delays are the
         same; only the number of calls averaged shrinks, and the intervals show it."""
-        rate = self.attempts_per_hour * max(servers, 1) / 3600.0
+        if attempts_per_hour <= 0:
+            return float(self.duration)
+        rate = attempts_per_hour / 3600.0
         budget = self.switch_calls if linking == "switch" else self.max_calls
         return min(float(self.duration), budget / rate)
 
@@ -173,17 +207,32 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
                        linking: str = "linked", name: str = "busy_hour") -> dict[str, Any]:
     """The scenario (as a dict for :func:`iaxsim.sim.scenario_from_dict`) of ``plan``'s busy hour:
     link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site."""
+    sizes = extensions_per_server(plan)
+    holding = {"dist": "exponential", "mean": float(opts.holding)}
+    traffic: dict[str, Any]
+    if opts.per_extension:
+        # each server its own rate, its remote calls to the others in proportion to their size
+        traffic = {"local": 1.0 - opts.remote, "remote": 0.0, "dialling": opts.dialling,
+                   "holding": holding, "servers": {
+                       s: {"calls_per_hour": rate, "to": remote_shares(sizes, s, opts.remote)}
+                       for s, rate in opts.attempts_by_server(sizes).items()}}
+    else:
+        traffic = {"calls_per_hour": opts.attempts_per_hour, "local": 1.0 - opts.remote,
+                   "remote": opts.remote, "dialling": opts.dialling, "holding": holding}
     return {
-        "name": name, "duration": opts.measured_seconds(len(plan.servers), linking),
+        "name": name, "duration": opts.measured_seconds(sizes if opts.per_extension else len(sizes), linking),
         "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
         "numbering": {"link_mode": link_mode},
         "servers": [{"id": s, "extensions": list(plan.of(s))} for s in plan.servers],
         "network": {"latency": float(opts.latency)},
-        "traffic": {"calls_per_hour": opts.attempts_per_hour, "local": 1.0 - opts.remote,
-                    "remote": opts.remote, "dialling": opts.dialling,
-                    "holding": {"dist": "exponential", "mean": float(opts.holding)}},
+        "traffic": traffic,
     }
+
+
+def extensions_per_server(plan: NumberingPlan) -> dict[str, int]:
+    """How many extensions each server of ``plan`` owns, in the plan's server order."""
+    return {s: len(plan.of(s)) for s in plan.servers}
 
 
 def _mean(values: pd.Series) -> float:
@@ -337,13 +386,19 @@ def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str
 
 
 def _capacity_scenarios(servers: pd.DataFrame, opts: StudyOptions) -> list[tuple[float, int, dict[str, Any]]]:
-    """One single-server scenario per distinct server load, offered to its Erlang B channel count."""
+    """One single-server scenario per distinct server load, offered to its Erlang B channel count:
+    as long as a one-server busy hour of the study or, with Erlangs per extension, as long as it
+    takes to offer ``max_calls`` attempts."""
     out = []
     for load, channels in sorted({(round(float(e), 6), int(c)) for e, c in
                                   zip(servers["erlangs"], servers["channels"]) if c > 0}):
         out.append((load, channels, {
-            "name": f"erlang_{load:g}", "duration": opts.measured_seconds(1), "warmup": 600.0,
-            "seed": opts.seed, "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
+            # per extension, a small server's busy hour offers too few calls to see blocking
+            # of about 1 %: its run lasts until it has offered max_calls attempts
+            "name": f"erlang_{load:g}",
+            "duration": (opts.max_calls * opts.holding / load if opts.per_extension
+                         else opts.measured_seconds(1)),
+            "warmup": 600.0, "seed": opts.seed, "servers": [{"id": "A", "extensions": ["1000-1999"], "channels": channels}],
             "traffic": {"erlangs": load, "local": 1.0, "extension_busy": False,
                         "holding": {"dist": "exponential", "mean": float(opts.holding)}}}))
     return out
@@ -387,7 +442,11 @@ def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = N
     proposal = None
     if not lint.is_clean:
         proposal = renumber(plan)
-    matrix = traffic_matrix(list(plan.servers), opts.attempts_per_hour, opts.remote, opts.holding)
+    if opts.erlangs_per_extension is not None:
+        matrix = traffic_matrix_per_extension(extensions_per_server(plan), opts.erlangs_per_extension,
+                                              opts.remote)
+    else:
+        matrix = traffic_matrix(list(plan.servers), opts.attempts_per_hour, opts.remote, opts.holding)
     loads = server_loads(matrix, opts.gos)
     links = link_capacity(matrix, opts.gos, opts.codecs)
     labelled: list[dict[str, Any]] = []

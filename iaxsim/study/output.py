@@ -20,8 +20,8 @@ from iaxsim.errors import ConfigError, IaxsimError
 from iaxsim.numbering import LinkTable, NumberingPlan, write_server_confs
 from iaxsim.files import replace_folder
 from iaxsim.report.build import export_html, run_notebook
-from iaxsim.study.core import (Network, Study, StudyOptions, load_network, options_dict, recommend,
-                               run_study, save_study)
+from iaxsim.study.core import (Network, Study, StudyOptions, extensions_per_server, load_network,
+                               options_dict, recommend, run_study, save_study)
 from iaxsim.study.tables import pairs_table
 
 __all__ = ["write_artefacts", "verify_routes", "study_notebook", "write_study", "STYLE"]
@@ -128,19 +128,41 @@ def _more(total: int, shown: int) -> str:
     return (f"{total - shown} more rows in the notebook (<code>result.links</code>)." if total > shown else "")
 
 
-def _stretch(o: StudyOptions, servers: int) -> str:
+def _measured(o: StudyOptions, sizes: dict[str, int], linking: str) -> tuple[float, float]:
+    """(seconds each run of ``linking`` measures, attempts offered in them in all)."""
+    if o.per_extension:
+        seconds = o.measured_seconds(sizes, linking)
+        per_hour = sum(o.attempts_by_server(sizes).values())
+    else:
+        seconds = o.measured_seconds(len(sizes), linking)
+        per_hour = o.attempts_per_hour * len(sizes)
+    return seconds, per_hour * seconds / 3600.0
+
+
+def _stretch(o: StudyOptions, sizes: dict[str, int]) -> str:
     """How much of the busy hour the runs measure, in words."""
     parts = []
     for linking, budget, label in (("linked", "--max-calls", "each link.conf run"),
                                    ("switch", "--switch-calls", "each switch => run")):
-        seconds = o.measured_seconds(servers, linking)
-        calls = o.attempts_per_hour * servers * seconds / 3600.0
+        seconds, calls = _measured(o, sizes, linking)
         if seconds >= o.duration:
             parts.append(f"{label} {seconds / 60:g} min (about {calls:,.0f} attempts)")
         else:
             parts.append(f"{label} {seconds / 60:.1f} min at the full rate (about {calls:,.0f} "
                          f"attempts, the <code>{budget}</code> budget)")
     return "; ".join(parts)
+
+
+def _offered(o: StudyOptions, sizes: dict[str, int]) -> str:
+    """The busy hour's offered traffic, in words."""
+    if not o.per_extension:
+        return f"{o.attempts_per_hour:g} call attempts per server"
+    attempts = o.attempts_by_server(sizes)
+    low, high = min(attempts, key=attempts.__getitem__), max(attempts, key=attempts.__getitem__)
+    return (f"{o.erlangs_per_extension:g} Erlangs per extension ({sum(attempts.values()):,.0f} call "
+            f"attempts an hour in all, from {attempts[low]:,.0f} at {html.escape(low)} to "
+            f"{attempts[high]:,.0f} at {html.escape(high)}; remote calls to each server in "
+            "proportion to its extensions)")
 
 
 def _table(frame: pd.DataFrame, floats: str = "{:.3g}") -> str:
@@ -166,6 +188,7 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
     pairs = slowest.reset_index()
     shown = ("every pair" if len(pairs) - 1 >= n_pairs else
              f"the {len(pairs) - 1} slowest of {n_pairs} pairs (every pair: the full study page)")
+    sizes = extensions_per_server(study.network.plan)
     per_condition = pairs_table(study.remote(pairs=False).reset_index().drop(columns=["origin", "target"]))
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Study of {esc(study.network.source)}</title>
@@ -173,9 +196,9 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
 <h1>Study of {esc(study.network.source)}</h1>
 <div class="{cls}"><h2>Executive summary</h2>
 <p>{len(study.network.plan.servers)} servers, {len(study.network.plan)} extensions; busy hour of
-{o.attempts_per_hour:g} call attempts per server, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
+{_offered(o, sizes)}, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
 one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals). Measured per run:
-{_stretch(o, len(study.network.plan.servers))}.</p>
+{_stretch(o, sizes)}.</p>
 <p><strong>{esc(advice["headline"])}</strong></p>
 <h3>What is wrong now</h3><ul>{findings}</ul>
 <h3>Recommendation</h3><ul>{recs}</ul></div>

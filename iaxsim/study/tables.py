@@ -122,7 +122,7 @@ def capacity_check_table(check: pd.DataFrame) -> pd.DataFrame:
         return interval_text(100 * mean, 100 * lo, 100 * hi, 2)
 
     return pd.DataFrame({
-        "offered load (Erlangs)": check["erlangs"].map(lambda e: f"{e:g}"),
+        "offered load (Erlangs)": check["erlangs"].map(lambda e: f"{e:.2f}"),
         "channels": check["channels"].astype(int),
         "Erlang B blocking (%)": check["erlang_b"].map(lambda b: f"{100 * b:.2f}"),
         "simulated blocking (%)": [simulated(m, lo, hi) for m, lo, hi in
