@@ -87,6 +87,15 @@ def two_servers(calls: int):
         "traffic.extension_busy": False})
 
 
+def seed_mix(calls: int):
+    """The seed scenario's own call mix: half the calls local, half to the other server, whose
+    internal address is at another site (qualify finds it unreachable: Dial passes it over at
+    once and dials the external one); channels raised and busy extensions off as in
+    :func:`two_servers`, so every call is carried at this rate."""
+    return seed_two_servers(calls_per_hour=calls / 2, hours=1.0, seed=1, **{
+        "warmup": 0.0, "servers.*.channels": 2000, "traffic.extension_busy": False})
+
+
 class _OneCore:
     """One CPU core serving holds first come, first served (as ``iaxsim.sim.cpu`` with one
     core): a hold lasts until the core has served every earlier one, then its own time."""
@@ -201,10 +210,12 @@ def _engine_timer(_event) -> None:
 
 def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latency: float = 0.02,
                       cpu_hold: float = 12e-6, channels: int = 2000, holding_mean: float = 180.0,
-                      qualify: bool = True, auto_congest: float = 4.0) -> FaithfulRun:
+                      qualify: bool = True, auto_congest: float = 4.0, local: float = 0.0) -> FaithfulRun:
     """The benchmark scenario's call flow (two servers A and B, every call to the other
     server) in bare SimPy, event for event as the model schedules it, without codec, engine
-    or matcher: see the module docstring. ``calls_per_hour`` is the total over both servers."""
+    or matcher: see the module docstring. ``calls_per_hour`` is the total over both servers.
+    ``local``: the share of calls to the origin's own extensions, which the model serves
+    without IAX2: a channel, one CPU hold for the lookup, the holding time."""
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     run = FaithfulRun()
@@ -312,6 +323,19 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
             o.release()
             finish()
 
+    def place_local(o: Server, hold: float):
+        if not o.seize():
+            run.blocked += 1
+            finish()
+            return
+        try:
+            yield from o.cpu.hold(cpu_hold)
+            yield env.timeout(hold)
+            run.completed += 1
+        finally:
+            o.release()
+            finish()
+
     def serve_incoming(s: Server, caller: Server, cid: int, mb: _Mailbox):
         try:
             yield from s.cpu.hold(cpu_hold)
@@ -337,13 +361,14 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
         while True:
             gaps = rng.exponential(1.0 / rate, 4096).tolist()
             holds = rng.exponential(holding_mean, 4096).tolist()
-            for gap, hold in zip(gaps, holds):
+            here = (rng.random(4096) < local).tolist() if local else [False] * 4096
+            for gap, hold, is_local in zip(gaps, holds, here):
                 yield env.timeout(gap)
                 if env.now >= end:
                     return
                 run.started += 1
                 state["active"] += 1
-                env.process(place(o, d, hold))
+                env.process(place_local(o, hold) if is_local else place(o, d, hold))
 
     a, b = servers["A"], servers["B"]
     # each server pokes both addresses (internal, external) of its peer; over a fixed route the
@@ -502,6 +527,35 @@ def bench_calls(n: int, repeats: int = 3) -> None:
     print_breakdown(sc)
 
 
+def bench_seed_mix(n: int, repeats: int = 3) -> None:
+    """Part 1 on the seed scenario's own call mix (:func:`seed_mix`): half the calls local."""
+    print(f"# 1b. the seed scenario's call mix, {n} calls/h: half local, half to the other server")
+    sc = seed_mix(n)
+    model_runs, skeleton_runs = [], []
+    for _ in range(repeats):
+        res, wall, cpu = timed(lambda: simulate(sc, seed=1))
+        model_runs.append((wall, cpu))
+        fa, _fa_wall, fa_cpu = timed(lambda: skeleton_faithful(n, 1.0, local=0.5))
+        skeleton_runs.append(fa_cpu)
+    calls = len(res.calls)
+    remote = float((res.calls["target"] != res.calls["origin"]).mean())
+    wall = min(w for w, _ in model_runs)
+    cpu = min(c for _, c in model_runs)
+    fa_cpu = min(skeleton_runs)
+    print(f"  simulated calls          {calls}   ({remote:.0%} to the other server)")
+    print(f"  runs (wall s / CPU s)    " + ", ".join(f"{w:.2f} / {c:.2f}" for w, c in model_runs))
+    print(f"  calls per wall second    {calls / wall:,.0f}   (target ≥ 3,000)")
+    print(f"  same-flow skeleton       {fa.completed} of {fa.started} calls completed; "
+          f"{fa.completed / fa_cpu:,.0f} calls per CPU second")
+    part = 0.25
+    m_res, m_ev = count_events(lambda: simulate(sc.with_values({"duration": 3600.0 * part}), seed=1))
+    f_res, f_ev = count_events(lambda: skeleton_faithful(n, part, local=0.5))
+    print(f"  SimPy events per call    model {m_ev / max(1, len(m_res.calls)):.1f}, "
+          f"same-flow skeleton {f_ev / max(1, f_res.started):.1f}   ({part:g} h run)")
+    print(f"  ratio model / skeleton of the same call flow          "
+          f"{(cpu / calls) / (fa_cpu / fa.completed):.1f}×  (CPU per call; target ≤ 4×)")
+
+
 def bench_busy_hour(fraction: float) -> None:
     calls = int(100_000 * fraction)
     print(f"# 2. busy hour over 10 servers: {calls} calls ({fraction:g} of 100k)")
@@ -602,6 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             simulate(two_servers(args.model_only), seed=1)
         return 0
     bench_calls(4_000 if args.quick else 20_000, repeats=args.repeats)
+    bench_seed_mix(4_000 if args.quick else 20_000, repeats=args.repeats)
     bench_busy_hour(0.05 if args.quick else 1.0)
     bench_sweep(1_500 if args.quick else 6_000)
     return 0
