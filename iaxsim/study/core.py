@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, t
                                    traffic_matrix_per_extension)
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
-           "run_study", "recommend", "METRICS", "REMOTE", "remote_headline", "default_network",
+           "run_study", "recommend", "one_way_failures", "METRICS", "REMOTE", "remote_headline", "default_network",
            "summary_markdown",
            "options_dict", "options_from_dict", "save_study", "load_study"]
 
@@ -139,11 +140,23 @@ class StudyOptions:
 
 @dataclass
 class Network:
-    """The planner's network: its numbering plan, where it came from, and what is known of qualify."""
+    """The planner's network: its numbering plan, where it came from, what is known of qualify,
+    and (from a scenario) the IP network between the servers."""
 
     plan: NumberingPlan
     source: str
     qualify_off: tuple[str, ...] = ()
+    #: a scenario's ``[network]`` table as written (latency, per-link overrides, jitter, loss,
+    #: firewall rules, reach of internal addresses, conntrack timeout): every run uses it
+    ip_network: dict[str, Any] = field(default_factory=dict)
+    #: a scenario's per-server ``nat`` and ``site`` settings, by server
+    server_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def firewall(self) -> list[dict[str, Any]]:
+        """The scenario's firewall rules (``[[network.firewall]]`` tables), in order."""
+        rules = self.ip_network.get("firewall", [])
+        return list(rules) if isinstance(rules, list) else []
 
 
 def _plan_from_scenario(path: Path) -> Network:
@@ -170,7 +183,11 @@ def _plan_from_scenario(path: Path) -> Network:
                                      default_context=context)
     plan = NumberingPlan.from_dict({k: v for k, v in mapping.items() if v})
     off = tuple(s.id for s in scenario.servers if not s.qualify)
-    return Network(plan, str(path), off)
+    raw = tomllib.loads(_read(path))  # valid: load_scenario checked it
+    settings = {str(srv["id"]): {k: srv[k] for k in ("nat", "site") if k in srv}
+                for srv in raw.get("servers", []) if isinstance(srv, dict) and "id" in srv}
+    return Network(plan, str(path), off, dict(raw.get("network", {})),
+                   {sid: v for sid, v in settings.items() if v and sid in plan.servers})
 
 
 def _read(path: Path) -> str:
@@ -188,7 +205,9 @@ def load_network(path: str | Path) -> Network:
             raise ConfigError("not an imported network: no plan.csv (run `iaxsim import` first)", str(p))
         net = Network(NumberingPlan.from_csv(p / "plan.csv"), str(p))
         if (p / "network.toml").exists():
-            net.qualify_off = _plan_from_scenario(p / "network.toml").qualify_off
+            described = _plan_from_scenario(p / "network.toml")
+            net.qualify_off = described.qualify_off
+            net.ip_network, net.server_settings = described.ip_network, described.server_settings
     elif not p.exists():
         raise ConfigError("no such file or directory", str(p))
     elif p.suffix.lower() == ".toml":
@@ -204,9 +223,13 @@ def load_network(path: str | Path) -> Network:
 
 
 def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str = "block",
-                       linking: str = "linked", name: str = "busy_hour") -> dict[str, Any]:
+                       linking: str = "linked", name: str = "busy_hour",
+                       network: Network | None = None) -> dict[str, Any]:
     """The scenario (as a dict for :func:`iaxsim.sim.scenario_from_dict`) of ``plan``'s busy hour:
-    link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site."""
+    link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site, the
+    options' latency between sites; or, for a ``network`` read from a scenario, its ``[network]``
+    table (its latency, when it gives one, instead of the options') and its servers' ``nat`` and
+    ``site``."""
     sizes = extensions_per_server(plan)
     holding = {"dist": "exponential", "mean": float(opts.holding)}
     traffic: dict[str, Any]
@@ -224,8 +247,10 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
         "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
         "numbering": {"link_mode": link_mode},
-        "servers": [{"id": s, "extensions": list(plan.of(s))} for s in plan.servers],
-        "network": {"latency": float(opts.latency)},
+        "servers": [{"id": s, "extensions": list(plan.of(s)),
+                     **(network.server_settings.get(s, {}) if network is not None else {})}
+                    for s in plan.servers],
+        "network": {"latency": float(opts.latency), **(network.ip_network if network is not None else {})},
         "traffic": traffic,
     }
 
@@ -452,7 +477,7 @@ def run_study(net: Network, opts: StudyOptions, cache_dir: str | Path | None = N
     labelled: list[dict[str, Any]] = []
     jobs: list[tuple[dict[str, Any], int, Path | None]] = []
     for cond, cplan, mode, linking in _conditions(net, proposal):
-        scenario = busy_hour_scenario(cplan, opts, mode, linking)
+        scenario = busy_hour_scenario(cplan, opts, mode, linking, network=net)
         scenario_from_dict(scenario)  # a bad scenario fails here, before any run
         for r in range(opts.seeds):
             labelled.append({"condition": cond, "plan": "proposed" if cplan is not plan else "current",
@@ -535,6 +560,32 @@ def _differs(a: dict[str, float], b: dict[str, float], metric: str) -> bool:
     return bool(abs(a[metric] - b[metric]) > ha + hb)
 
 
+def one_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
+    """Server pairs whose remote calls fail one way only, as a firewall that drops UDP 4569 one
+    way makes them: ``(origin, target, share of the origin's calls to the target that failed,
+    share failing the other way)``, for pairs where at least half fail one way and at most a
+    tenth the other, with at least ``least`` calls each way."""
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    failed = (remote["outcome"] == "failed").groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
+    share = {(str(a), str(b)): (float(m), int(n))
+             for (a, b), m, n in zip(failed.index, failed["mean"], failed["size"])}
+    found = []
+    for (a, b), (there, n) in share.items():
+        back, n_back = share.get((b, a), (math.nan, 0))
+        if min(n, n_back) >= least and there >= 0.5 and back <= 0.1:
+            found.append((a, b, there, back))
+    return found
+
+
+def _dropping_rule(rules: list[dict[str, Any]], src: str, dst: str) -> dict[str, Any] | None:
+    """The first firewall rule of the network that drops IAX2 from ``src`` to ``dst``, if any."""
+    for rule in rules:
+        if (rule.get("from") in (src, "*") and rule.get("to") in (dst, "*")
+                and int(rule.get("port", 4569)) == 4569):
+            return rule
+    return None
+
+
 def recommend(study: Study) -> dict[str, Any]:
     """The executive summary: findings (what is wrong now), recommendations and what they buy.
 
@@ -567,6 +618,14 @@ def recommend(study: Study) -> dict[str, Any]:
     if cur["p_waited"] > 0:
         findings.append(_fmt(cur["p_waited"], cur["p_waited_ci"], 100, " %")
                         + " of calls wait out a digit timeout before they ring.")
+    one_way = one_way_failures(study.calls[study.calls["condition"] == "current, block link.conf"])
+    for a, b, share, back in one_way:
+        rule = _dropping_rule(study.network.firewall, a, b)
+        findings.append(f"Calls from {a} to {b} fail ({share:.0%} of them; the caller hears congestion) "
+                        f"while calls from {b} to {a} ring ({back:.0%} fail): IAX2 (UDP 4569) gets "
+                        "through one way only"
+                        + (f", as the firewall rule dropping UDP 4569 from {rule.get('from')} to "
+                           f"{rule.get('to')} makes it" if rule is not None else "") + ".")
     if study.network.qualify_off:
         findings.append(f"qualify is off on {', '.join(study.network.qualify_off)}: a dial to an "
                         "unreachable address waits for retransmissions (up to 32 s) before the next one.")
@@ -622,6 +681,10 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average "
                     f"with link.conf, {_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} "
                     "with switch => (whose DPREQ round trips come first).")
+    for a, b, _share, _back in one_way:
+        recs.insert(0, f"Let UDP 4569 through from {a} to {b} (on {b}'s firewall, and as a port "
+                       f"forward if {b} sits behind NAT): until then calls from {a} to {b} fail "
+                       "whatever the numbering plan.")
     if study.network.qualify_off:
         recs.append(f"Turn qualify=yes on for {', '.join(study.network.qualify_off)}'s peers.")
     big = study.links.drop_duplicates(["a", "b"]).sort_values("erlangs", ascending=False).head(1)
@@ -630,7 +693,7 @@ def recommend(study: Study) -> dict[str, Any]:
         recs.append(f"Size the busiest link ({row['a']}–{row['b']}, {row['erlangs']:.1f} E) for "
                     f"{int(row['channels'])} calls at {study.options.gos:.0%} blocking "
                     "(capacity table below).")
-    clean = lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off
+    clean = lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off and not one_way
     if clean:
         findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
                            "pattern, no reserved-prefix collision.")

@@ -165,6 +165,23 @@ def _offered(o: StudyOptions, sizes: dict[str, int]) -> str:
             "proportion to its extensions)")
 
 
+def _between_sites(o: StudyOptions, net: Network) -> str:
+    """The IP network between the servers, in words (escaped)."""
+    table = net.ip_network
+    src = html.escape(net.source)
+    if "latency" in table:
+        text = f"one-way latency between sites as {src} gives it"
+    else:
+        text = f"{o.latency * 1000:g} ms one-way between sites"
+    extras = [what for key, what in (("links", "per-link latency"), ("firewall", "firewall rules"),
+                                    ("jitter", "jitter"), ("loss", "loss")) if table.get(key)]
+    if any(settings.get("nat") for settings in net.server_settings.values()):
+        extras.append("servers behind NAT")
+    if extras:
+        text += f" ({', '.join(extras)} as {src} describes them)"
+    return text
+
+
 def _table(frame: pd.DataFrame, floats: str = "{:.3g}") -> str:
     return frame.to_html(index=False, float_format=lambda x: floats.format(x), border=0)
 
@@ -196,8 +213,8 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
 <h1>Study of {esc(study.network.source)}</h1>
 <div class="{cls}"><h2>Executive summary</h2>
 <p>{len(study.network.plan.servers)} servers, {len(study.network.plan)} extensions; busy hour of
-{_offered(o, sizes)}, {o.remote:.0%} to other servers, {o.latency * 1000:g} ms
-one-way between sites, {o.seeds} seeds (figures are means ± 95 % intervals). Measured per run:
+{_offered(o, sizes)}, {o.remote:.0%} to other servers, {_between_sites(o, study.network)},
+{o.seeds} seeds (figures are means ± 95 % intervals). Measured per run:
 {_stretch(o, sizes)}.</p>
 <p><strong>{esc(advice["headline"])}</strong></p>
 <h3>What is wrong now</h3><ul>{findings}</ul>

@@ -1,0 +1,88 @@
+"""A study of a network described by a scenario keeps its IP network (firewall rules, NAT,
+latency, per-link settings) in every run, and a firewall that lets IAX2 through one way only is
+found and named in the advice."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from iaxsim.cli import main
+from iaxsim.numbering import NumberingPlan
+from iaxsim.sim import scenario_from_dict
+from iaxsim.study import StudyOptions, busy_hour_scenario, load_network, recommend, run_study
+from iaxsim.study.core import Network, one_way_failures
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+PLAN = NumberingPlan.from_dict({"A": ["7000", "7001"], "B": ["6000", "6001"]})
+
+
+def _calls(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    """Remote calls: (origin, target, how many, how many of them failed)."""
+    out = []
+    for origin, target, n, failed in rows:
+        out += [{"origin": origin, "target": target, "outcome": "failed" if i < failed else "answered"}
+                for i in range(n)]
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([("A", "B", 20, 15), ("B", "A", 20, 1)], [("A", "B", 0.75, 0.05)]),
+    ([("A", "B", 20, 15), ("B", "A", 20, 15)], []),      # both ways: not a one-way block
+    ([("A", "B", 9, 9), ("B", "A", 20, 0)], []),         # too few calls to say
+    ([("A", "B", 20, 9), ("B", "A", 20, 0)], []),        # fewer than half fail
+    ([("A", "B", 20, 20), ("B", "A", 20, 3)], []),       # more than a tenth fail back
+])
+def test_one_way_failures_by_hand(rows, expected) -> None:
+    found = one_way_failures(_calls(rows))
+    assert [(a, b) for a, b, _, _ in found] == [(a, b) for a, b, _, _ in expected]
+    for (_, _, there, back), (_, _, want_there, want_back) in zip(found, expected):
+        assert (there, back) == pytest.approx((want_there, want_back))
+
+
+def test_the_scenarios_network_goes_into_every_run() -> None:
+    net = Network(PLAN, "net.toml", ip_network={
+        "latency": 0.05, "firewall": [{"from": "B", "to": "A", "kind": "any", "port": 4569, "stateful": False}]},
+        server_settings={"A": {"nat": True}})
+    sc = scenario_from_dict(busy_hour_scenario(PLAN, StudyOptions(latency=0.02), "exact", network=net))
+    assert sc.network.latency.params["value"] == 0.05  # the scenario's latency, not the option's
+    assert [(r.src, r.dst, r.port) for r in sc.network.firewall] == [("B", "A", 4569)]
+    assert [s.nat for s in sc.servers] == [True, False]
+    plain = scenario_from_dict(busy_hour_scenario(PLAN, StudyOptions(latency=0.02), "exact"))
+    assert plain.network.latency.params["value"] == 0.02 and not plain.network.firewall
+
+
+def test_load_network_reads_the_ip_network_of_a_scenario() -> None:
+    net = load_network(SCENARIOS / "one_way_firewall.toml")
+    assert net.firewall == [{"from": "B", "to": "A", "kind": "any", "port": 4569, "stateful": False}]
+    assert net.server_settings == {"A": {"nat": True}}
+
+
+@pytest.fixture(scope="module")
+def one_way_study():
+    net = load_network(SCENARIOS / "one_way_firewall.toml")
+    return run_study(net, StudyOptions(duration=600.0, warmup=60.0, seeds=2))
+
+
+def test_a_one_way_firewall_is_found_and_named(one_way_study) -> None:
+    advice = recommend(one_way_study)
+    assert not advice["clean"]
+    # B's calls to A never get through (A drops UDP 4569 from B); A's calls to B ring via A's NAT
+    assert advice["findings"][0].startswith("Calls from B to A fail (100% of them; the caller hears "
+                                            "congestion) while calls from A to B ring (0% fail)")
+    assert "the firewall rule dropping UDP 4569 from B to A" in advice["findings"][0]
+    assert advice["recommendations"][0].startswith("Let UDP 4569 through from B to A")
+    calls = one_way_study.calls
+    calls = calls[calls["condition"] == "current, block link.conf"]
+    b_to_a = calls[(calls["origin"] == "B") & (calls["target"] == "A")]
+    assert len(b_to_a) > 20 and (b_to_a["outcome"] == "failed").all()
+
+
+def test_the_report_says_which_network_it_simulated(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    assert main(["study", str(SCENARIOS / "one_way_firewall.toml"), "--out", str(out), "--duration", "300",
+                 "--seeds", "2", "--no-progress", "--no-notebook"]) == 0
+    index = (out / "index.html").read_text()
+    assert "20 ms one-way between sites (firewall rules, servers behind NAT as" in index
+    assert "Let UDP 4569 through from B to A" in index
