@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "their extensions")
     p.add_argument("--remote", type=float, default=0.5, help="share of calls to other servers (default 0.5)")
     p.add_argument("--latency", type=float, default=0.020, metavar="S",
-                   help="one-way latency between sites, s (default 0.020)")
+                   help="one-way latency between sites, s (default 0.020; a scenario's [network] "
+                        "latency wins)")
     p.add_argument("--holding", type=float, default=180.0, metavar="S", help="mean holding time, s (default 180)")
     p.add_argument("--seeds", type=int, default=3, help="replications per condition (default 3)")
     p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
