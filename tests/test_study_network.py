@@ -12,7 +12,7 @@ from iaxsim.cli import main
 from iaxsim.numbering import NumberingPlan
 from iaxsim.sim import scenario_from_dict
 from iaxsim.study import StudyOptions, busy_hour_scenario, load_network, recommend, run_study
-from iaxsim.study.core import Network, one_way_failures
+from iaxsim.study.core import Network, both_way_failures, one_way_failures
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 PLAN = NumberingPlan.from_dict({"A": ["7000", "7001"], "B": ["6000", "6001"]})
@@ -86,3 +86,22 @@ def test_the_report_says_which_network_it_simulated(tmp_path: Path) -> None:
     index = (out / "index.html").read_text()
     assert "20 ms one-way between sites (firewall rules, servers behind NAT as" in index
     assert "Let UDP 4569 through from B to A" in index
+
+
+def test_both_way_failures_by_hand() -> None:
+    calls = _calls([("A", "B", 20, 15), ("B", "A", 20, 20), ("A", "C", 20, 0), ("C", "A", 20, 20)])
+    assert both_way_failures(calls) == [("A", "B", 0.75, 1.0)]  # A–C fails one way only
+    assert one_way_failures(calls) == [("C", "A", 1.0, 0.0)]
+
+
+def test_a_firewall_closed_both_ways_is_found(tmp_path: Path) -> None:
+    text = (SCENARIOS / "one_way_firewall.toml").read_text().replace("nat = true\n", "")
+    text = text.replace("../seed/", str(SCENARIOS.parent / "seed") + "/")
+    text += '\n[[network.firewall]]\nfrom = "A"\nto = "B"\nkind = "any"\nport = 4569\nstateful = false\n'
+    (tmp_path / "closed.toml").write_text(text)
+    study = run_study(load_network(tmp_path / "closed.toml"), StudyOptions(duration=300.0, warmup=60.0, seeds=2))
+    advice = recommend(study)
+    assert advice["findings"][0].startswith("Calls between A and B fail both ways (100% from A, 100% from B")
+    assert "(firewall rules drop it)" in advice["findings"][0]
+    assert advice["recommendations"][0].startswith("Let UDP 4569 through between A and B, both ways")
+    assert not advice["clean"]

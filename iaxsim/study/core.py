@@ -28,7 +28,7 @@ from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, t
                                    traffic_matrix_per_extension)
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
-           "run_study", "recommend", "one_way_failures", "METRICS", "REMOTE", "remote_headline", "default_network",
+           "run_study", "recommend", "one_way_failures", "both_way_failures", "METRICS", "REMOTE", "remote_headline", "default_network",
            "summary_markdown",
            "options_dict", "options_from_dict", "save_study", "load_study"]
 
@@ -560,19 +560,38 @@ def _differs(a: dict[str, float], b: dict[str, float], metric: str) -> bool:
     return bool(abs(a[metric] - b[metric]) > ha + hb)
 
 
+def failure_shares(calls: pd.DataFrame) -> dict[tuple[str, str], tuple[float, int]]:
+    """Per ordered server pair, the share of the origin's remote calls to the target that failed
+    (no server answered the dial) and how many calls there were."""
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    failed = (remote["outcome"] == "failed").groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
+    return {(str(a), str(b)): (float(m), int(n))
+            for (a, b), m, n in zip(failed.index, failed["mean"], failed["size"])}
+
+
 def one_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
     """Server pairs whose remote calls fail one way only, as a firewall that drops UDP 4569 one
     way makes them: ``(origin, target, share of the origin's calls to the target that failed,
     share failing the other way)``, for pairs where at least half fail one way and at most a
     tenth the other, with at least ``least`` calls each way."""
-    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
-    failed = (remote["outcome"] == "failed").groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
-    share = {(str(a), str(b)): (float(m), int(n))
-             for (a, b), m, n in zip(failed.index, failed["mean"], failed["size"])}
+    share = failure_shares(calls)
     found = []
     for (a, b), (there, n) in share.items():
         back, n_back = share.get((b, a), (math.nan, 0))
         if min(n, n_back) >= least and there >= 0.5 and back <= 0.1:
+            found.append((a, b, there, back))
+    return found
+
+
+def both_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
+    """Server pairs whose remote calls fail both ways (at least half each way, with at least
+    ``least`` calls each way): ``(a, b, share failing from a to b, share failing back)``, each
+    pair once."""
+    share = failure_shares(calls)
+    found = []
+    for (a, b), (there, n) in share.items():
+        back, n_back = share.get((b, a), (math.nan, 0))
+        if a < b and min(n, n_back) >= least and there >= 0.5 and back >= 0.5:
             found.append((a, b, there, back))
     return found
 
@@ -618,7 +637,16 @@ def recommend(study: Study) -> dict[str, Any]:
     if cur["p_waited"] > 0:
         findings.append(_fmt(cur["p_waited"], cur["p_waited_ci"], 100, " %")
                         + " of calls wait out a digit timeout before they ring.")
-    one_way = one_way_failures(study.calls[study.calls["condition"] == "current, block link.conf"])
+    now_calls = study.calls[study.calls["condition"] == "current, block link.conf"]
+    one_way = one_way_failures(now_calls)
+    both_ways = both_way_failures(now_calls)
+    for a, b, there, back in both_ways:
+        rules = [r for r in (_dropping_rule(study.network.firewall, a, b),
+                             _dropping_rule(study.network.firewall, b, a)) if r is not None]
+        findings.append(f"Calls between {a} and {b} fail both ways ({there:.0%} from {a}, {back:.0%} "
+                        f"from {b}; the caller hears congestion): IAX2 (UDP 4569) does not get "
+                        "through between them"
+                        + (" (firewall rules drop it)" if rules else "") + ".")
     for a, b, share, back in one_way:
         rule = _dropping_rule(study.network.firewall, a, b)
         findings.append(f"Calls from {a} to {b} fail ({share:.0%} of them; the caller hears congestion) "
@@ -681,6 +709,9 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average "
                     f"with link.conf, {_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} "
                     "with switch => (whose DPREQ round trips come first).")
+    for a, b, _there, _back in reversed(both_ways):
+        recs.insert(0, f"Let UDP 4569 through between {a} and {b}, both ways: until then their "
+                       "calls to each other fail whatever the numbering plan.")
     for a, b, _share, _back in one_way:
         recs.insert(0, f"Let UDP 4569 through from {a} to {b} (on {b}'s firewall, and as a port "
                        f"forward if {b} sits behind NAT): until then calls from {a} to {b} fail "
@@ -693,7 +724,8 @@ def recommend(study: Study) -> dict[str, Any]:
         recs.append(f"Size the busiest link ({row['a']}–{row['b']}, {row['erlangs']:.1f} E) for "
                     f"{int(row['channels'])} calls at {study.options.gos:.0%} blocking "
                     "(capacity table below).")
-    clean = lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off and not one_way
+    clean = (lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off
+             and not one_way and not both_ways)
     if clean:
         findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
                            "pattern, no reserved-prefix collision.")
