@@ -28,8 +28,8 @@ from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, t
                                    traffic_matrix_per_extension)
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
-           "run_study", "recommend", "one_way_failures", "both_way_failures", "METRICS", "REMOTE", "remote_headline", "default_network",
-           "summary_markdown",
+           "run_study", "recommend", "one_way_failures", "both_way_failures", "METRICS", "REMOTE",
+           "remote_headline", "default_network", "summary_markdown",
            "options_dict", "options_from_dict", "save_study", "load_study"]
 
 #: The remote calls' headline metrics (:func:`iaxsim.sim.remote.remote_metrics`, prefixed
@@ -569,7 +569,7 @@ def failure_shares(calls: pd.DataFrame) -> dict[tuple[str, str], tuple[float, in
             for (a, b), m, n in zip(failed.index, failed["mean"], failed["size"])}
 
 
-def one_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
+def one_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float, float]]:
     """Server pairs whose remote calls fail one way only, as a firewall that drops UDP 4569 one
     way makes them: ``(origin, target, share of the origin's calls to the target that failed,
     share failing the other way)``, for pairs where at least half fail one way and at most a
@@ -583,7 +583,7 @@ def one_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, st
     return found
 
 
-def both_way_failures(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
+def both_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float, float]]:
     """Server pairs whose remote calls fail both ways (at least half each way, with at least
     ``least`` calls each way): ``(a, b, share failing from a to b, share failing back)``, each
     pair once."""
