@@ -105,3 +105,47 @@ def test_a_firewall_closed_both_ways_is_found(tmp_path: Path) -> None:
     assert "(firewall rules drop it)" in advice["findings"][0]
     assert advice["recommendations"][0].startswith("Let UDP 4569 through between A and B, both ways")
     assert not advice["clean"]
+
+
+def _imported(tmp_path: Path, b_link_conf: str | None = None) -> Path:
+    """The seed's two servers imported as a planner's network (B's link.conf replaced when given)."""
+    out = tmp_path / "net"
+    assert main(["import", str(SCENARIOS.parent / "seed" / "serverA"), str(SCENARIOS.parent / "seed" / "serverB"),
+                 "--out", str(out)]) == 0
+    if b_link_conf is not None:
+        (out / "B" / "link.conf").write_text(b_link_conf)
+    return out
+
+
+def test_an_imported_network_is_simulated_on_its_own_link_conf_first(tmp_path: Path) -> None:
+    net = load_network(_imported(tmp_path))
+    assert net.has_deployed_link_confs
+    sc = scenario_from_dict(busy_hour_scenario(net.plan, StudyOptions(), "deployed", network=net))
+    assert [Path(s.link_conf).parts[-2:] for s in sc.servers] == [("A", "link.conf"), ("B", "link.conf")]
+    plain = NumberingPlan.from_dict({"A": ["7000"], "B": ["6000"]})
+    with pytest.raises(Exception, match="deployed link.conf of every server"):
+        busy_hour_scenario(plain, StudyOptions(), "deployed")
+
+
+def test_a_deployed_link_conf_that_misses_a_server_shows_in_the_advice(tmp_path: Path) -> None:
+    """B's deployed link.conf routes nothing to A: B's callers to A hear "number unobtainable"
+    with the network as it is, which the generated link.conf of the other conditions would hide."""
+    net = load_network(_imported(tmp_path, "[link]\nexten => _5XXX,1,Dial(IAX2/c${ACCOUNT}x@cserverAx/${EXTEN}@external)\n"))
+    study = run_study(net, StudyOptions(duration=300.0, warmup=60.0, seeds=2))
+    assert study.baseline == "current, deployed link.conf"
+    assert list(study.runs["condition"].drop_duplicates())[0] == "current, deployed link.conf"
+    advice = recommend(study)
+    assert advice["headline"].startswith("Remote calls (to another server's extensions) with the "
+                                         "link.conf deployed now ring after")
+    calls = study.calls
+    deployed = calls[(calls["condition"] == study.baseline) & (calls["origin"] == "B") & (calls["target"] == "A")]
+    generated = calls[(calls["condition"] == "current, block link.conf") & (calls["origin"] == "B")
+                      & (calls["target"] == "A")]
+    assert len(deployed) > 5 and (deployed["outcome"] == "rejected").all()
+    assert (generated["outcome"] != "rejected").all()
+    assert not advice["clean"]
+    assert advice["findings"][0] == ("B's deployed link.conf has no route to A's numbers: 100% of B's calls "
+                                     "to A are refused as unknown numbers (the caller hears number "
+                                     "unobtainable).")
+    assert advice["recommendations"][0].startswith("Replace B's link.conf with the generated one "
+                                                   "(artefacts/B/link.conf)")

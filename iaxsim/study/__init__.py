@@ -13,7 +13,7 @@ print(recommend(result)["recommendations"])
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
 from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, both_way_failures,
                                busy_hour_scenario, default_network, load_network, load_study,
-                               one_way_failures, options_dict,
+                               one_way_failures, options_dict, unrouted_pairs,
                                options_from_dict, recommend, remote_headline, run_metrics,
                                run_study, save_study, summary_markdown)
 from iaxsim.study.figures import bandwidth_figure, capacity_figure, conditions_figure
@@ -26,4 +26,5 @@ __all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "REMOTE
            "save_study", "options_dict",
            "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",
            "bandwidth_figure", "capacity_figure", "conditions_figure", "verify_routes",
-           "write_artefacts", "write_study", "pairs_table", "one_way_failures", "both_way_failures"]
+           "write_artefacts", "write_study", "pairs_table", "one_way_failures", "both_way_failures",
+           "unrouted_pairs"]

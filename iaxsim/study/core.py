@@ -28,7 +28,9 @@ from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, t
                                    traffic_matrix_per_extension)
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
-           "run_study", "recommend", "one_way_failures", "both_way_failures", "METRICS", "REMOTE",
+           "run_study", "recommend", "one_way_failures", "both_way_failures", "unrouted_pairs",
+           "METRICS", "REMOTE",
+           "DEPLOYED", "DEPLOYED_CONDITION",
            "remote_headline", "default_network", "summary_markdown",
            "options_dict", "options_from_dict", "save_study", "load_study"]
 
@@ -38,6 +40,11 @@ __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenar
 REMOTE: tuple[str, ...] = ("remote_calls", "remote_pdd_mean", "remote_pdd_p95", "remote_attempts",
                            "remote_wrong_server", "remote_digit_waits", "remote_p_busy",
                            "remote_p_congestion", "remote_p_unobtainable", "remote_p_misrouted")
+
+#: ``link_mode`` of a run on the dialplan files the servers run now.
+DEPLOYED = "deployed"
+#: The condition of those runs (the network as it is, when its files are known).
+DEPLOYED_CONDITION = "current, deployed link.conf"
 
 #: Per-run metrics (:func:`run_metrics`): shares in [0, 1], times in s.
 METRICS: tuple[str, ...] = REMOTE + ("calls", "p_answered", "p_busy", "p_misrouted", "p_rejected",
@@ -151,6 +158,14 @@ class Network:
     ip_network: dict[str, Any] = field(default_factory=dict)
     #: a scenario's per-server ``nat`` and ``site`` settings, by server
     server_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the dialplan files each server runs now (``external_conf``, ``link_conf``: absolute
+    #: paths), from a scenario or an imported network
+    deployed: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def has_deployed_link_confs(self) -> bool:
+        """Whether every server's deployed ``link.conf`` is known (the study then simulates it)."""
+        return all("link_conf" in self.deployed.get(s, {}) for s in self.plan.servers)
 
     @property
     def firewall(self) -> list[dict[str, Any]]:
@@ -186,8 +201,12 @@ def _plan_from_scenario(path: Path) -> Network:
     raw = tomllib.loads(_read(path))  # valid: load_scenario checked it
     settings = {str(srv["id"]): {k: srv[k] for k in ("nat", "site") if k in srv}
                 for srv in raw.get("servers", []) if isinstance(srv, dict) and "id" in srv}
+    deployed = {s.id: {key: str((base / conf).resolve()) for key, conf in
+                       (("external_conf", s.external_conf), ("link_conf", s.link_conf)) if conf}
+                for s in scenario.servers if s.id in plan.servers}
     return Network(plan, str(path), off, dict(raw.get("network", {})),
-                   {sid: v for sid, v in settings.items() if v and sid in plan.servers})
+                   {sid: v for sid, v in settings.items() if v and sid in plan.servers},
+                   {sid: confs for sid, confs in deployed.items() if confs})
 
 
 def _read(path: Path) -> str:
@@ -208,6 +227,7 @@ def load_network(path: str | Path) -> Network:
             described = _plan_from_scenario(p / "network.toml")
             net.qualify_off = described.qualify_off
             net.ip_network, net.server_settings = described.ip_network, described.server_settings
+            net.deployed = described.deployed
     elif not p.exists():
         raise ConfigError("no such file or directory", str(p))
     elif p.suffix.lower() == ".toml":
@@ -229,7 +249,12 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
     link.conf generated in ``link_mode`` or ``switch =>`` lookups, each server its own site, the
     options' latency between sites; or, for a ``network`` read from a scenario, its ``[network]``
     table (its latency, when it gives one, instead of the options') and its servers' ``nat`` and
-    ``site``."""
+    ``site``. ``link_mode`` ``"deployed"``: the servers run the dialplan files of ``network``
+    (:attr:`Network.deployed`) instead of generated ones."""
+    deployed = link_mode == DEPLOYED
+    if deployed and (network is None or not network.has_deployed_link_confs):
+        raise ConfigError("the deployed link.conf of every server is needed to simulate it "
+                          "(a scenario or an imported network gives them)")
     sizes = extensions_per_server(plan)
     holding = {"dist": "exponential", "mean": float(opts.holding)}
     traffic: dict[str, Any]
@@ -246,9 +271,10 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
         "name": name, "duration": opts.measured_seconds(sizes if opts.per_extension else len(sizes), linking),
         "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
-        "numbering": {"link_mode": link_mode},
+        "numbering": {"link_mode": "block" if deployed else link_mode},
         "servers": [{"id": s, "extensions": list(plan.of(s)),
-                     **(network.server_settings.get(s, {}) if network is not None else {})}
+                     **(network.server_settings.get(s, {}) if network is not None else {}),
+                     **(network.deployed[s] if deployed and network is not None else {})}
                     for s in plan.servers],
         "network": {"latency": float(opts.latency), **(network.ip_network if network is not None else {})},
         "traffic": traffic,
@@ -337,6 +363,14 @@ class Study:
             rows.append(row)
         return pd.DataFrame(rows).set_index("condition")
 
+    @property
+    def baseline(self) -> str:
+        """The condition that is the network as it is: its deployed link.conf when the study
+        simulated it (a scenario or an imported network), else the current plan with block
+        link.conf."""
+        return (DEPLOYED_CONDITION if DEPLOYED_CONDITION in set(self.runs["condition"])
+                else "current, block link.conf")
+
     def conditions(self) -> pd.DataFrame:
         """Every condition's figures over all its calls, to read: headings with units, shares
         in %, "mean (low–high)" over the seeds (:func:`iaxsim.study.tables.conditions_table`)."""
@@ -401,8 +435,9 @@ class Study:
 def _conditions(net: Network, proposal: RenumberResult | None) -> list[tuple[str, NumberingPlan, str, str]]:
     """(condition, plan, link_mode, linking) runs of the study."""
     plan = net.plan
-    out = [("current, block link.conf", plan, "block", "linked"),
-           ("current, exact link.conf", plan, "exact", "linked")]
+    out = [(DEPLOYED_CONDITION, plan, DEPLOYED, "linked")] if net.has_deployed_link_confs else []
+    out += [("current, block link.conf", plan, "block", "linked"),
+            ("current, exact link.conf", plan, "exact", "linked")]
     best = proposal.plan if proposal is not None else plan
     if proposal is not None:
         out.append(("proposed, exact link.conf", best, "exact", "linked"))
@@ -596,6 +631,17 @@ def both_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, st
     return found
 
 
+def unrouted_pairs(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float]]:
+    """Server pairs where most remote calls from one to the other are refused as unknown numbers
+    (cause 3), as a link.conf without a route to the other server's numbers makes them:
+    ``(origin, target, share refused)`` for at least half refused, with at least ``least``
+    calls."""
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    refused = (remote["cause_code"] == 3).groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
+    return [(str(a), str(b), float(m)) for (a, b), m, n in zip(refused.index, refused["mean"], refused["size"])
+            if n >= least and m >= 0.5]
+
+
 def _dropping_rule(rules: list[dict[str, Any]], src: str, dst: str) -> dict[str, Any] | None:
     """The first firewall rule of the network that drops IAX2 from ``src`` to ``dst``, if any."""
     for rule in rules:
@@ -616,9 +662,10 @@ def recommend(study: Study) -> dict[str, Any]:
     lint = study.lint
     ci: dict[str, dict[str, float]] = {
         str(cond): {str(k): float(v) for k, v in row.items()} for cond, row in study.intervals().iterrows()}
-    cur = ci["current, block link.conf"]
+    cur = ci[study.baseline]
     findings: list[str] = []
-    headline = remote_headline(cur)
+    headline = remote_headline(cur, "the link.conf deployed now" if study.baseline == DEPLOYED_CONDITION
+                               else "the current plan and block link.conf")
     if lint.n_conflicts:
         findings.append(f"{lint.n_conflicts} number(s) belong to more than one server: a call to them "
                         "may ring the wrong site.")
@@ -637,7 +684,7 @@ def recommend(study: Study) -> dict[str, Any]:
     if cur["p_waited"] > 0:
         findings.append(_fmt(cur["p_waited"], cur["p_waited_ci"], 100, " %")
                         + " of calls wait out a digit timeout before they ring.")
-    now_calls = study.calls[study.calls["condition"] == "current, block link.conf"]
+    now_calls = study.calls[study.calls["condition"] == study.baseline]
     one_way = one_way_failures(now_calls)
     both_ways = both_way_failures(now_calls)
     for a, b, there, back in both_ways:
@@ -647,6 +694,11 @@ def recommend(study: Study) -> dict[str, Any]:
                         f"from {b}; the caller hears congestion): IAX2 (UDP 4569) does not get "
                         "through between them"
                         + (" (firewall rules drop it)" if rules else "") + ".")
+    unrouted = unrouted_pairs(now_calls) if study.baseline == DEPLOYED_CONDITION else []
+    for a, b, share in unrouted:
+        findings.append(f"{a}'s deployed link.conf has no route to {b}'s numbers: {share:.0%} of {a}'s "
+                        f"calls to {b} are refused as unknown numbers (the caller hears number "
+                        "unobtainable).")
     for a, b, share, back in one_way:
         rule = _dropping_rule(study.network.firewall, a, b)
         findings.append(f"Calls from {a} to {b} fail ({share:.0%} of them; the caller hears congestion) "
@@ -692,8 +744,9 @@ def recommend(study: Study) -> dict[str, Any]:
                     "exact patterns: each number reaches its owner with the first dial).")
     else:
         mode = "block"
+        block = ci["current, block link.conf"]
         recs.append("Block link.conf patterns are fine: they do not overlap, so exact ones buy nothing "
-                    f"(dial attempts per remote call {_fmt(cur['remote_attempts'], cur['remote_attempts_ci'])} "
+                    f"(dial attempts per remote call {_fmt(block['remote_attempts'], block['remote_attempts_ci'])} "
                     f"with block, {_fmt(exact['remote_attempts'], exact['remote_attempts_ci'])} with exact).")
     best = ci["proposed, exact link.conf" if renum else
                   ("current, exact link.conf" if mode == "exact" else "current, block link.conf")]
@@ -709,6 +762,9 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average "
                     f"with link.conf, {_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} "
                     "with switch => (whose DPREQ round trips come first).")
+    for a in sorted({a for a, _b, _share in unrouted}, reverse=True):
+        recs.insert(0, f"Replace {a}'s link.conf with the generated one (artefacts/{a}/link.conf): it "
+                       "routes every number of the plan to its server.")
     for a, b, _there, _back in reversed(both_ways):
         recs.insert(0, f"Let UDP 4569 through between {a} and {b}, both ways: until then their "
                        "calls to each other fail whatever the numbering plan.")
@@ -725,7 +781,7 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{int(row['channels'])} calls at {study.options.gos:.0%} blocking "
                     "(capacity table below).")
     clean = (lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off
-             and not one_way and not both_ways)
+             and not one_way and not both_ways and not unrouted)
     if clean:
         findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
                            "pattern, no reserved-prefix collision.")
@@ -734,12 +790,13 @@ def recommend(study: Study) -> dict[str, Any]:
             "recommendations": recs}
 
 
-def remote_headline(ci: dict[str, float]) -> str:
-    """One condition's remote calls in words (``ci``: a row of :meth:`Study.intervals`)."""
+def remote_headline(ci: dict[str, float], as_is: str = "the current plan and block link.conf") -> str:
+    """One condition's remote calls in words (``ci``: a row of :meth:`Study.intervals`; ``as_is``:
+    what that condition runs)."""
     heard = ", ".join(f"{name} {_fmt(ci[f'remote_p_{key}'], ci[f'remote_p_{key}_ci'], 100, ' %')}"
                       for key, name in (("busy", "busy"), ("congestion", "congestion"),
                                         ("unobtainable", "number unobtainable"), ("misrouted", "misrouted")))
-    return ("Remote calls (to another server's extensions) with the current plan and block link.conf ring after "
+    return (f"Remote calls (to another server's extensions) with {as_is} ring after "
             f"{_fmt(ci['remote_pdd_mean'], ci['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average, "
             f"{_fmt(ci['remote_pdd_p95'], ci['remote_pdd_p95_ci'], 1000, ' ms', 0)} at the 95th percentile; "
             f"each takes {_fmt(ci['remote_attempts'], ci['remote_attempts_ci'])} dial attempts (link.conf "

@@ -201,7 +201,7 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
          conditions_figure(study)),
         ("channels per server against Erlang B", capacity_figure(study)),
         ("WAN bandwidth per link", bandwidth_figure(study))))
-    slowest, n_pairs = study.slowest_pairs("current, block link.conf")
+    slowest, n_pairs = study.slowest_pairs(study.baseline)
     pairs = slowest.reset_index()
     shown = ("every pair" if len(pairs) - 1 >= n_pairs else
              f"the {len(pairs) - 1} slowest of {n_pairs} pairs (every pair: the full study page)")
@@ -221,7 +221,7 @@ def index_html(study: Study, advice: dict[str, Any]) -> str:
 <h3>Recommendation</h3><ul>{recs}</ul></div>
 <p>Pages: <a href="study.html">the full study</a> (open <a href="study.ipynb">study.ipynb</a> in JupyterLab
 to change and re-run it); files to deploy in <a href="artefacts/">artefacts/</a>.</p>
-<h2>Remote calls per origin → target (current plan, block link.conf)</h2>
+<h2>Remote calls per origin → target ({esc(study.baseline)})</h2>
 <p>Post-dial delay of the remote calls that rang (ms); dial attempts and wrong-server attempts per remote
 call; shares of remote calls (%) that waited a digit timeout and that the caller hears as busy, congestion,
 number unobtainable or misrouted. Mean over {o.seeds} seeds (95 % interval); {shown}, slowest first.</p>{_table(pairs_table(pairs))}
