@@ -12,7 +12,7 @@ from iaxsim.cli import main
 from iaxsim.numbering import NumberingPlan
 from iaxsim.sim import scenario_from_dict
 from iaxsim.study import StudyOptions, busy_hour_scenario, load_network, recommend, run_study
-from iaxsim.study.core import Network, both_way_failures, one_way_failures
+from iaxsim.study.core import Network, blocked_servers, both_way_failures, one_way_failures
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 PLAN = NumberingPlan.from_dict({"A": ["7000", "7001"], "B": ["6000", "6001"]})
@@ -149,3 +149,27 @@ def test_a_deployed_link_conf_that_misses_a_server_shows_in_the_advice(tmp_path:
                                      "unobtainable).")
     assert advice["recommendations"][0].startswith("Replace B's link.conf with the generated one "
                                                    "(artefacts/B/link.conf)")
+
+
+def test_blocked_servers_by_hand() -> None:
+    rows = [("A", "C", 6, 6), ("B", "C", 6, 5), ("A", "B", 10, 0), ("B", "A", 10, 1), ("C", "A", 6, 0),
+            ("C", "B", 6, 0)]
+    # 11 of the 12 calls to C fail, 1 of the 20 between A and B; C's own calls ring
+    assert blocked_servers(_calls(rows)) == [("C", "to", pytest.approx(11 / 12), pytest.approx(0.05))]
+    assert blocked_servers(_calls(rows), least=13) == []  # too few calls to C to say
+
+
+def test_a_site_that_lets_no_iax2_in_is_found_on_a_larger_network(tmp_path: Path) -> None:
+    """Four servers, C's firewall drops UDP 4569 from everyone: few calls per pair, one finding for C."""
+    text = "\n".join([f'[[servers]]\nid = "{sid}"\nextensions = ["{d}000-{d}099"]\n'
+                      for sid, d in (("A", 2), ("B", 3), ("C", 4), ("D", 5))])
+    text += '\n[[network.firewall]]\nfrom = "*"\nto = "C"\nkind = "any"\nport = 4569\nstateful = false\n'
+    (tmp_path / "net.toml").write_text('name = "blocked"\n' + text)
+    study = run_study(load_network(tmp_path / "net.toml"), StudyOptions(duration=300.0, warmup=60.0, seeds=2))
+    advice = recommend(study)
+    assert advice["findings"][0].startswith("Calls to C fail from the other servers (100% of them")
+    # C's own calls fail too: the other servers' replies to them are dropped on the way in
+    assert ", and so do C's own calls to them (100%: their replies do not get in either)" in advice["findings"][0]
+    assert advice["findings"][0].endswith("does not get in to C (firewall rules drop it).")
+    assert advice["recommendations"][0].startswith("Let UDP 4569 in to C from the other servers")
+    assert not [f for f in advice["findings"] if f.startswith("Calls from ") or f.startswith("Calls between")]

@@ -11,7 +11,8 @@ print(recommend(result)["recommendations"])
 %, "mean (low–high)"); :mod:`iaxsim.study.output` writes the report folder of ``iaxsim study``.
 """
 from iaxsim.study.capacity import link_capacity, server_loads, traffic_matrix
-from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, both_way_failures,
+from iaxsim.study.core import (METRICS, REMOTE, Network, Study, StudyOptions, blocked_servers,
+                               both_way_failures,
                                busy_hour_scenario, default_network, load_network, load_study,
                                one_way_failures, options_dict, unrouted_pairs,
                                options_from_dict, recommend, remote_headline, run_metrics,
@@ -27,4 +28,4 @@ __all__ = ["link_capacity", "server_loads", "traffic_matrix", "METRICS", "REMOTE
            "options_from_dict", "recommend", "run_metrics", "run_study", "summary_markdown",
            "bandwidth_figure", "capacity_figure", "conditions_figure", "verify_routes",
            "write_artefacts", "write_study", "pairs_table", "one_way_failures", "both_way_failures",
-           "unrouted_pairs"]
+           "unrouted_pairs", "blocked_servers"]

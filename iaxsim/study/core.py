@@ -29,6 +29,7 @@ from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, t
 
 __all__ = ["StudyOptions", "Network", "Study", "load_network", "busy_hour_scenario", "run_metrics",
            "run_study", "recommend", "one_way_failures", "both_way_failures", "unrouted_pairs",
+           "blocked_servers",
            "METRICS", "REMOTE",
            "DEPLOYED", "DEPLOYED_CONDITION",
            "remote_headline", "default_network", "summary_markdown",
@@ -651,6 +652,91 @@ def _dropping_rule(rules: list[dict[str, Any]], src: str, dst: str) -> dict[str,
     return None
 
 
+def blocked_servers(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str, float, float]]:
+    """Servers that other servers' IAX2 cannot reach, or whose IAX2 cannot get out, as a firewall
+    dropping UDP 4569 at one site makes them: ``(server, "to" or "from", share of the remote
+    calls to (from) it that failed, share failing among the remote calls not touching it)``, when
+    at least half of at least ``least`` such calls fail and at most a tenth of the others. On a
+    large network each server pair has few calls, but each server has many."""
+    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    failed = remote["outcome"] == "failed"
+    found = []
+    for server in sorted(set(remote["origin"]) | set(remote["target"])):
+        elsewhere = failed[(remote["origin"] != server) & (remote["target"] != server)]
+        if len(elsewhere) < least or elsewhere.mean() > 0.1:
+            continue
+        for side, column in (("to", "target"), ("from", "origin")):
+            mine = failed[remote[column] == server]
+            if len(mine) >= least and mine.mean() >= 0.5:
+                found.append((str(server), side, float(mine.mean()), float(elsewhere.mean())))
+    return found
+
+
+def _network_findings(study: Study) -> tuple[list[str], list[str]]:
+    """What the network as it is does to calls that the numbering plan does not explain (failing
+    servers and pairs, unrouted numbers of a deployed link.conf): findings, and the
+    recommendations that fix them."""
+    calls = study.calls[study.calls["condition"] == study.baseline]
+    rules = study.network.firewall
+    findings: list[str] = []
+    recs: list[str] = []
+    servers = blocked_servers(calls) if len(study.network.plan.servers) > 2 else []
+    covered = {(server, side) for server, side, _share, _rest in servers}
+    sides: dict[str, dict[str, tuple[float, float]]] = {}
+    for server, side, share, rest in servers:
+        sides.setdefault(server, {})[side] = (share, rest)
+    for server, seen in sides.items():
+        into = [r for r in rules if r.get("to") in (server, "*") and int(r.get("port", 4569)) == 4569]
+        out_of = [r for r in rules if r.get("from") in (server, "*") and int(r.get("port", 4569)) == 4569]
+        if "to" in seen:
+            (share, rest), also = seen["to"], seen.get("from")
+            findings.append(
+                f"Calls to {server} fail from the other servers ({share:.0%} of them; the caller hears "
+                "congestion)" + (f", and so do {server}'s own calls to them ({also[0]:.0%}: their "
+                                 "replies do not get in either)" if also else "")
+                + f", while {rest:.0%} fail elsewhere: IAX2 (UDP 4569) does not get in to {server}"
+                + (" (firewall rules drop it)." if into else "."))
+            recs.append(f"Let UDP 4569 in to {server} from the other servers (on {server}'s firewall, "
+                        f"and as a port forward if {server} sits behind NAT).")
+        else:
+            share, rest = seen["from"]
+            findings.append(f"Calls from {server} to the other servers fail ({share:.0%} of them; the "
+                            f"caller hears congestion) while {rest:.0%} fail elsewhere: IAX2 (UDP 4569) "
+                            f"does not get out of {server}" + (" (firewall rules drop it)." if out_of else "."))
+            recs.append(f"Let UDP 4569 out of {server} to the other servers.")
+    for a, b, there, back in both_way_failures(calls):
+        if {(a, "from"), (b, "to"), (b, "from"), (a, "to")} & covered:
+            continue
+        cause = " (firewall rules drop it)" if (_dropping_rule(rules, a, b) or _dropping_rule(rules, b, a)) else ""
+        findings.append(f"Calls between {a} and {b} fail both ways ({there:.0%} from {a}, {back:.0%} "
+                        f"from {b}; the caller hears congestion): IAX2 (UDP 4569) does not get "
+                        f"through between them{cause}.")
+        recs.append(f"Let UDP 4569 through between {a} and {b}, both ways: until then their calls to "
+                    "each other fail whatever the numbering plan.")
+    for a, b, share, back in one_way_failures(calls):
+        if (a, "from") in covered or (b, "to") in covered:
+            continue
+        rule = _dropping_rule(rules, a, b)
+        findings.append(f"Calls from {a} to {b} fail ({share:.0%} of them; the caller hears congestion) "
+                        f"while calls from {b} to {a} ring ({back:.0%} fail): IAX2 (UDP 4569) gets "
+                        "through one way only"
+                        + (f", as the firewall rule dropping UDP 4569 from {rule.get('from')} to "
+                           f"{rule.get('to')} makes it" if rule is not None else "") + ".")
+        recs.append(f"Let UDP 4569 through from {a} to {b} (on {b}'s firewall, and as a port "
+                    f"forward if {b} sits behind NAT): until then calls from {a} to {b} fail "
+                    "whatever the numbering plan.")
+    if study.baseline == DEPLOYED_CONDITION:
+        unrouted = unrouted_pairs(calls)
+        for a, b, share in unrouted:
+            findings.append(f"{a}'s deployed link.conf has no route to {b}'s numbers: {share:.0%} of "
+                            f"{a}'s calls to {b} are refused as unknown numbers (the caller hears "
+                            "number unobtainable).")
+        for a in sorted({a for a, _b, _share in unrouted}):
+            recs.append(f"Replace {a}'s link.conf with the generated one (artefacts/{a}/link.conf): "
+                        "it routes every number of the plan to its server.")
+    return findings, recs
+
+
 def recommend(study: Study) -> dict[str, Any]:
     """The executive summary: findings (what is wrong now), recommendations and what they buy.
 
@@ -684,28 +770,8 @@ def recommend(study: Study) -> dict[str, Any]:
     if cur["p_waited"] > 0:
         findings.append(_fmt(cur["p_waited"], cur["p_waited_ci"], 100, " %")
                         + " of calls wait out a digit timeout before they ring.")
-    now_calls = study.calls[study.calls["condition"] == study.baseline]
-    one_way = one_way_failures(now_calls)
-    both_ways = both_way_failures(now_calls)
-    for a, b, there, back in both_ways:
-        rules = [r for r in (_dropping_rule(study.network.firewall, a, b),
-                             _dropping_rule(study.network.firewall, b, a)) if r is not None]
-        findings.append(f"Calls between {a} and {b} fail both ways ({there:.0%} from {a}, {back:.0%} "
-                        f"from {b}; the caller hears congestion): IAX2 (UDP 4569) does not get "
-                        "through between them"
-                        + (" (firewall rules drop it)" if rules else "") + ".")
-    unrouted = unrouted_pairs(now_calls) if study.baseline == DEPLOYED_CONDITION else []
-    for a, b, share in unrouted:
-        findings.append(f"{a}'s deployed link.conf has no route to {b}'s numbers: {share:.0%} of {a}'s "
-                        f"calls to {b} are refused as unknown numbers (the caller hears number "
-                        "unobtainable).")
-    for a, b, share, back in one_way:
-        rule = _dropping_rule(study.network.firewall, a, b)
-        findings.append(f"Calls from {a} to {b} fail ({share:.0%} of them; the caller hears congestion) "
-                        f"while calls from {b} to {a} ring ({back:.0%} fail): IAX2 (UDP 4569) gets "
-                        "through one way only"
-                        + (f", as the firewall rule dropping UDP 4569 from {rule.get('from')} to "
-                           f"{rule.get('to')} makes it" if rule is not None else "") + ".")
+    net_findings, net_recs = _network_findings(study)
+    findings += net_findings
     if study.network.qualify_off:
         findings.append(f"qualify is off on {', '.join(study.network.qualify_off)}: a dial to an "
                         "unreachable address waits for retransmissions (up to 32 s) before the next one.")
@@ -762,16 +828,7 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{_fmt(best['remote_pdd_mean'], best['remote_pdd_mean_ci'], 1000, ' ms', 0)} on average "
                     f"with link.conf, {_fmt(sw['remote_pdd_mean'], sw['remote_pdd_mean_ci'], 1000, ' ms', 0)} "
                     "with switch => (whose DPREQ round trips come first).")
-    for a in sorted({a for a, _b, _share in unrouted}, reverse=True):
-        recs.insert(0, f"Replace {a}'s link.conf with the generated one (artefacts/{a}/link.conf): it "
-                       "routes every number of the plan to its server.")
-    for a, b, _there, _back in reversed(both_ways):
-        recs.insert(0, f"Let UDP 4569 through between {a} and {b}, both ways: until then their "
-                       "calls to each other fail whatever the numbering plan.")
-    for a, b, _share, _back in one_way:
-        recs.insert(0, f"Let UDP 4569 through from {a} to {b} (on {b}'s firewall, and as a port "
-                       f"forward if {b} sits behind NAT): until then calls from {a} to {b} fail "
-                       "whatever the numbering plan.")
+    recs[:0] = net_recs
     if study.network.qualify_off:
         recs.append(f"Turn qualify=yes on for {', '.join(study.network.qualify_off)}'s peers.")
     big = study.links.drop_duplicates(["a", "b"]).sort_values("erlangs", ascending=False).head(1)
@@ -781,7 +838,7 @@ def recommend(study: Study) -> dict[str, Any]:
                     f"{int(row['channels'])} calls at {study.options.gos:.0%} blocking "
                     "(capacity table below).")
     clean = (lint.is_clean and lint.overlap_score == 0 and not study.network.qualify_off
-             and not one_way and not both_ways and not unrouted)
+             and not net_findings)
     if clean:
         findings.insert(0, "Nothing is wrong: no conflict, no prefix hazard, no overlapping link.conf "
                            "pattern, no reserved-prefix collision.")
