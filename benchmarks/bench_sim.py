@@ -282,13 +282,18 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
         if state["arrivals_done"] and state["active"] == 0 and not done.triggered:
             done.succeed()
 
-    def place(o: Server, d: Server, hold: float):
+    def place(o: Server, d: Server | None, hold: float):
+        """A call from ``o`` to ``d``, or a local one (``d`` None: no IAX2, only the holding time)."""
         if not o.seize():
             run.blocked += 1
             finish()
             return
         try:
             yield from o.cpu.hold(cpu_hold)
+            if d is None:
+                yield env.timeout(hold)
+                run.completed += 1
+                return
             cid = next(ids)
             o.calls[cid] = mb = _Mailbox(env)
             send(o, d, (NEW, cid))
@@ -319,19 +324,6 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
                         return
             finally:
                 del o.calls[cid]
-        finally:
-            o.release()
-            finish()
-
-    def place_local(o: Server, hold: float):
-        if not o.seize():
-            run.blocked += 1
-            finish()
-            return
-        try:
-            yield from o.cpu.hold(cpu_hold)
-            yield env.timeout(hold)
-            run.completed += 1
         finally:
             o.release()
             finish()
@@ -368,7 +360,7 @@ def skeleton_faithful(calls_per_hour: float, hours: float, seed: int = 1, latenc
                     return
                 run.started += 1
                 state["active"] += 1
-                env.process(place_local(o, hold) if is_local else place(o, d, hold))
+                env.process(place(o, None if is_local else d, hold))
 
     a, b = servers["A"], servers["B"]
     # each server pokes both addresses (internal, external) of its peer; over a fixed route the
