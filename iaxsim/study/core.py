@@ -16,7 +16,7 @@ import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from iaxsim import theory
 from iaxsim.dialplan import Dialplan
 from iaxsim.errors import ConfigError, PlanWarning
 from iaxsim.numbering import NumberingPlan, PlanAnalysis, RenumberResult, analyze, renumber
+from iaxsim.sim.remote import is_remote
 from iaxsim.study.capacity import (link_capacity, remote_shares, server_loads, traffic_matrix,
                                    traffic_matrix_per_extension)
 
@@ -599,10 +600,20 @@ def _differs(a: dict[str, float], b: dict[str, float], metric: str) -> bool:
 def failure_shares(calls: pd.DataFrame) -> dict[tuple[str, str], tuple[float, int]]:
     """Per ordered server pair, the share of the origin's remote calls to the target that failed
     (no server answered the dial) and how many calls there were."""
-    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    remote = calls[is_remote(calls)]
     failed = (remote["outcome"] == "failed").groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
     return {(str(a), str(b)): (float(m), int(n))
             for (a, b), m, n in zip(failed.index, failed["mean"], failed["size"])}
+
+
+def _both_directions(calls: pd.DataFrame, least: int) -> Iterator[tuple[str, str, float, float]]:
+    """``(a, b, share failing from a to b, share failing back)`` for every ordered server pair
+    with at least ``least`` remote calls each way (:func:`failure_shares`)."""
+    share = failure_shares(calls)
+    for (a, b), (there, n) in share.items():
+        back, n_back = share.get((b, a), (math.nan, 0))
+        if min(n, n_back) >= least:
+            yield a, b, there, back
 
 
 def one_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float, float]]:
@@ -610,26 +621,14 @@ def one_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str
     way makes them: ``(origin, target, share of the origin's calls to the target that failed,
     share failing the other way)``, for pairs where at least half fail one way and at most a
     tenth the other, with at least ``least`` calls each way."""
-    share = failure_shares(calls)
-    found = []
-    for (a, b), (there, n) in share.items():
-        back, n_back = share.get((b, a), (math.nan, 0))
-        if min(n, n_back) >= least and there >= 0.5 and back <= 0.1:
-            found.append((a, b, there, back))
-    return found
+    return [p for p in _both_directions(calls, least) if p[2] >= 0.5 and p[3] <= 0.1]
 
 
 def both_way_failures(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float, float]]:
     """Server pairs whose remote calls fail both ways (at least half each way, with at least
     ``least`` calls each way): ``(a, b, share failing from a to b, share failing back)``, each
     pair once."""
-    share = failure_shares(calls)
-    found = []
-    for (a, b), (there, n) in share.items():
-        back, n_back = share.get((b, a), (math.nan, 0))
-        if a < b and min(n, n_back) >= least and there >= 0.5 and back >= 0.5:
-            found.append((a, b, there, back))
-    return found
+    return [p for p in _both_directions(calls, least) if p[0] < p[1] and p[2] >= 0.5 and p[3] >= 0.5]
 
 
 def unrouted_pairs(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, float]]:
@@ -637,17 +636,19 @@ def unrouted_pairs(calls: pd.DataFrame, least: int = 3) -> list[tuple[str, str, 
     (cause 3), as a link.conf without a route to the other server's numbers makes them:
     ``(origin, target, share refused)`` for at least half refused, with at least ``least``
     calls."""
-    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    remote = calls[is_remote(calls)]
     refused = (remote["cause_code"] == 3).groupby([remote["origin"], remote["target"]]).agg(["mean", "size"])
     return [(str(a), str(b), float(m)) for (a, b), m, n in zip(refused.index, refused["mean"], refused["size"])
             if n >= least and m >= 0.5]
 
 
-def _dropping_rule(rules: list[dict[str, Any]], src: str, dst: str) -> dict[str, Any] | None:
-    """The first firewall rule of the network that drops IAX2 from ``src`` to ``dst``, if any."""
+def _dropping_rule(rules: list[dict[str, Any]], src: str | None = None,
+                   dst: str | None = None) -> dict[str, Any] | None:
+    """The first firewall rule of the network that drops IAX2 (UDP 4569) from ``src`` to
+    ``dst`` (None: from or to any server), if any."""
     for rule in rules:
-        if (rule.get("from") in (src, "*") and rule.get("to") in (dst, "*")
-                and int(rule.get("port", 4569)) == 4569):
+        if (src is None or rule.get("from") in (src, "*")) and (dst is None or rule.get("to") in (dst, "*")) \
+                and int(rule.get("port", 4569)) == 4569:
             return rule
     return None
 
@@ -658,7 +659,7 @@ def blocked_servers(calls: pd.DataFrame, least: int = 10) -> list[tuple[str, str
     calls to (from) it that failed, share failing among the remote calls not touching it)``, when
     at least half of at least ``least`` such calls fail and at most a tenth of the others. On a
     large network each server pair has few calls, but each server has many."""
-    remote = calls[(calls["target"] != "") & (calls["target"] != calls["origin"])]
+    remote = calls[is_remote(calls)]
     failed = remote["outcome"] == "failed"
     found = []
     for server in sorted(set(remote["origin"]) | set(remote["target"])):
@@ -686,8 +687,6 @@ def _network_findings(study: Study) -> tuple[list[str], list[str]]:
     for server, side, share, rest in servers:
         sides.setdefault(server, {})[side] = (share, rest)
     for server, seen in sides.items():
-        into = [r for r in rules if r.get("to") in (server, "*") and int(r.get("port", 4569)) == 4569]
-        out_of = [r for r in rules if r.get("from") in (server, "*") and int(r.get("port", 4569)) == 4569]
         if "to" in seen:
             (share, rest), also = seen["to"], seen.get("from")
             findings.append(
@@ -695,14 +694,15 @@ def _network_findings(study: Study) -> tuple[list[str], list[str]]:
                 "congestion)" + (f", and so do {server}'s own calls to them ({also[0]:.0%}: their "
                                  "replies do not get in either)" if also else "")
                 + f", while {rest:.0%} fail elsewhere: IAX2 (UDP 4569) does not get in to {server}"
-                + (" (firewall rules drop it)." if into else "."))
+                + (" (firewall rules drop it)." if _dropping_rule(rules, dst=server) else "."))
             recs.append(f"Let UDP 4569 in to {server} from the other servers (on {server}'s firewall, "
                         f"and as a port forward if {server} sits behind NAT).")
         else:
             share, rest = seen["from"]
             findings.append(f"Calls from {server} to the other servers fail ({share:.0%} of them; the "
                             f"caller hears congestion) while {rest:.0%} fail elsewhere: IAX2 (UDP 4569) "
-                            f"does not get out of {server}" + (" (firewall rules drop it)." if out_of else "."))
+                            f"does not get out of {server}"
+                            + (" (firewall rules drop it)." if _dropping_rule(rules, src=server) else "."))
             recs.append(f"Let UDP 4569 out of {server} to the other servers.")
     for a, b, there, back in both_way_failures(calls):
         if {(a, "from"), (b, "to"), (b, "from"), (a, "to")} & covered:
