@@ -131,6 +131,8 @@ class StudyOptions:
     def measured_seconds(self, servers: int | Mapping[str, int], linking: str = "linked") -> float:
         """The busy-hour stretch each run measures on a network of ``servers`` (how many, or the
         extensions of each): :meth:`seconds_at` their attempts per hour in all."""
+        if not isinstance(servers, int) and not self.per_extension:
+            servers = len(servers)  # every server alike: attempts × servers, as one product
         if isinstance(servers, int):
             return self.seconds_at(self.attempts_per_hour * max(servers, 1), linking)
         return self.seconds_at(sum(self.attempts_by_server(servers).values()), linking)
@@ -270,7 +272,7 @@ def busy_hour_scenario(plan: NumberingPlan, opts: StudyOptions, link_mode: str =
         traffic = {"calls_per_hour": opts.attempts_per_hour, "local": 1.0 - opts.remote,
                    "remote": opts.remote, "dialling": opts.dialling, "holding": holding}
     return {
-        "name": name, "duration": opts.measured_seconds(sizes if opts.per_extension else len(sizes), linking),
+        "name": name, "duration": opts.measured_seconds(sizes, linking),
         "warmup": float(opts.warmup),
         "seed": int(opts.seed), "linking": linking,
         "numbering": {"link_mode": "block" if deployed else link_mode},

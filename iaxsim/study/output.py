@@ -130,8 +130,7 @@ def _more(total: int, shown: int) -> str:
 
 def _measured(o: StudyOptions, sizes: dict[str, int], linking: str) -> tuple[float, float]:
     """(seconds each run of ``linking`` measures, attempts offered in them in all)."""
-    # (as busy_hour_scenario measures it)
-    seconds = o.measured_seconds(sizes if o.per_extension else len(sizes), linking)
+    seconds = o.measured_seconds(sizes, linking)
     return seconds, sum(o.attempts_by_server(sizes).values()) * seconds / 3600.0
 
 
