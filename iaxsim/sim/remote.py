@@ -33,7 +33,7 @@ from iaxsim.sim.calls import Cause, Outcome
 from iaxsim.theory.stats import mean_ci
 
 __all__ = ["HEARD", "FAILURES", "REMOTE_METRICS", "PLANNER_COLUMNS", "is_remote", "heard",
-           "remote_metrics", "remote_table", "remote_intervals", "planner_view", "interval_text"]
+           "remote_metrics", "remote_table", "remote_intervals", "planner_view", "interval_text", "within"]
 
 #: what the caller hears, by the calling channel's cause (``cause_code``) of a call that did not
 #: ring; any other cause is heard as congestion (see :func:`heard`)
@@ -170,13 +170,19 @@ def remote_intervals(calls: pd.DataFrame, seed: str = "seed", groups: Sequence[s
         for col, (_name, _scale, (lo_b, hi_b)) in PLANNER_COLUMNS.items():
             vals = part[col].to_numpy(dtype=float)
             mean, lo, hi = mean_ci(vals)
-            if not math.isnan(lo):
-                lo = max(lo, lo_b)
-                hi = hi if hi_b is None else min(hi, hi_b)
+            lo, hi = within(lo, hi, lo_b, hi_b)
             rows.append({**head, "metric": col, "mean": mean, "ci_low": lo, "ci_high": hi,
                          "n": int(np.count_nonzero(~np.isnan(vals)))})
     return pd.DataFrame(rows, columns=[*groups, "origin", "target", "metric", "mean", "ci_low",
                                        "ci_high", "n"])
+
+
+def within(lo: float, hi: float, low: float, high: float | None) -> tuple[float, float]:
+    """An interval ``(lo, hi)`` cut to what the quantity can take, ``low`` to ``high`` (None: no
+    upper bound); NaN ends stay NaN."""
+    if math.isnan(lo):
+        return lo, hi
+    return max(lo, low), (hi if high is None else min(hi, high))
 
 
 def interval_text(mean: float, lo: float, hi: float, digits: int) -> str:

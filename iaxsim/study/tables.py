@@ -7,12 +7,11 @@ The raw tables stay on :class:`~iaxsim.study.core.Study` (``runs``, ``intervals(
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import pandas as pd
 
-from iaxsim.sim.remote import interval_text
+from iaxsim.sim.remote import interval_text, within
 from iaxsim.theory import mean_ci
 
 __all__ = ["Column", "CONDITION_COLUMNS", "PAIR_HEADINGS", "conditions_table", "links_table",
@@ -64,10 +63,7 @@ PAIR_HEADINGS: dict[str, str] = {
 def _figure(values: pd.Series, col: Column) -> str:
     """``values`` (one per seed) as "mean (low–high)" in the column's unit, within its bounds."""
     mean, lo, hi = mean_ci(values.to_numpy(dtype=float) * col.scale)
-    if not math.isnan(lo):
-        lo = max(lo, col.low)
-        hi = hi if col.high is None else min(hi, col.high)
-    return interval_text(mean, lo, hi, col.digits)
+    return interval_text(mean, *within(lo, hi, col.low, col.high), col.digits)
 
 
 def conditions_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -117,8 +113,7 @@ def capacity_check_table(check: pd.DataFrame) -> pd.DataFrame:
     """``Study.capacity_check`` to read: Erlang B's blocking at each sized channel count beside
     the simulated blocking (mean and 95 % interval over the seeds, in %, never below 0)."""
     def simulated(mean: float, lo: float, hi: float) -> str:
-        if not math.isnan(lo):
-            lo, hi = max(lo, 0.0), min(hi, 1.0)
+        lo, hi = within(lo, hi, 0.0, 1.0)
         return interval_text(100 * mean, 100 * lo, 100 * hi, 2)
 
     return pd.DataFrame({
